@@ -1,0 +1,180 @@
+/// What the whole command line asks for.
+public enum Command {
+    case help
+    case stageHelp(StageDescriptor)
+    case version
+    case run(GlobalOptions, [StageInvocation])
+}
+
+/// How `--stats` reports.
+public enum StatsFormat: Sendable, Equatable {
+    case table
+    case json
+}
+
+/// How `--progress` draws.
+public enum ProgressMode: Sendable, Equatable {
+    /// Only when stderr is a terminal.
+    case auto
+    /// Always, even to a file or pipe.
+    case force
+}
+
+/// The options before the first stage.
+public struct GlobalOptions: Sendable {
+    /// 1 MiB: big enough to absorb a burst of several chunks, small enough that a few
+    /// stages stay within a few MiB.
+    public static let defaultHighWaterMark = 1 << 20
+    /// 128 KiB: GNU cat's read size, and where read throughput stops improving here.
+    public static let defaultChunkBytes = 128 << 10
+    /// 1 MiB: /proc/sys/fs/pipe-max-size by default, and measured to double pipe
+    /// throughput over the 64 KiB default.
+    public static let defaultPipeBytes = 1 << 20
+    /// 16 MiB: longer than any sane text line, small enough to fail fast on binary junk.
+    public static let defaultMaxLineBytes = 16 << 20
+
+    public var highWaterMark = defaultHighWaterMark
+    /// Nil means half the high-water mark.
+    public var lowWaterMark: Int?
+    public var chunkBytes = defaultChunkBytes
+    public var pipeBytes = defaultPipeBytes
+    public var maxLineBytes = defaultMaxLineBytes
+    /// True when `--hwm`, `--lwm` or `--chunk` was given: the user asked for a buffer,
+    /// so a stage-less run keeps the chunk path instead of splicing.
+    public var isBufferTuned = false
+    public var stats: StatsFormat?
+    public var progress: ProgressMode?
+    /// Seconds without any byte moving before the watchdog ends the run; nil: never.
+    public var stallTimeoutSeconds: Double?
+
+    public init() {}
+}
+
+/// A stage as named on the command line, with its options parsed.
+public struct StageInvocation {
+    public let descriptor: StageDescriptor
+    public let options: ParsedOptions
+}
+
+public enum CommandParser {
+    public static let globalOptions: [OptionSpec] = [
+        OptionSpec("h", "help", help: "show this help and exit"),
+        OptionSpec("V", "version", help: "show the version and exit"),
+        OptionSpec(nil, "hwm", .required("SIZE"),
+                   help: "high-water mark of every stage's output buffer (default 1M)"),
+        OptionSpec(nil, "lwm", .required("SIZE"),
+                   help: "low-water mark: a blocked stage resumes at this fill (default hwm/2)"),
+        OptionSpec(nil, "chunk", .required("SIZE"), help: "read size and chunk size (default 128K)"),
+        OptionSpec(nil, "pipe-size", .required("SIZE"),
+                   help: "enlarge stdin/stdout pipes to SIZE; 0 leaves them alone (default 1M)"),
+        OptionSpec(nil, "max-line", .required("SIZE"),
+                   help: "longest line a line stage holds (default 16M)"),
+        OptionSpec(nil, "stats", .optional("FORMAT"),
+                   help: "print a table (or json) of what each stage did to stderr at exit"),
+    ]
+
+    /// Parses `arguments` (without the program name).
+    public static func parse(_ arguments: [String]) throws(SluiceError) -> Command {
+        var cursor = ArgumentCursor(arguments)
+        let parser = OptionParser(options: globalOptions, stopsAtFirstOperand: true, owner: nil)
+        let parsed = try parser.parse(&cursor, leaveOperand: true)
+        if parsed.has("help") { return .help }
+        if parsed.has("version") { return .version }
+        let globals = try globalOptions(from: parsed)
+        var stages: [StageInvocation] = []
+        if cursor.peek == "+" { throw .usage("missing stage before '+'") }
+        while let name = cursor.next() {
+            let descriptor = try StageRegistry.find(name)
+            let stageParser = OptionParser(options: descriptor.allOptions, digitsKey: descriptor.digitsKey,
+                                           stopsAtFirstOperand: descriptor.stopsAtFirstOperand,
+                                           owner: descriptor.name)
+            let options = try stageParser.parse(&cursor)
+            if options.has("help") { return .stageHelp(descriptor) }
+            stages.append(StageInvocation(descriptor: descriptor, options: options))
+            if cursor.next() == "+" {
+                guard let following = cursor.peek else { throw .usage("missing stage after '+'") }
+                if following == "+" { throw .usage("missing stage between '+' and '+'") }
+            }
+        }
+        return .run(globals, stages)
+    }
+
+    private static func globalOptions(from parsed: ParsedOptions) throws(SluiceError) -> GlobalOptions {
+        var g = GlobalOptions()
+        let args = OptionReader(parsed, owner: nil)
+        g.highWaterMark = try args.size("hwm", default: g.highWaterMark, min: 1)
+        g.lowWaterMark = try args.optionalSize("lwm", min: 0)
+        if let lwm = g.lowWaterMark, lwm >= g.highWaterMark {
+            throw .usage("--lwm (\(lwm)) must be below --hwm (\(g.highWaterMark))")
+        }
+        // 256 MiB: far past any measured benefit; a chunk is allocated whole.
+        g.chunkBytes = try args.size("chunk", default: g.chunkBytes, min: 1, max: 256 << 20)
+        g.pipeBytes = try args.size("pipe-size", default: g.pipeBytes, min: 0, max: Int(Int32.max))
+        g.isBufferTuned = args.has("hwm") || args.has("lwm") || args.has("chunk")
+        g.maxLineBytes = try args.size("max-line", default: g.maxLineBytes, min: 1)
+        if let stats = args.last("stats") {
+            switch stats.value {
+            case nil, "table": g.stats = .table
+            case "json": g.stats = .json
+            case let other?: throw .usage("--stats: unknown format '\(other)' (use table or json)")
+            }
+        }
+        return g
+    }
+}
+
+/// Typed access to parsed options, with the usage errors a bad value deserves.
+public struct OptionReader {
+    public let parsed: ParsedOptions
+    /// `head`, or nil for the global options; prefixes messages.
+    public let owner: String?
+
+    public init(_ parsed: ParsedOptions, owner: String?) {
+        self.parsed = parsed
+        self.owner = owner
+    }
+
+    public var operands: [String] { parsed.operands }
+    public func has(_ key: String) -> Bool { parsed.has(key) }
+    public func last(_ key: String) -> GivenOption? { parsed.last(key) }
+    public func values(_ key: String) -> [String] { parsed.all(key).compactMap { $0.value } }
+
+    /// A usage error from this owner.
+    public func fail(_ message: String) -> SluiceError {
+        .usage(owner.map { "\($0): \(message)" } ?? message)
+    }
+
+    public func size(_ key: String, default value: Int, min: Int = 0, max: Int = Int.max) throws(SluiceError) -> Int {
+        try optionalSize(key, min: min, max: max) ?? value
+    }
+
+    public func optionalSize(_ key: String, min: Int = 0, max: Int = Int.max) throws(SluiceError) -> Int? {
+        guard let option = parsed.last(key), let text = option.value else { return nil }
+        return try parseSize(text, for: option.spelling, min: min, max: max)
+    }
+
+    /// A SIZE value with range checks, worded as `--hwm: invalid size '12X' (...)`.
+    public func parseSize(_ text: String, for spelling: String, min: Int = 0, max: Int = Int.max) throws(SluiceError) -> Int {
+        switch Sizes.parse(text) {
+        case .failure(.invalid):
+            throw fail("\(spelling): invalid size '\(text)' (bytes, or with K, M, G, T: 64K, 4M, 1G)")
+        case .failure(.overflow):
+            throw fail("\(spelling): size is too large: '\(text)'")
+        case .success(let n):
+            if n < min { throw fail("\(spelling): size must be at least \(Sizes.human(min)): '\(text)'") }
+            if n > max { throw fail("\(spelling): size must be at most \(Sizes.human(max)): '\(text)'") }
+            return n
+        }
+    }
+
+    /// A count such as `-n 10` (suffixes allowed, as in GNU head: `1K` lines).
+    public func parseCount(_ text: String, for spelling: String, max: Int = Int.max) throws(SluiceError) -> Int {
+        switch Sizes.parse(text) {
+        case .failure(.invalid): throw fail("\(spelling): invalid number '\(text)'")
+        case .failure(.overflow): throw fail("\(spelling): number is too large: '\(text)'")
+        case .success(let n):
+            if n > max { throw fail("\(spelling): number must be at most \(max): '\(text)'") }
+            return n
+        }
+    }
+}

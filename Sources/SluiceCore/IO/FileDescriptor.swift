@@ -1,0 +1,112 @@
+import CSys
+import Glibc
+
+/// A thin typed wrapper over a file descriptor. Each method names its C call and its
+/// retry policy; none of them owns or closes the descriptor unless asked to.
+public struct FileDescriptor: Sendable, Equatable {
+    public let rawValue: Int32
+
+    public init(_ rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let standardInput = FileDescriptor(0)
+    public static let standardOutput = FileDescriptor(1)
+    public static let standardError = FileDescriptor(2)
+
+    /// read(2); 0 means end of file. Retries EINTR; waits in poll(2) on EAGAIN, so a
+    /// non-blocking descriptor handed over by a parent behaves like a blocking one.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
+        while true {
+            let n = Glibc.read(rawValue, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            let e = Errno.current
+            if e == .interrupted { continue }
+            if e == .wouldBlock || e.rawValue == EWOULDBLOCK {
+                try wait(for: Int16(POLLIN))
+                continue
+            }
+            throw e
+        }
+    }
+
+    /// write(2) until every byte is out: short writes looped, EINTR retried, EAGAIN
+    /// (a parent gave us a non-blocking descriptor) waited on with poll(2), never spun.
+    public func writeAll(_ bytes: UnsafeRawBufferPointer) throws(Errno) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(rawValue, bytes.baseAddress! + offset, bytes.count - offset)
+            if n >= 0 {
+                offset += n
+                continue
+            }
+            let e = Errno.current
+            if e == .interrupted { continue }
+            if e == .wouldBlock || e.rawValue == EWOULDBLOCK {
+                try wait(for: Int16(POLLOUT))
+                continue
+            }
+            throw e
+        }
+    }
+
+    /// `writeAll` of a string's UTF-8 bytes.
+    public func writeAll(_ text: String) throws(Errno) {
+        var text = text
+        var failure: Errno?
+        text.withUTF8 { bytes in
+            do throws(Errno) { try writeAll(UnsafeRawBufferPointer(bytes)) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// poll(2) on this descriptor alone, without timeout, until `events` (or an error
+    /// or hang-up condition, which the following read or write then reports). Retries EINTR.
+    public func wait(for events: Int16) throws(Errno) {
+        var entry = pollfd(fd: rawValue, events: events, revents: 0)
+        while true {
+            let r = poll(&entry, 1, -1)
+            if r >= 0 { return }
+            let e = Errno.current
+            if e == .interrupted { continue }
+            throw e
+        }
+    }
+
+    /// close(2), never retried: on Linux the descriptor is gone even after EINTR.
+    public func close() throws(Errno) {
+        if Glibc.close(rawValue) != 0 {
+            let e = Errno.current
+            if e != .interrupted { throw e }
+        }
+    }
+
+    /// open(2) with O_CLOEXEC added. Retries EINTR (a FIFO open can be interrupted).
+    public static func open(_ path: String, flags: Int32, mode: mode_t = 0o666) throws(Errno) -> FileDescriptor {
+        while true {
+            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return FileDescriptor(fd) }
+            let e = Errno.current
+            if e != .interrupted { throw e }
+        }
+    }
+
+    /// fstat(2): the kind and size of what the descriptor refers to.
+    public func status() -> stat? {
+        var st = stat()
+        return fstat(rawValue, &st) == 0 ? st : nil
+    }
+
+    /// True when the descriptor is a pipe or FIFO.
+    public var isPipe: Bool {
+        guard let st = status() else { return false }
+        return (st.st_mode & S_IFMT) == S_IFIFO
+    }
+
+    /// True when the descriptor is a terminal (isatty(3)).
+    public var isTerminal: Bool { isatty(rawValue) == 1 }
+
+    /// The size of a regular file, or nil for anything else.
+    public var regularFileSize: Int? {
+        guard let st = status(), (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(st.st_size)
+    }
+}

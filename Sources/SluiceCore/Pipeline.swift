@@ -1,0 +1,272 @@
+import Glibc
+
+// # How the pipeline runs
+//
+// ## Threads
+// One thread per node: the reader (stdin → channel 0), one per stage (channel i →
+// channel i+1), and the writer (channel n → stdout). The main thread starts them, then
+// only watches (progress, the stall watchdog) and joins. Nodes share nothing but the
+// channels between them, the chunk pool, the `Outcome`, and their own `NodeStats`.
+//
+// ## Who owns a chunk when
+// A chunk comes from the pool. The node that took it fills it and owns it until `send`
+// returns `.sent`; then the channel owns it; `receive` hands it to the next node. A stage
+// either forwards the chunk it received (zero copy: `cat`, `head -c` until its count, `tee`)
+// or reads it and the stage loop recycles it after `process` returns. The writer recycles
+// each chunk after write(2). A `.closed` send recycles the chunk it refused.
+//
+// ## End of input flows down
+// The reader gets 0 from read(2) and calls `finish()` on channel 0. A stage sees nil from
+// `receive`, calls its `finish` (a last line, a gzip trailer), flushes, and finishes its
+// output channel. The writer writes what is queued and ends. A failure upstream ends the
+// stream with `finish(aborted: true)`: downstream stages still flush what they made, so
+// everything decoded before the error reaches stdout, but they do not finish the stream
+// as if it were whole (gzip writes no trailer for half an input).
+//
+// ## Cancellation flows up
+// A stage that has what it wants (`head`, `grep -m`), a stage that fails, and a writer
+// whose stdout is closed (EPIPE) or broken each `cancel()` their input channel: its queue
+// is dropped and the producer's blocked or next `send` returns `.closed`, and every
+// channel above is cancelled in the same call, so a producer waiting for input wakes
+// with nil too: each stage stops at once, whatever it was waiting on. The reader may be blocked in
+// read(2) on a quiet stdin; nothing downstream waits for it — the main thread joins every
+// node but a reader that has not finished, then the process exits, which ends it. So
+// `yes | sluice head -n 3` and `sleep 9 | sluice head -c 0` both end at once.
+//
+// ## Errors
+// The first failure recorded in `Outcome` wins: a stage's error, a read error, a write
+// error, or the quiet broken pipe. `main` prints it once.
+//
+// ## The memory bound
+// Channel i holds under `hwm_i + chunk` bytes, in at most
+// `ceil(hwm_i / chunk) + 1` chunks (`BoundedChannel.maxChunks`). Each thread holds at most
+// two chunks of its own (the input it works on, the output it fills). Stages hold their
+// own state on top: a line stage at most `--max-line` bytes of one line, gzip its zlib
+// state. The pool keeps idle chunks only up to what the channels could hold. So:
+//
+//     memory ≤ base + Σ_i maxChunks_i × chunk + (stages + 2) × 2 × chunk + Σ_s held_s
+//
+// about `base + Σ (hwm_i + 2 × chunk) + (stages + 2) × 2 × chunk + Σ held_s`, where base
+// is the binary's own few MiB. `memoryBound` computes it; `--stats=json` prints it beside
+// the measured peak RSS, and a test holds one under the other.
+
+/// A stage, ready to run, with the buffer that follows it.
+public struct StagePlan {
+    /// The name used in messages and stats (`gzip`, `grep`).
+    public var name: String
+    public var stage: any Stage
+    /// Water marks of the stage's output channel.
+    public var highWaterMark: Int
+    public var lowWaterMark: Int
+    /// `BoundedChannel.startBytes` of the output channel (buffer --start), else 0.
+    public var startBytes: Int
+    /// The most memory the stage holds beyond its chunks (a line, zlib state), for the bound.
+    public var heldBytes: Int
+
+    public init(name: String, stage: any Stage, highWaterMark: Int, lowWaterMark: Int,
+                startBytes: Int = 0, heldBytes: Int = 0) {
+        self.name = name
+        self.stage = stage
+        self.highWaterMark = highWaterMark
+        self.lowWaterMark = lowWaterMark
+        self.startBytes = startBytes
+        self.heldBytes = heldBytes
+    }
+}
+
+/// The first failure of a run, shared by every node.
+public final class Outcome: @unchecked Sendable {
+    /// Protects `failure`.
+    private let lock = Lock()
+    /// The first failure recorded; later ones are dropped.
+    private var failure: SluiceError?
+
+    public init() {}
+
+    public func record(_ error: SluiceError) {
+        lock.lock()
+        if failure == nil { failure = error }
+        lock.unlock()
+    }
+
+    public var first: SluiceError? {
+        lock.lock()
+        defer { lock.unlock() }
+        return failure
+    }
+}
+
+/// Threads, channels and counters of one run.
+public final class Pipeline: @unchecked Sendable {
+    /// Capacity of every chunk, and the read(2) size.
+    public let chunkBytes: Int
+    /// Every node in order: stdin, the stages, stdout.
+    public let nodes: [NodeStats]
+    /// Channel i feeds node i + 1.
+    public let channels: [BoundedChannel]
+    public let pool: ChunkPool
+    public let outcome = Outcome()
+    /// Stage bytes held beyond chunks, summed, for `memoryBound`.
+    private let heldBytes: Int
+    private var plans: [StagePlan]
+    private let input: FileDescriptor
+    private let output: FileDescriptor
+
+    /// Protects `isWriterDone` and the instants below; `done` is signalled with it.
+    private let lock = Lock()
+    private let done = Condition()
+    private var isWriterDone = false
+    private var isReaderDone = false
+    private var threads: [Thread] = []
+    private var readerThread: Thread?
+    /// Monotonic instants of start and end of the run.
+    public private(set) var startNanos: UInt64 = 0
+    public private(set) var endNanos: UInt64 = 0
+
+    public init(stages: [StagePlan], chunkBytes: Int, inputHighWaterMark: Int,
+                inputLowWaterMark: Int, input: FileDescriptor = .standardInput,
+                output: FileDescriptor = .standardOutput) {
+        self.chunkBytes = chunkBytes
+        self.input = input
+        self.output = output
+        self.plans = stages
+        var nodes = [NodeStats(name: "stdin")]
+        nodes += stages.map { NodeStats(name: $0.name) }
+        nodes.append(NodeStats(name: "stdout"))
+        self.nodes = nodes
+        let marks = [(inputHighWaterMark, inputLowWaterMark, 0)]
+            + stages.map { ($0.highWaterMark, $0.lowWaterMark, $0.startBytes) }
+        // Idle chunks are kept up to what the ordinary channels can hold (a `buffer`
+        // stage's large channel is left out, so its memory is returned as it drains),
+        // plus two per thread.
+        let ordinarySlots = marks.filter { $0.2 == 0 }.reduce(0) {
+            $0 + BoundedChannel.maxChunks(highWaterMark: $1.0, chunkBytes: chunkBytes)
+        }
+        let pool = ChunkPool(chunkBytes: chunkBytes, maxIdleChunks: ordinarySlots + 2 * nodes.count)
+        self.pool = pool
+        channels = marks.enumerated().map { i, m in
+            BoundedChannel(highWaterMark: m.0, lowWaterMark: m.1, chunkBytes: chunkBytes,
+                           startBytes: m.2, pool: pool, producer: nodes[i], consumer: nodes[i + 1])
+        }
+        for i in channels.indices.dropFirst() { channels[i].upstream = channels[i - 1] }
+        heldBytes = stages.reduce(0) { $0 + $1.heldBytes }
+    }
+
+    /// The memory bound of the essay above, without the binary's base.
+    public var memoryBound: Int {
+        let queued = channels.reduce(0) { $0 + $1.maxChunks * chunkBytes }
+        return queued + nodes.count * 2 * chunkBytes + heldBytes
+    }
+
+    /// Starts every thread.
+    public func start() {
+        startNanos = monotonicNanos()
+        readerThread = Thread { [self] in runReader() }
+        for i in plans.indices {
+            var plan = plans[i]
+            let node = nodes[i + 1]
+            let (input, output) = (channels[i], channels[i + 1])
+            threads.append(Thread { [self] in
+                runStage(&plan.stage, name: plan.name, node: node, input: input, output: output)
+            })
+        }
+        plans.removeAll()
+        threads.append(Thread { [self] in runWriter() })
+    }
+
+    /// Waits until the writer is done, calling `tick` every `tickNanos` while it runs
+    /// (progress, watchdog); `tick` returns false to stop waiting at once (the watchdog
+    /// fired: threads may be stuck, so they are not joined). Returns true when the run
+    /// ended by itself and every thread but a blocked reader was joined.
+    @discardableResult
+    public func wait(tickNanos: UInt64 = 0, tick: () -> Bool = { true }) -> Bool {
+        lock.lock()
+        while !isWriterDone {
+            if tickNanos == 0 {
+                done.wait(lock)
+                continue
+            }
+            done.wait(lock, untilNanos: monotonicNanos() + tickNanos)
+            if isWriterDone { break }
+            lock.unlock()
+            let keepWaiting = tick()
+            lock.lock()
+            if !keepWaiting {
+                lock.unlock()
+                endNanos = monotonicNanos()
+                return false
+            }
+        }
+        lock.unlock()
+        for thread in threads { thread.join() }
+        lock.lock()
+        let readerFinished = isReaderDone
+        lock.unlock()
+        if readerFinished { readerThread?.join() }
+        endNanos = monotonicNanos()
+        return true
+    }
+
+    // MARK: The three kinds of node
+
+    private func runReader() {
+        let stats = nodes[0]
+        let channel = channels[0]
+        stats.begin()
+        var aborted = false
+        while true {
+            let chunk = pool.take()
+            let n: Int
+            do {
+                n = try input.read(into: UnsafeMutableRawBufferPointer(start: chunk.base, count: chunk.capacity))
+            } catch {
+                pool.recycle(chunk)
+                outcome.record(.runtime("stdin: \(error)"))
+                aborted = true
+                break
+            }
+            if n == 0 {
+                pool.recycle(chunk)
+                break
+            }
+            chunk.count = n
+            stats.bytesIn.add(n, ordering: .relaxed)
+            if channel.send(chunk) == .closed { break }
+        }
+        channel.finish(aborted: aborted)
+        stats.end()
+        lock.withLock { isReaderDone = true }
+    }
+
+    private func runStage(_ stage: inout any Stage, name: String, node: NodeStats,
+                          input: BoundedChannel, output: BoundedChannel) {
+        node.begin()
+        if case .failed(let message) = StageLoop.run(&stage, input: input, output: output, pool: pool) {
+            outcome.record(.runtime("\(name): \(message)"))
+        }
+        node.end()
+    }
+
+    private func runWriter() {
+        let stats = nodes[nodes.count - 1]
+        let channel = channels[channels.count - 1]
+        stats.begin()
+        while let chunk = channel.receive() {
+            do {
+                try output.writeAll(chunk.bytes)
+            } catch {
+                outcome.record(error == .brokenPipe ? .brokenPipe : .runtime("stdout: \(error)"))
+                pool.recycle(chunk)
+                break
+            }
+            stats.bytesOut.add(chunk.count, ordering: .relaxed)
+            pool.recycle(chunk)
+        }
+        channel.cancel()
+        stats.end()
+        lock.withLock {
+            isWriterDone = true
+            done.broadcast()
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Glibc
+
+/// What one node did over the run, for `--stats`.
+public struct NodeReport: Sendable {
+    public var name: String
+    public var bytesIn: Int
+    public var bytesOut: Int
+    /// Water marks and peak of the node's output channel; nil for stdout, which has none.
+    public var highWaterMark: Int?
+    public var lowWaterMark: Int?
+    public var peakBufferedBytes: Int?
+    public var busySeconds: Double
+    public var starvedSeconds: Double
+    public var blockedSeconds: Double
+}
+
+/// What the whole run did.
+public struct PipelineReport: Sendable {
+    public var wallSeconds: Double
+    public var peakRSSBytes: Int
+    /// The essay's bound, with `baseRSSBytes` added.
+    public var memoryBoundBytes: Int
+    public var chunkBytes: Int
+    public var bottleneck: String?
+    public var nodes: [NodeReport]
+
+    /// Resident memory the binary needs before any chunk exists: the static binary's
+    /// own pages, thread stacks and zlib tables. Measured at about 3 MiB here; 8 MiB leaves room.
+    public static let baseRSSBytes = 8 << 20
+
+    public init(_ pipeline: Pipeline) {
+        let end = pipeline.endNanos
+        wallSeconds = Double(end &- pipeline.startNanos) / 1e9
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        peakRSSBytes = Int(usage.ru_maxrss) * 1024
+        memoryBoundBytes = pipeline.memoryBound + PipelineReport.baseRSSBytes
+        chunkBytes = pipeline.chunkBytes
+        let snapshots = pipeline.nodes.map { $0.snapshot(at: end) }
+        nodes = pipeline.nodes.indices.map { i in
+            let s = snapshots[i]
+            let channel = i < pipeline.channels.count ? pipeline.channels[i] : nil
+            return NodeReport(
+                name: pipeline.nodes[i].name, bytesIn: s.bytesIn, bytesOut: s.bytesOut,
+                highWaterMark: channel?.highWaterMark, lowWaterMark: channel?.lowWaterMark,
+                peakBufferedBytes: channel?.peakBytes,
+                busySeconds: Double(s.busyNanos) / 1e9, starvedSeconds: Double(s.starvedNanos) / 1e9,
+                blockedSeconds: Double(s.blockedNanos) / 1e9)
+        }
+        bottleneck = Bottleneck.name(of: snapshots, names: pipeline.nodes.map { $0.name })
+    }
+
+    /// One JSON object on one line.
+    public var json: String {
+        func seconds(_ s: Double) -> String { Decimal.format(s, places: 6) }
+        func optional(_ n: Int?) -> String { n.map(String.init) ?? "null" }
+        let stages = nodes.map { n in
+            "{\"name\": \(JSON.quote(n.name)), \"bytes_in\": \(n.bytesIn), \"bytes_out\": \(n.bytesOut), "
+                + "\"hwm\": \(optional(n.highWaterMark)), \"lwm\": \(optional(n.lowWaterMark)), "
+                + "\"peak_buffered_bytes\": \(optional(n.peakBufferedBytes)), "
+                + "\"busy_s\": \(seconds(n.busySeconds)), "
+                + "\"blocked_on_input_s\": \(seconds(n.starvedSeconds)), "
+                + "\"blocked_on_output_s\": \(seconds(n.blockedSeconds))}"
+        }
+        return "{\"wall_s\": \(seconds(wallSeconds)), \"peak_rss_bytes\": \(peakRSSBytes), "
+            + "\"memory_bound_bytes\": \(memoryBoundBytes), \"chunk_bytes\": \(chunkBytes), "
+            + "\"bottleneck\": \(bottleneck.map(JSON.quote) ?? "null"), "
+            + "\"stages\": [\(stages.joined(separator: ", "))]}\n"
+    }
+
+    /// An aligned table for people.
+    public var table: String {
+        let header = ["stage", "bytes in", "bytes out", "hwm", "peak buf", "busy", "starved", "blocked"]
+        var rows = [header]
+        for n in nodes {
+            rows.append([
+                n.name,
+                n.name == "stdin" ? "-" : Sizes.human(n.bytesIn),
+                n.name == "stdout" ? "-" : Sizes.human(n.bytesOut),
+                n.highWaterMark.map(Sizes.human) ?? "-",
+                n.peakBufferedBytes.map(Sizes.human) ?? "-",
+                Decimal.format(n.busySeconds, places: 3) + "s",
+                Decimal.format(n.starvedSeconds, places: 3) + "s",
+                Decimal.format(n.blockedSeconds, places: 3) + "s",
+            ])
+        }
+        var widths = [Int](repeating: 0, count: header.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        var text = ""
+        for row in rows {
+            let cells = row.enumerated().map { i, cell in
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                return i == 0 ? cell + pad : pad + cell
+            }
+            text += cells.joined(separator: "  ") + "\n"
+        }
+        text += "wall \(Decimal.format(wallSeconds, places: 3))s, peak RSS \(Sizes.human(peakRSSBytes))"
+        text += " (bound \(Sizes.human(memoryBoundBytes)))"
+        if let bottleneck { text += ", bottleneck: \(bottleneck)" }
+        return text + "\n"
+    }
+}
+
+/// Minimal JSON string quoting, without Foundation.
+public enum JSON {
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

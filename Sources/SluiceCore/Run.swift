@@ -1,0 +1,99 @@
+import Glibc
+
+/// The program: parse, run, report. `main.swift` only calls `Sluice.main`.
+public enum Sluice {
+    /// Runs sluice with `arguments` (without the program name) and never returns.
+    public static func main(_ arguments: [String]) -> Never {
+        let command: Command
+        do throws(SluiceError) {
+            command = try CommandParser.parse(arguments)
+        } catch {
+            exit(with: error, report: nil)
+        }
+        switch command {
+        case .help: printAndExit(Usage.help)
+        case .stageHelp(let stage): printAndExit(Usage.help(for: stage))
+        case .version: printAndExit(Usage.version)
+        case .run(let globals, let invocations):
+            run(globals, invocations)
+        }
+    }
+
+    private static func run(_ globals: GlobalOptions, _ invocations: [StageInvocation]) -> Never {
+        let diagnostics = Diagnostics()
+        let context = StageContext(chunkBytes: globals.chunkBytes, maxLineBytes: globals.maxLineBytes,
+                                   diagnostics: diagnostics)
+        let plans: [StagePlan]
+        do throws(SluiceError) {
+            plans = try StageRegistry.plans(for: invocations, globals: globals, context: context)
+        } catch {
+            exit(with: error, report: nil)
+        }
+        // A closed stdout must come back as EPIPE so the writer can stop the pipeline and
+        // print --stats; the death by SIGPIPE is re-raised at the end.
+        signal(SIGPIPE, SIG_IGN)
+        if globals.pipeBytes > 0 {
+            FileDescriptor.standardInput.enlargePipe(to: globals.pipeBytes)
+            FileDescriptor.standardOutput.enlargePipe(to: globals.pipeBytes)
+        }
+        if invocations.isEmpty && !globals.isBufferTuned && globals.stats == nil {
+            spliceOrFallBack()
+        }
+        let pipeline = Pipeline(
+            stages: plans, chunkBytes: globals.chunkBytes, inputHighWaterMark: globals.highWaterMark,
+            inputLowWaterMark: globals.lowWaterMark ?? globals.highWaterMark / 2)
+        pipeline.start()
+        pipeline.wait()
+        let report = globals.stats.map { _ in PipelineReport(pipeline) }
+        let text = report.map { globals.stats == .json ? $0.json : $0.table }
+        if let failure = pipeline.outcome.first {
+            exit(with: failure, report: text)
+        }
+        if let text { Diagnostics.writeStandardError(text) }
+        Glibc.exit(0)
+    }
+
+    /// Stage-less pass-through by splice(2); returns only when splice cannot serve these
+    /// descriptors, before any byte moved.
+    private static func spliceOrFallBack() {
+        switch Splice.copy(from: .standardInput, to: .standardOutput) {
+        case .unsupported:
+            return
+        case .finished:
+            Glibc.exit(0)
+        case .readFailed(let e, _):
+            exit(with: .runtime("stdin: \(e)"), report: nil)
+        case .writeFailed(let e, _):
+            exit(with: e == .brokenPipe ? .brokenPipe : .runtime("stdout: \(e)"), report: nil)
+        }
+    }
+
+    /// Prints `failure` the one way sluice prints failures, then the report, and exits
+    /// with the status the failure calls for.
+    private static func exit(with failure: SluiceError, report: String?) -> Never {
+        switch failure {
+        case .usage(let message):
+            Diagnostics.writeStandardError("sluice: \(message)\n" + Usage.short)
+            Glibc.exit(2)
+        case .runtime(let message):
+            Diagnostics.writeStandardError("sluice: \(message)\n" + (report ?? ""))
+            Glibc.exit(1)
+        case .brokenPipe:
+            if let report { Diagnostics.writeStandardError(report) }
+            signal(SIGPIPE, SIG_DFL)
+            raise(SIGPIPE)
+            Glibc.exit(141)
+        }
+    }
+
+    /// Help and version go to stdout; failing to write them is an error like any other.
+    private static func printAndExit(_ text: String) -> Never {
+        do throws(Errno) {
+            try FileDescriptor.standardOutput.writeAll(text)
+        } catch {
+            if error == .brokenPipe { exit(with: .brokenPipe, report: nil) }
+            exit(with: .runtime("stdout: \(error)"), report: nil)
+        }
+        Glibc.exit(0)
+    }
+}

@@ -1,0 +1,122 @@
+/// What a stage wants after a chunk.
+public enum Flow: Sendable {
+    /// More input, please.
+    case more
+    /// No more input is wanted (head has its lines): upstream stops reading.
+    case stop
+}
+
+/// One link in the chain. Each stage runs on its own thread and is never re-entered.
+///
+/// Ownership of `input`: the stage may hand it on unchanged with `out.forward(_:)` (at
+/// most once, zero copy) or read it and let the pipeline recycle it after `process`
+/// returns; it never keeps a reference past the call.
+public protocol Stage {
+    /// Called once before any input. Return `.stop` when no input is wanted at all
+    /// (`head -n 0`): the stage then finishes without reading.
+    mutating func begin(into out: inout Emitter) throws(StageError) -> Flow
+
+    /// Consume `input`, emitting through `out` (which blocks while downstream is full).
+    /// Return `.stop` when no more input is wanted.
+    mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow
+
+    /// End of input: flush what is held (a last line without "\n", a gzip trailer).
+    mutating func finish(into out: inout Emitter) throws(StageError)
+
+    /// Releases resources when the stage ends early (stop, error, downstream closed):
+    /// a child process, a worker thread. Called once after the last `process`/`finish`.
+    mutating func close()
+}
+
+extension Stage {
+    public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow { .more }
+    public mutating func close() {}
+}
+
+/// Where a stage puts its output: fills pool chunks and sends them down the stage's
+/// output channel. A stage either copies bytes in (`write`, or `reserve` + `commit` to
+/// let zlib write in place) or forwards an input chunk whole (`forward`). Output
+/// leaves in full chunks while input keeps coming, and the partial chunk is flushed
+/// when the stage would otherwise wait for input, so a trickle still flows promptly.
+public struct Emitter {
+    /// The channel to the next node.
+    public let channel: BoundedChannel
+    /// Where chunks come from and return to.
+    public let pool: ChunkPool
+    /// The output chunk being filled, owned by this stage until sent; never full while held.
+    private var pending: Chunk?
+    /// Set by `forward`; the pipeline uses it to know not to recycle the input chunk.
+    public internal(set) var didForward = false
+
+    public init(channel: BoundedChannel, pool: ChunkPool) {
+        self.channel = channel
+        self.pool = pool
+    }
+
+    /// The capacity of every chunk: the most a stage can `reserve` at once.
+    public var chunkBytes: Int { pool.chunkBytes }
+
+    /// Sends `chunk` downstream unchanged, after any pending bytes (order is kept).
+    public mutating func forward(_ chunk: Chunk) throws(StageError) {
+        didForward = true
+        try flush()
+        if channel.send(chunk) == .closed { throw .downstreamClosed }
+    }
+
+    /// Copies `bytes` into output chunks, sending each one that fills.
+    public mutating func write(_ bytes: UnsafeRawBufferPointer) throws(StageError) {
+        var rest = bytes
+        while !rest.isEmpty {
+            let chunk = pending ?? pool.take()
+            pending = chunk
+            let n = chunk.append(rest)
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            if chunk.isFull { try sendPending() }
+        }
+    }
+
+    /// Writes one byte.
+    public mutating func write(byte: UInt8) throws(StageError) {
+        var b = byte
+        try withUnsafeBytes(of: &b) { (p) throws(StageError) in try write(p) }
+    }
+
+    /// Free space in the pending output chunk (at least one byte), for a producer such as
+    /// zlib to fill in place; follow with `commit`.
+    public mutating func reserve() -> UnsafeMutableRawBufferPointer {
+        let chunk = pending ?? pool.take()
+        pending = chunk
+        return chunk.freeSpace
+    }
+
+    /// Records that `count` bytes were written into the space `reserve` returned; sends
+    /// the chunk if it is now full.
+    public mutating func commit(_ count: Int) throws(StageError) {
+        guard let chunk = pending else { precondition(count == 0); return }
+        precondition(count <= chunk.capacity - chunk.start - chunk.count)
+        chunk.count += count
+        if chunk.isFull { try sendPending() }
+    }
+
+    /// Sends the partial output chunk, if any.
+    public mutating func flush() throws(StageError) {
+        guard let chunk = pending else { return }
+        if chunk.count == 0 { return }
+        try sendPending()
+    }
+
+    private mutating func sendPending() throws(StageError) {
+        let chunk = pending!
+        pending = nil
+        if channel.send(chunk) == .closed { throw .downstreamClosed }
+    }
+
+    /// Returns an unsent pending chunk to the pool (the stage is ending without flushing).
+    mutating func discard() {
+        if let chunk = pending { pool.recycle(chunk) }
+        pending = nil
+    }
+
+    /// Bytes waiting in the pending chunk.
+    public var pendingBytes: Int { pending?.count ?? 0 }
+}

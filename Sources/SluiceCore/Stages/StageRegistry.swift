@@ -1,0 +1,131 @@
+/// What a stage's factory needs from the global options.
+public struct StageContext: Sendable {
+    /// Capacity of every chunk.
+    public let chunkBytes: Int
+    /// `--max-line`: the longest line a line stage may hold.
+    public let maxLineBytes: Int
+    /// Where warnings go.
+    public let diagnostics: Diagnostics
+
+    public init(chunkBytes: Int, maxLineBytes: Int, diagnostics: Diagnostics) {
+        self.chunkBytes = chunkBytes
+        self.maxLineBytes = maxLineBytes
+        self.diagnostics = diagnostics
+    }
+}
+
+/// A stage made from its arguments, with what the pipeline must know about it.
+public struct StageBuild {
+    public var stage: any Stage
+    /// Memory the stage holds beyond its chunks (a line, zlib state), for the bound.
+    public var heldBytes: Int
+    /// Overrides the output high-water mark (`buffer SIZE`).
+    public var highWaterMark: Int?
+    /// `BoundedChannel.startBytes` of the output channel.
+    public var startBytes: Int
+
+    public init(_ stage: any Stage, heldBytes: Int = 0, highWaterMark: Int? = nil, startBytes: Int = 0) {
+        self.stage = stage
+        self.heldBytes = heldBytes
+        self.highWaterMark = highWaterMark
+        self.startBytes = startBytes
+    }
+}
+
+/// A stage as the command line and the help know it.
+public struct StageDescriptor: Sendable {
+    public let name: String
+    public let aliases: [String]
+    /// `head [-n N | -c N]`.
+    public let synopsis: String
+    /// One line for `--help`.
+    public let summary: String
+    /// The stage's own options; `--hwm`, `--lwm` and `--help` are added to every stage.
+    public let options: [OptionSpec]
+    /// Key for all-digit options such as `gzip -6`, if the stage takes them.
+    public let digitsKey: String?
+    /// Options end at the first operand (`exec CMD -x`: `-x` is the command's).
+    public let stopsAtFirstOperand: Bool
+    /// How many operands the stage takes.
+    public let operands: ClosedRange<Int>
+    public let make: @Sendable (OptionReader, StageContext) throws(SluiceError) -> StageBuild
+
+    public init(name: String, aliases: [String] = [], synopsis: String, summary: String,
+                options: [OptionSpec] = [], digitsKey: String? = nil, stopsAtFirstOperand: Bool = false,
+                operands: ClosedRange<Int> = 0...0,
+                make: @escaping @Sendable (OptionReader, StageContext) throws(SluiceError) -> StageBuild) {
+        self.name = name
+        self.aliases = aliases
+        self.synopsis = synopsis
+        self.summary = summary
+        self.options = options
+        self.digitsKey = digitsKey
+        self.stopsAtFirstOperand = stopsAtFirstOperand
+        self.operands = operands
+        self.make = make
+    }
+
+    public static let commonOptions: [OptionSpec] = [
+        OptionSpec(nil, "hwm", .required("SIZE"), help: "high-water mark of this stage's output buffer"),
+        OptionSpec(nil, "lwm", .required("SIZE"), help: "resume threshold of that buffer (default hwm/2)"),
+        OptionSpec(nil, "help", help: "show this stage's help and exit"),
+    ]
+
+    public var allOptions: [OptionSpec] { options + StageDescriptor.commonOptions }
+}
+
+/// Every stage sluice knows: adding a stage is one file in Stages/ and one line here.
+public enum StageRegistry {
+    public static let all: [StageDescriptor] = [
+        CatStage.descriptor,
+        HeadStage.descriptor,
+    ]
+
+    /// The stage called `name` (or one of its aliases), or a usage error with a suggestion.
+    public static func find(_ name: String) throws(SluiceError) -> StageDescriptor {
+        if let d = all.first(where: { $0.name == name || $0.aliases.contains(name) }) { return d }
+        if name.hasPrefix("-") {
+            throw .usage("unknown option '\(name)'" + hint(name, among: CommandParser.globalOptions.compactMap { $0.long.map { "--\($0)" } }))
+        }
+        let names = all.flatMap { [$0.name] + $0.aliases }
+        throw .usage("unknown stage '\(name)'" + hint(name, among: names))
+    }
+
+    private static func hint(_ word: String, among names: [String]) -> String {
+        Suggestion.closest(to: word, in: names).map { " (did you mean '\($0)'?)" } ?? ""
+    }
+
+    /// Builds the plans for a run: each stage made from its options, with its water marks.
+    public static func plans(for invocations: [StageInvocation], globals: GlobalOptions,
+                             context: StageContext) throws(SluiceError) -> [StagePlan] {
+        var plans: [StagePlan] = []
+        for invocation in invocations {
+            let d = invocation.descriptor
+            let reader = OptionReader(invocation.options, owner: d.name)
+            let operands = reader.operands
+            if operands.count > d.operands.upperBound {
+                throw reader.fail("unexpected argument '\(operands[d.operands.upperBound])'")
+            }
+            if operands.count < d.operands.lowerBound {
+                throw reader.fail("missing operand (usage: \(d.synopsis))")
+            }
+            let build = try d.make(reader, context)
+            var hwm = try reader.size("hwm", default: globals.highWaterMark, min: 1)
+            if let own = build.highWaterMark { hwm = own }
+            let lwm: Int
+            if let own = try reader.optionalSize("lwm") {
+                lwm = own
+            } else if let global = globals.lowWaterMark, global < hwm {
+                lwm = global
+            } else {
+                lwm = hwm / 2
+            }
+            if lwm >= hwm {
+                throw reader.fail("low-water mark \(Sizes.human(lwm)) must be below the high-water mark \(Sizes.human(hwm))")
+            }
+            plans.append(StagePlan(name: d.name, stage: build.stage, highWaterMark: hwm, lowWaterMark: lwm,
+                                   startBytes: build.startBytes, heldBytes: build.heldBytes))
+        }
+        return plans
+    }
+}

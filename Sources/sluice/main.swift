@@ -1,0 +1,3 @@
+import SluiceCore
+
+Sluice.main(Array(CommandLine.arguments.dropFirst()))

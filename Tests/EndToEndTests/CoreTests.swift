@@ -1,0 +1,223 @@
+import Foundation
+import Testing
+
+@Suite struct IdentityTests {
+    /// Sizes around the default chunk (128 KiB) and a large one.
+    @Test(arguments: [0, 1, 131_071, 131_072, 131_073, 30_000_017])
+    func identityThroughFilesAndPipes(_ size: Int) throws {
+        let r = try sh("""
+            head -c \(size) /dev/urandom > $T/in
+            "$SLUICE" < $T/in > $T/out1 || exit 11
+            cat $T/in | "$SLUICE" | cat > $T/out2 || exit 12
+            "$SLUICE" cat + cat < $T/in > $T/out3 || exit 13
+            "$SLUICE" --chunk 7 --hwm 20 cat < $T/in > $T/out4 || exit 14
+            cmp $T/in $T/out1 && cmp $T/in $T/out2 && cmp $T/in $T/out3 && { [ \(size) -gt 1000000 ] || cmp $T/in $T/out4; }
+            """)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.isEmpty)
+    }
+
+    @Test func tinyChunksAndMarks() throws {
+        let r = try sh("""
+            head -c 100000 /dev/urandom > $T/in
+            "$SLUICE" --chunk 1 --hwm 1 cat + cat --hwm 3 --lwm 0 < $T/in | cmp - $T/in
+            """)
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+}
+
+@Suite struct StopTests {
+    @Test func yesIntoHeadEndsAtOnce() throws {
+        let r = try sh("yes | \"$SLUICE\" head -n 3", timeout: 20)
+        #expect(r.text == "y\ny\ny\n")
+        #expect(r.status == 0)
+        #expect(r.stderr.isEmpty)
+    }
+
+    @Test func quietStdinDoesNotHoldHeadBack() throws {
+        // Process substitution keeps the sleeping writer out of the pipeline's wait; the
+        // elapsed time is taken inside the script (the harness itself may wait for the
+        // sleep, which holds inherited descriptors).
+        let r = try sh("""
+            s=$(date +%s%N)
+            "$SLUICE" head -c 0 < <(sleep 8); echo status=$?
+            "$SLUICE" cat + head -n 1 < <(echo first; sleep 8); echo status=$?
+            echo ms=$(( ($(date +%s%N) - s) / 1000000 ))
+            """, timeout: 60)
+        let lines = r.text.split(separator: "\n").map(String.init)
+        #expect(lines.prefix(3) == ["status=0", "first", "status=0"])
+        let ms = Int(lines.last?.dropFirst(3) ?? "") ?? .max
+        #expect(ms < 4000)
+    }
+
+    @Test func headBytesAcrossStages() throws {
+        let r = try sh("seq 100000 | \"$SLUICE\" cat + head -c 10 + cat")
+        #expect(r.text == "1\n2\n3\n4\n5\n")
+        #expect(r.status == 0)
+    }
+
+    @Test func headObsoleteDigitsForm() throws {
+        let r = try sh("seq 10 | \"$SLUICE\" head -3")
+        #expect(r.text == "1\n2\n3\n")
+    }
+}
+
+@Suite struct OutputFailureTests {
+    @Test func closedStdoutIsSigpipe() throws {
+        let r = try sh("""
+            seq 10000000 | "$SLUICE" | head -c1 > /dev/null
+            echo "${PIPESTATUS[1]}"
+            """, timeout: 30)
+        #expect(r.text == "141\n")
+        #expect(r.stderr.isEmpty)
+    }
+
+    @Test func closedStdoutPrintsStatsFirst() throws {
+        let r = try sh("""
+            seq 10000000 | "$SLUICE" --stats=json cat | head -c1 > /dev/null
+            echo "${PIPESTATUS[1]}"
+            """, timeout: 30)
+        #expect(r.text == "141\n")
+        #expect(r.stderr.hasPrefix("{\"wall_s\""))
+    }
+
+    @Test func closedStdoutAfterStagesIsSigpipe() throws {
+        let r = try sh("""
+            yes | "$SLUICE" cat + cat + cat | head -c 100000 > /dev/null
+            echo "${PIPESTATUS[1]}"
+            """, timeout: 30)
+        #expect(r.text == "141\n")
+        #expect(r.stderr.isEmpty)
+    }
+
+    @Test func fullDevice() throws {
+        let r = try sh("seq 100000 | \"$SLUICE\" cat > /dev/full")
+        #expect(r.status == 1)
+        #expect(r.stderr == "sluice: stdout: No space left on device\n")
+    }
+
+    @Test func readErrorIsReported() throws {
+        let r = try sh("\"$SLUICE\" < /")
+        #expect(r.status == 1)
+        #expect(r.stderr == "sluice: stdin: Is a directory\n")
+    }
+}
+
+@Suite struct NonBlockingTests {
+    /// A parent that hands sluice non-blocking pipe ends, then reads in bursts with pauses.
+    static let script = #"""
+        import os, fcntl, subprocess, sys, time, hashlib
+        data = os.urandom(8 << 20)
+        r_in, w_in = os.pipe(); r_out, w_out = os.pipe()
+        for fd in (r_in, w_out):
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+        p = subprocess.Popen([os.environ["SLUICE"]] + sys.argv[1:], stdin=r_in, stdout=w_out)
+        os.close(r_in); os.close(w_out)
+        import threading
+        def feed():
+            with os.fdopen(w_in, "wb") as f:
+                for i in range(0, len(data), 1 << 16):
+                    f.write(data[i:i + (1 << 16)]); f.flush()
+                    if i % (1 << 20) == 0: time.sleep(0.05)
+        t = threading.Thread(target=feed); t.start()
+        got = bytearray()
+        with os.fdopen(r_out, "rb", buffering=0) as f:
+            while True:
+                b = f.read(1 << 16)
+                if not b: break
+                got += b
+                if len(got) % (1 << 20) < (1 << 16): time.sleep(0.05)
+        t.join()
+        rc = p.wait()
+        print(rc, hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest())
+        """#
+
+    @Test(arguments: [[String](), ["cat", "+", "cat"], ["--chunk", "4K", "--hwm", "8K", "cat"]])
+    func nonBlockingEndsLoseNothing(_ args: [String]) throws {
+        let quoted = args.map { "'\($0)'" }.joined(separator: " ")
+        let r = try sh("python3 - \(quoted) <<'EOF'\n\(Self.script)\nEOF", timeout: 120)
+        #expect(r.text == "0 True\n", "\(r.stderr)")
+    }
+}
+
+@Suite struct UsageTests {
+    @Test(arguments: [
+        (["hed"], "sluice: unknown stage 'hed' (did you mean 'head'?)"),
+        (["head", "--lnes", "3"], "sluice: head: unknown option '--lnes' (did you mean '--lines'?)"),
+        (["--hwm", "12X", "cat"], "sluice: --hwm: invalid size '12X' (bytes, or with K, M, G, T: 64K, 4M, 1G)"),
+        (["--hwm"], "sluice: option '--hwm' needs a value"),
+        (["--bogus"], "sluice: unknown option '--bogus'"),
+        (["cat", "+"], "sluice: missing stage after '+'"),
+        (["head", "-n", "-x"], "sluice: head: -n: invalid number '-x'"),
+        (["cat", "--hwm", "1K", "--lwm", "1K"], "sluice: cat: low-water mark 1 KiB must be below the high-water mark 1 KiB"),
+        (["--chunk", "0"], "sluice: --chunk: size must be at least 1 B: '0'"),
+    ])
+    func usageError(_ args: [String], _ firstLine: String) throws {
+        let quoted = args.map { "'\($0)'" }.joined(separator: " ")
+        let r = try sh("echo hi | \"$SLUICE\" \(quoted)")
+        #expect(r.status == 2)
+        #expect(r.stdout.isEmpty)
+        let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.first.map(String.init) == firstLine)
+        #expect(lines.dropFirst().first?.hasPrefix("usage: sluice") == true)
+    }
+
+    @Test func helpGoesToStdout() throws {
+        let r = try sh("\"$SLUICE\" --help")
+        #expect(r.status == 0)
+        #expect(r.stderr.isEmpty)
+        #expect(r.text.hasPrefix("usage: sluice"))
+    }
+
+    @Test func stageHelp() throws {
+        let r = try sh("\"$SLUICE\" head --help")
+        #expect(r.status == 0)
+        #expect(r.text.contains("--lines"))
+    }
+
+    @Test func version() throws {
+        let r = try sh("\"$SLUICE\" --version")
+        #expect(r.status == 0)
+        #expect(r.text.hasPrefix("sluice "))
+    }
+
+    @Test func helpToFullDevice() throws {
+        let r = try sh("\"$SLUICE\" --help > /dev/full")
+        #expect(r.status == 1)
+        #expect(r.stderr == "sluice: stdout: No space left on device\n")
+    }
+}
+
+@Suite struct BackpressureTests {
+    /// A slow reader: every stage's queue stays within hwm + one chunk, and memory within
+    /// the stated bound.
+    @Test func slowReaderKeepsBuffersBounded() throws {
+        let r = try sh("""
+            head -c 24M /dev/urandom > $T/in
+            "$SLUICE" --hwm 256K --chunk 64K --stats=json cat + cat --hwm 100K + cat < $T/in 2> $T/stats \
+              | python3 -c '
+            import sys, time
+            n = 0
+            while True:
+                b = sys.stdin.buffer.read(1 << 16)
+                if not b: break
+                n += len(b); time.sleep(0.002)
+            print(n)'
+            cat $T/stats >&2
+            """, timeout: 120)
+        #expect(r.text == "\(24 << 20)\n")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stderr.utf8)) as! [String: Any]
+        let stages = json["stages"] as! [[String: Any]]
+        #expect(stages.map { $0["name"] as! String } == ["stdin", "cat", "cat", "cat", "stdout"])
+        var sawPressure = false
+        for stage in stages.dropLast() {
+            let hwm = stage["hwm"] as! Int, peak = stage["peak_buffered_bytes"] as! Int
+            #expect(peak < hwm + (64 << 10), "\(stage)")
+            #expect(peak >= hwm - (64 << 10), "the slow reader should have filled \(stage)")
+            if (stage["blocked_on_output_s"] as! Double) > 0.1 { sawPressure = true }
+        }
+        #expect(sawPressure)
+        #expect((json["peak_rss_bytes"] as! Int) < (json["memory_bound_bytes"] as! Int))
+        #expect(json["bottleneck"] as? String == "stdout")
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// The man page and README must describe exactly what the binary does: every stage and
+/// every option `--help` lists appears in both.
+@Suite struct DocsTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    static func read(_ name: String) throws -> String {
+        try String(contentsOf: root.appendingPathComponent(name), encoding: .utf8)
+    }
+
+    /// Stage names and global long options, as `sluice --help` prints them.
+    static func helpListing() throws -> (stages: [String], options: [String]) {
+        let help = try sh("\"$SLUICE\" --help").text
+        var stages: [String] = [], options: [String] = []
+        var section = ""
+        for line in help.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasSuffix(":") && !line.hasPrefix(" ") { section = String(line); continue }
+            let words = line.split(separator: " ")
+            guard line.hasPrefix("  "), let first = words.first else { continue }
+            if section == "Stages:" { stages.append(String(first)) }
+            if section == "Options:" {
+                for w in words where w.hasPrefix("--") {
+                    options.append(String(w.split(separator: "[")[0].split(separator: "=")[0]))
+                    break
+                }
+            }
+        }
+        return (stages, options)
+    }
+
+    @Test func everyStageIsDocumented() throws {
+        let (stages, _) = try Self.helpListing()
+        #expect(stages.count >= 2)
+        let man = try Self.read("man/sluice.1"), readme = try Self.read("README.md")
+        for stage in stages {
+            #expect(man.contains(".It Cm \(stage)"), "man page lacks stage \(stage)")
+            #expect(readme.contains("| `\(stage)"), "README lacks stage \(stage)")
+        }
+    }
+
+    @Test func everyGlobalOptionIsDocumented() throws {
+        let (_, options) = try Self.helpListing()
+        #expect(options.contains("--hwm"))
+        let man = try Self.read("man/sluice.1"), readme = try Self.read("README.md")
+        for option in options {
+            let name = option.dropFirst(2)
+            #expect(man.contains("Fl \\-\(name)"), "man page lacks \(option)")
+            #expect(readme.contains("`\(option)"), "README lacks \(option)")
+        }
+    }
+
+    @Test func everyStageOptionIsInTheManPage() throws {
+        let (stages, _) = try Self.helpListing()
+        let man = try Self.read("man/sluice.1")
+        for stage in stages {
+            let help = try sh("\"$SLUICE\" \(stage) --help").text
+            for line in help.split(separator: "\n") where line.hasPrefix("  ") {
+                guard let option = line.split(separator: " ").first(where: { $0.hasPrefix("--") }) else { continue }
+                let name = option.split(separator: "[")[0].split(separator: "=")[0].dropFirst(2)
+                #expect(man.contains("\\-\(name)"), "man page lacks \(stage) --\(name)")
+            }
+        }
+    }
+
+    @Test func manPageLintsClean() throws {
+        guard have("mandoc") else { return }
+        let r = try sh("mandoc -Tlint -W warning '\(Self.root.path)/man/sluice.1' 2>&1")
+        #expect(r.text.isEmpty, "\(r.text)")
+    }
+}

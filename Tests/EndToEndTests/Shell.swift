@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+/// The built binary: `SLUICE_BIN` (the Makefile sets it to the release build), else the
+/// release build, else the debug build.
+let sluiceBinary: String = {
+    if let path = ProcessInfo.processInfo.environment["SLUICE_BIN"] { return path }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    for config in ["release", "debug"] {
+        let path = root.appendingPathComponent(".build/\(config)/sluice").path
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    return "sluice"
+}()
+
+/// What a command did: the triple that zstd's cli-tests check.
+struct Outcome {
+    var stdout: Data
+    var stderr: String
+    /// Exit status, or 128 + signal number for a signal death, as a shell reports it.
+    var status: Int32
+    var text: String { String(decoding: stdout, as: UTF8.self) }
+}
+
+/// Runs `script` in bash with `$SLUICE` set to the binary and `$T` to a fresh temporary
+/// directory (removed afterwards), feeding `stdin` if given. `timeout` kills a hang.
+@discardableResult
+func sh(_ script: String, stdin: Data? = nil, timeout: Int = 120) throws -> Outcome {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-e2e-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+    process.arguments = ["--signal=KILL", "\(timeout)", "/bin/bash", "-c", script]
+    var environment = ProcessInfo.processInfo.environment
+    environment["SLUICE"] = sluiceBinary
+    environment["T"] = dir.path
+    environment["LC_ALL"] = "C"
+    process.environment = environment
+    let outFile = dir.appendingPathComponent(".stdout"), errFile = dir.appendingPathComponent(".stderr")
+    FileManager.default.createFile(atPath: outFile.path, contents: nil)
+    FileManager.default.createFile(atPath: errFile.path, contents: nil)
+    let outHandle = try FileHandle(forWritingTo: outFile), errHandle = try FileHandle(forWritingTo: errFile)
+    process.standardOutput = outHandle
+    process.standardError = errHandle
+    if let stdin {
+        let inFile = dir.appendingPathComponent(".stdin")
+        try stdin.write(to: inFile)
+        process.standardInput = try FileHandle(forReadingFrom: inFile)
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
+    try process.run()
+    process.waitUntilExit()
+    try outHandle.close()
+    try errHandle.close()
+    let status = process.terminationReason == .uncaughtSignal
+        ? 128 + process.terminationStatus : process.terminationStatus
+    return Outcome(stdout: try Data(contentsOf: outFile),
+                   stderr: String(decoding: try Data(contentsOf: errFile), as: UTF8.self),
+                   status: status)
+}
+
+/// Whether a tool the comparison tests need is installed.
+func have(_ tool: String) -> Bool {
+    (try? sh("command -v \(tool) >/dev/null"))?.status == 0
+}
