@@ -28,7 +28,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceCoreTests",
-            dependencies: ["SluiceCore"],
+            dependencies: ["SluiceCore", "CZlib"],
             path: "Tests/SluiceCoreTests"
         ),
         .testTarget(

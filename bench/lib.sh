@@ -18,7 +18,8 @@ need() {
 # corpus_text: prints the path of 256 MiB of real text (C sources of linux-source-6.1;
 # apt-get install linux-source-6.1), made once. SIZE overrides the size.
 corpus_text() {
-    local size="${SIZE:-256M}" f="$CORPUS_DIR/linux-$size.txt"
+    local size="${SIZE:-256M}"
+    local f="$CORPUS_DIR/linux-$size.txt"
     if [ ! -s "$f" ]; then
         local src=/usr/src/linux-source-6.1.tar.xz
         [ -f "$src" ] || { echo "bench: needs $src (apt-get install linux-source-6.1)" >&2; exit 1; }

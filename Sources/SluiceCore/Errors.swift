@@ -25,3 +25,13 @@ public enum StageError: Error, Equatable, Sendable {
     /// The stage failed; the message reads as the tail of `sluice: STAGE: ...`.
     case failed(String)
 }
+
+extension StageError {
+    /// The message as printed after `sluice: STAGE: `.
+    public var message: String {
+        switch self {
+        case .downstreamClosed: return "output closed"
+        case .failed(let m): return m
+        }
+    }
+}

@@ -13,6 +13,8 @@ struct StageHarness {
         var end: StageEnd
         /// Bytes of input the feeder managed to send before the stage stopped reading.
         var bytesSent: Int
+        /// The largest output chunk seen.
+        var largestChunk: Int
     }
 
     static func run(_ stage: any Stage, input: [UInt8], chunkSize: Int,
@@ -38,17 +40,21 @@ struct StageHarness {
         }
         let collector = Thread {
             var out: [UInt8] = []
+            var largest = 0
             while let chunk = outChannel.receive() {
                 out.append(contentsOf: chunk.bytes)
+                largest = max(largest, chunk.count)
                 pool.recycle(chunk)
             }
-            box.lock.withLock { box.output = out }
+            box.lock.withLock { box.output = out; box.largest = largest }
         }
         var stage = stage
         let end = StageLoop.run(&stage, input: inChannel, output: outChannel, pool: pool)
         feeder.join()
         collector.join()
-        return box.lock.withLock { Result(output: box.output, end: end, bytesSent: box.sent) }
+        return box.lock.withLock {
+            Result(output: box.output, end: end, bytesSent: box.sent, largestChunk: box.largest)
+        }
     }
 
     /// Runs a fresh stage from `make` at every size in `chunkSizes`, and returns the
@@ -63,6 +69,7 @@ struct StageHarness {
         let lock = Lock()
         var output: [UInt8] = []
         var sent = 0
+        var largest = 0
     }
 }
 

@@ -79,6 +79,8 @@ public enum StageRegistry {
     public static let all: [StageDescriptor] = [
         CatStage.descriptor,
         HeadStage.descriptor,
+        GzipStage.descriptor,
+        GunzipStage.descriptor,
     ]
 
     /// The stage called `name` (or one of its aliases), or a usage error with a suggestion.

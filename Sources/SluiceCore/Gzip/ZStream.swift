@@ -1,0 +1,46 @@
+import CZlib
+
+/// A z_stream on the heap: zlib keeps a pointer back to it (deflateStateCheck fails if
+/// it moves), so it cannot live inline in a Swift value. The owner ends it with `end`.
+final class ZStream {
+    let pointer: UnsafeMutablePointer<z_stream>
+
+    init() {
+        pointer = .allocate(capacity: 1)
+        pointer.initialize(to: z_stream())
+    }
+
+    deinit {
+        pointer.deinitialize(count: 1)
+        pointer.deallocate()
+    }
+
+    /// zlib's message for the last error, or `fallback`.
+    func message(or fallback: String) -> String {
+        guard let msg = pointer.pointee.msg else { return fallback }
+        return String(cString: msg)
+    }
+
+    /// Points zlib's input at `bytes`. Chunks are at most 256 MiB, so the count fits uInt.
+    func setInput(_ bytes: UnsafeRawBufferPointer) {
+        pointer.pointee.next_in = UnsafeMutablePointer(
+            mutating: bytes.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        pointer.pointee.avail_in = uInt(bytes.count)
+    }
+
+    /// Points zlib's output at `space`; returns its size.
+    func setOutput(_ space: UnsafeMutableRawBufferPointer) -> Int {
+        pointer.pointee.next_out = space.baseAddress?.assumingMemoryBound(to: Bytef.self)
+        pointer.pointee.avail_out = uInt(space.count)
+        return space.count
+    }
+
+    var availableIn: Int { Int(pointer.pointee.avail_in) }
+    var availableOut: Int { Int(pointer.pointee.avail_out) }
+}
+
+/// zlib's crc32 over raw bytes.
+@inline(__always) func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    guard let base = bytes.baseAddress, !bytes.isEmpty else { return crc }
+    return UInt32(CZlib.crc32(uLong(crc), base.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
+}

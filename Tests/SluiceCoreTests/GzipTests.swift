@@ -1,0 +1,272 @@
+import CZlib
+import Testing
+@testable import SluiceCore
+
+/// Builders for gzip test data, independent of the stages under test: zlib's own
+/// compress/uncompress with the gzip wrapper, and hand-made headers.
+enum GzipFixture {
+    /// zlib deflate with `windowBits` (31: gzip member, -15: raw), all at once.
+    static func deflate(_ input: [UInt8], level: Int32 = 6, windowBits: Int32 = 31) -> [UInt8] {
+        var s = z_stream()
+        precondition(sluice_deflateInit2(&s, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY) == Z_OK)
+        defer { deflateEnd(&s) }
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(&s, uLong(input.count))) + 64)
+        var input = input
+        let written = input.withUnsafeMutableBufferPointer { inp in
+            out.withUnsafeMutableBufferPointer { o in
+                s.next_in = inp.baseAddress
+                s.avail_in = uInt(inp.count)
+                s.next_out = o.baseAddress
+                s.avail_out = uInt(o.count)
+                precondition(CZlib.deflate(&s, Z_FINISH) == Z_STREAM_END)
+                return o.count - Int(s.avail_out)
+            }
+        }
+        return Array(out.prefix(written))
+    }
+
+    /// zlib inflate of gzip data (all members, as zlib's gzip mode does one at a time).
+    static func gunzip(_ data: [UInt8]) -> [UInt8]? {
+        var result: [UInt8] = []
+        var rest = data[...]
+        while !rest.isEmpty {
+            var s = z_stream()
+            precondition(sluice_inflateInit2(&s, 31) == Z_OK)
+            defer { inflateEnd(&s) }
+            var input = Array(rest)
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            var status: Int32 = Z_OK
+            let consumed: Int = input.withUnsafeMutableBufferPointer { inp in
+                s.next_in = inp.baseAddress
+                s.avail_in = uInt(inp.count)
+                while status == Z_OK {
+                    buffer.withUnsafeMutableBufferPointer { b in
+                        s.next_out = b.baseAddress
+                        s.avail_out = uInt(b.count)
+                        status = CZlib.inflate(&s, Z_NO_FLUSH)
+                    }
+                    result += buffer.prefix(buffer.count - Int(s.avail_out))
+                }
+                return inp.count - Int(s.avail_in)
+            }
+            if status != Z_STREAM_END { return nil }
+            rest = rest.dropFirst(consumed)
+        }
+        return result
+    }
+
+    /// One member with a hand-made header: optional FEXTRA, FNAME, FCOMMENT, FHCRC,
+    /// FTEXT, and the given OS byte.
+    static func member(_ payload: [UInt8], extra: [UInt8]? = nil, name: String? = nil,
+                       comment: String? = nil, headerCRC: Bool = false, text: Bool = false,
+                       os: UInt8 = 3) -> [UInt8] {
+        var flags: UInt8 = 0
+        if text { flags |= 1 }
+        if headerCRC { flags |= 2 }
+        if extra != nil { flags |= 4 }
+        if name != nil { flags |= 8 }
+        if comment != nil { flags |= 16 }
+        var header: [UInt8] = [0x1f, 0x8b, 8, flags, 0x78, 0x56, 0x34, 0x12, 0, os]
+        if let extra { header += [UInt8(extra.count & 0xff), UInt8(extra.count >> 8)] + extra }
+        if let name { header += Array(name.utf8) + [0] }
+        if let comment { header += Array(comment.utf8) + [0] }
+        if headerCRC {
+            let c = header.withUnsafeBytes { crc32(0, $0) }
+            header += [UInt8(c & 0xff), UInt8((c >> 8) & 0xff)]
+        }
+        let c = payload.withUnsafeBytes { crc32(0, $0) }
+        let n = UInt32(truncatingIfNeeded: payload.count)
+        return header + deflate(payload, windowBits: -15) + littleEndian(c) + littleEndian(n)
+    }
+
+    static func littleEndian(_ v: UInt32) -> [UInt8] {
+        [UInt8(v & 0xff), UInt8((v >> 8) & 0xff), UInt8((v >> 16) & 0xff), UInt8(v >> 24)]
+    }
+
+    /// Text with repetition, so that it compresses like a log.
+    static func text(_ lines: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        for i in 0..<lines { out += Array("line \(i): the quick brown fox \(i % 7) jumps\n".utf8) }
+        return out
+    }
+}
+
+@Suite struct GzipStageTests {
+    @Test(arguments: [0, 1, 2, 3, 1000, 200_000])
+    func roundTripsThroughZlib(_ size: Int) throws {
+        let input = size == 200_000 ? pseudoRandomBytes(size) : GzipFixture.text(size)
+        for (chunkSize, result) in StageHarness.runAtAllSizes(input, { try! GzipStage(level: 6) }) {
+            #expect(result.end == .finished)
+            #expect(GzipFixture.gunzip(result.output) == input, "chunk size \(chunkSize)")
+            #expect(result.largestChunk <= chunkSize)
+        }
+    }
+
+    @Test(arguments: 1...9)
+    func everyLevelMatchesZlib(_ level: Int) throws {
+        let input = GzipFixture.text(5000)
+        let result = StageHarness.run(try GzipStage(level: level), input: input, chunkSize: 65536)
+        #expect(result.output == GzipFixture.deflate(input, level: Int32(level)))
+    }
+
+    @Test func abortedInputGetsNoTrailer() {
+        // An upstream error ends the stream aborted: gzip must not finish the member, or
+        // a truncated input would look like a whole one.
+        let pool = ChunkPool(chunkBytes: 4096, maxIdleChunks: 8)
+        let a = NodeStats(name: "a"), b = NodeStats(name: "b"), c = NodeStats(name: "c")
+        let input = BoundedChannel(highWaterMark: 1 << 20, lowWaterMark: 0, chunkBytes: 4096, pool: pool, producer: a, consumer: b)
+        let output = BoundedChannel(highWaterMark: 1 << 20, lowWaterMark: 0, chunkBytes: 4096, pool: pool, producer: b, consumer: c)
+        let chunk = pool.take()
+        _ = GzipFixture.text(100).withUnsafeBytes { chunk.append($0) }
+        _ = input.send(chunk)
+        input.finish(aborted: true)
+        var stage: any Stage = try! GzipStage(level: 6)
+        #expect(StageLoop.run(&stage, input: input, output: output, pool: pool) == .aborted)
+        var bytes: [UInt8] = []
+        while let c = output.receive() { bytes += c.bytes }
+        #expect(output.wasAborted)
+        #expect(GzipFixture.gunzip(bytes) == nil)
+    }
+}
+
+@Suite struct GunzipStageTests {
+    static let payload = GzipFixture.text(3000)
+
+    func gunzip(_ data: [UInt8], trailing: GunzipStage.TrailingPolicy = .error) -> [Int: StageHarness.Result] {
+        StageHarness.runAtAllSizes(data) { try! GunzipStage(trailing: trailing) }
+    }
+
+    /// Every chunk size gives the same output and the same end.
+    func expectSame(_ results: [Int: StageHarness.Result], output: [UInt8], end: StageEnd,
+                    sourceLocation: SourceLocation = #_sourceLocation) {
+        for (size, r) in results {
+            #expect(r.end == end, "chunk size \(size)", sourceLocation: sourceLocation)
+            #expect(r.output == output, "chunk size \(size): \(r.output.count) bytes", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test(arguments: [0, 1, 2, 3, 1000])
+    func decodesZlibOutput(_ lines: Int) {
+        let input = GzipFixture.text(lines)
+        expectSame(gunzip(GzipFixture.deflate(input)), output: input, end: .finished)
+    }
+
+    @Test func headerFields() {
+        let p = Self.payload
+        let variants: [[UInt8]] = [
+            GzipFixture.member(p, name: "app.log"),
+            GzipFixture.member(p, comment: "a comment"),
+            GzipFixture.member(p, extra: [1, 2, 3, 4, 5]),
+            GzipFixture.member(p, extra: []),
+            GzipFixture.member(p, extra: [UInt8](repeating: 7, count: 70_000 & 0xffff)),
+            GzipFixture.member(p, headerCRC: true),
+            GzipFixture.member(p, extra: [9, 9], name: "n", comment: "c", headerCRC: true, text: true, os: 255),
+            GzipFixture.member(p, name: String(repeating: "x", count: 100_000)),
+        ]
+        for data in variants { expectSame(gunzip(data), output: p, end: .finished) }
+    }
+
+    @Test func concatenatedMembers() {
+        let a = GzipFixture.text(10), b = GzipFixture.text(2000), empty: [UInt8] = []
+        let data = GzipFixture.deflate(a) + GzipFixture.member(empty) + GzipFixture.member(b, name: "b")
+        expectSame(gunzip(data), output: a + b, end: .finished)
+    }
+
+    @Test func zeroPaddingIsIgnored() {
+        let data = GzipFixture.deflate(Self.payload) + [UInt8](repeating: 0, count: 10_000)
+        expectSame(gunzip(data), output: Self.payload, end: .finished)
+    }
+
+    @Test func bombStaysInChunks() {
+        // 16 MiB of zeros compress to ~16 KiB; output must come in chunk-sized pieces.
+        let zeros = [UInt8](repeating: 0, count: 16 << 20)
+        let data = GzipFixture.deflate(zeros, level: 9)
+        #expect(data.count < 40_000)
+        let r = StageHarness.run(try! GunzipStage(), input: data, chunkSize: 4096)
+        #expect(r.end == .finished)
+        #expect(r.output.count == zeros.count)
+        #expect(r.largestChunk <= 4096)
+    }
+
+    static let good = GzipFixture.deflate(payload)
+
+    /// Damaged inputs: (bytes, expected end). Output before the error is checked too.
+    static var damaged: [(String, [UInt8], String)] {
+        let g = good
+        let n = g.count
+        var badCRC = g; badCRC[n - 8] ^= 0xff
+        var badLength = g; badLength[n - 1] ^= 0x01
+        var badMethod = g; badMethod[2] = 7
+        var reserved = g; reserved[3] = 0x20
+        var badHeaderCRC = GzipFixture.member(payload, headerCRC: true); badHeaderCRC[10] ^= 1
+        var badBody = g; badBody[12] = 0xff; badBody[13] = 0xff
+        let second = GzipFixture.deflate(GzipFixture.text(5))
+        return [
+            ("empty", [], "unexpected end of input at byte 0 (empty input)"),
+            ("not gzip", Array("hello\n".utf8), "not in gzip format at byte 0"),
+            ("half magic", [0x1f, 0x00], "not in gzip format at byte 1"),
+            ("magic only", [0x1f, 0x8b], "unexpected end of input in member 1 at byte 2"),
+            ("bad method", badMethod, "unknown compression method 7 in member 1 at byte 2"),
+            ("reserved flags", reserved, "reserved header flags set (0x20) in member 1 at byte 3"),
+            ("header crc", badHeaderCRC, "header CRC mismatch in member 1 at byte 10"),
+            ("truncated header", Array(g.prefix(5)), "unexpected end of input in member 1 at byte 5"),
+            ("truncated body", Array(g.prefix(n / 2)), "unexpected end of input in member 1 at byte \(n / 2)"),
+            ("truncated trailer", Array(g.prefix(n - 3)), "unexpected end of input in member 1 at byte \(n - 3)"),
+            ("crc", badCRC, "CRC mismatch in member 1 at byte \(n - 8)"),
+            ("length", badLength, "length mismatch in member 1 at byte \(n - 4) (stored \(UInt32(payload.count) ^ 0x01000000), decompressed \(payload.count) mod 2^32)"),
+            ("garbage", g + Array("junk".utf8), "trailing garbage at byte \(n)"),
+            ("zeros then garbage", g + [0, 0, 0, 0x41], "trailing garbage at byte \(n + 3)"),
+            ("second member bad magic", g + [0x1f, 0x41, 0, 0], "trailing garbage at byte \(n)"),
+            ("lone 1f", g + [0x1f], "unexpected end of input in member 2 at byte \(n + 1)"),
+            ("second truncated", g + Array(second.prefix(15)), "unexpected end of input in member 2 at byte \(n + 15)"),
+            ("bad body", badBody, "invalid"),
+        ]
+    }
+
+    @Test(arguments: damaged.map { $0.0 })
+    func damagedInput(_ name: String) {
+        let (_, data, message) = Self.damaged.first { $0.0 == name }!
+        let results = gunzip(data)
+        let outputs = Set(results.values.map { $0.output })
+        for (size, r) in results {
+            guard case .failed(let text) = r.end else {
+                Issue.record("chunk size \(size): ended \(r.end), not with \(message)")
+                continue
+            }
+            if message == "invalid" {
+                #expect(text.hasPrefix("invalid") && text.hasSuffix(" in member 1 at byte \(text.split(separator: " ").last!)"))
+            } else if message.hasPrefix("CRC mismatch") {
+                #expect(text.hasPrefix(message), "chunk size \(size)")
+            } else {
+                #expect(text == message, "chunk size \(size)")
+            }
+            // What came out is a prefix of the real payload.
+            #expect(Self.payload.starts(with: r.output) || r.output.isEmpty || name == "second truncated",
+                    "chunk size \(size)")
+        }
+        if name != "bad body" {
+            #expect(outputs.count == 1, "output differs across chunk sizes")
+        }
+    }
+
+    @Test func trailingWarnAndIgnore() {
+        let data = Self.good + Array("junk".utf8)
+        expectSame(gunzip(data, trailing: .ignore), output: Self.payload, end: .finished)
+        expectSame(gunzip(data, trailing: .warn), output: Self.payload, end: .finished)
+    }
+
+    @Test func outputIsWholeBeforeTrailerError() {
+        // A CRC error comes after the member's bytes were all written.
+        var data = Self.good
+        data[data.count - 8] ^= 1
+        expectSame(gunzip(data), output: Self.payload, end: .failed(
+            "CRC mismatch in member 1 at byte \(data.count - 8) (stored 0x\(hex(data)), computed 0x\(hex(Self.good)))"))
+    }
+
+    private func hex(_ gz: [UInt8]) -> String {
+        let n = gz.count
+        let v = UInt32(gz[n - 8]) | UInt32(gz[n - 7]) << 8 | UInt32(gz[n - 6]) << 16 | UInt32(gz[n - 5]) << 24
+        let s = String(v, radix: 16)
+        return String(repeating: "0", count: 8 - s.count) + s
+    }
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# gzip and gunzip stages beside GNU gzip, pigz and node.js's zlib streams, on 256 MiB of
+# real text (Linux C sources). Output goes through a pipe to cat, as in real use.
+# Usage: bench/gzip.sh   (RUNS=N, SIZE=64M for a quicker run)
+source "$(dirname "$0")/lib.sh"
+need gzip pigz
+T=$(corpus_text)
+BYTES=$(stat -c %s "$T")
+GZ="$T.gz"
+[ -s "$GZ" ] || gzip -6 -c "$T" > "$GZ"
+cat "$T" "$GZ" > /dev/null
+NODE_GZIP="const z=require('zlib'),s=require('stream');s.pipeline(process.stdin,z.createGzip({level:6}),process.stdout,e=>{if(e)process.exit(1)})"
+NODE_GUNZIP="const z=require('zlib'),s=require('stream');s.pipeline(process.stdin,z.createGunzip(),process.stdout,e=>{if(e)process.exit(1)})"
+
+echo "compress $(basename "$T") ($BYTES bytes), median of $RUNS, MB/s of input:"
+for level in 1 6 9; do
+    base=$(median_seconds "gzip -$level < $T | cat > /dev/null")
+    row "gzip -$level" "$BYTES" "$base"
+    row "sluice gzip -$level" "$BYTES" "$(median_seconds "$SLUICE gzip -$level < $T | cat > /dev/null")" "$base"
+    [ $level = 6 ] && row "pigz -6 -p 1" "$BYTES" "$(median_seconds "pigz -6 -p 1 < $T | cat > /dev/null")" "$base"
+    [ $level = 6 ] && command -v node >/dev/null && \
+        row "node zlib.createGzip (level 6)" "$BYTES" "$(median_seconds "node -e \"$NODE_GZIP\" < $T | cat > /dev/null")" "$base"
+done
+echo "compressed sizes at level 6: sluice $($SLUICE gzip -6 < "$T" | wc -c), gzip $(gzip -6 < "$T" | wc -c)"
+
+echo "decompress $(basename "$GZ"), median of $RUNS, MB/s of output:"
+base=$(median_seconds "pigz -dc < $GZ | cat > /dev/null")
+row "pigz -dc" "$BYTES" "$base"
+row "sluice gunzip" "$BYTES" "$(median_seconds "$SLUICE gunzip < $GZ | cat > /dev/null")" "$base"
+row "gzip -dc" "$BYTES" "$(median_seconds "gzip -dc < $GZ | cat > /dev/null")" "$base"
+command -v node >/dev/null && \
+    row "node zlib.createGunzip" "$BYTES" "$(median_seconds "node -e \"$NODE_GUNZIP\" < $GZ | cat > /dev/null")" "$base"
+
+echo "peak RSS:"
+printf '  %-52s %8s KiB\n' "sluice gzip -6" "$(peak_rss_kib "$SLUICE gzip -6 < $T > /dev/null")"
+printf '  %-52s %8s KiB\n' "sluice gunzip" "$(peak_rss_kib "$SLUICE gunzip < $GZ > /dev/null")"
+printf '  %-52s %8s KiB\n' "sluice gunzip into a slow reader (pv -L 200M)" \
+    "$(peak_rss_kib "$SLUICE gunzip < $GZ | pv -q -L 200M > /dev/null")"
