@@ -65,8 +65,13 @@ public final class BoundedChannel: @unchecked Sendable {
     /// The start threshold holds the receiver back (only when `startBytes > 0`).
     private var isGated: Bool
 
+    /// False for a stage's internal channel, whose bytes are counted where they leave
+    /// the stage.
+    let countsBytes: Bool
+
     public init(highWaterMark: Int, lowWaterMark: Int, chunkBytes: Int, startBytes: Int = 0,
-                pool: ChunkPool, producer: NodeStats, consumer: NodeStats) {
+                pool: ChunkPool, producer: NodeStats, consumer: NodeStats, countsBytes: Bool = true) {
+        self.countsBytes = countsBytes
         precondition(highWaterMark > 0 && lowWaterMark >= 0 && lowWaterMark < highWaterMark)
         self.highWaterMark = highWaterMark
         self.lowWaterMark = lowWaterMark
@@ -98,17 +103,20 @@ public final class BoundedChannel: @unchecked Sendable {
 
     /// Queues `chunk`, first waiting while the channel is full. An empty chunk is
     /// recycled, not queued (an empty chunk would read as nothing to the receiver).
-    public func send(_ chunk: Chunk) -> SendResult {
+    /// Time spent waiting is charged to `waiter` (a stage's helper thread passes its own
+    /// stats, so that the stage's thread is not charged for it); bytes to `producer`.
+    public func send(_ chunk: Chunk, waiter: NodeStats? = nil) -> SendResult {
         let n = chunk.count
+        let waiter = waiter ?? producer
         lock.lock()
         if isFull && !isCancelled {
-            let since = producer.beginWait(.blocked)
+            let since = waiter.beginWait(.blocked)
             isSenderWaiting = true
             repeat {
                 notFull.wait(lock)
             } while !isCancelled && (bufferedBytes > lowWaterMark || queued == maxChunks)
             isSenderWaiting = false
-            producer.endWait(.blocked, since: since)
+            waiter.endWait(.blocked, since: since)
         }
         if isCancelled {
             lock.unlock()
@@ -126,7 +134,7 @@ public final class BoundedChannel: @unchecked Sendable {
         if bufferedBytes > peakBufferedBytes { peakBufferedBytes = bufferedBytes }
         if isReceiverWaiting { notEmpty.signal() }
         lock.unlock()
-        producer.bytesOut.add(n, ordering: .relaxed)
+        if countsBytes { producer.bytesOut.add(n, ordering: .relaxed) }
         return .sent
     }
 
@@ -154,7 +162,7 @@ public final class BoundedChannel: @unchecked Sendable {
         if queued == 0 && startBytes > 0 { isGated = true }
         if isSenderWaiting && bufferedBytes <= lowWaterMark { notFull.signal() }
         lock.unlock()
-        consumer.bytesIn.add(chunk.count, ordering: .relaxed)
+        if countsBytes { consumer.bytesIn.add(chunk.count, ordering: .relaxed) }
         return chunk
     }
 

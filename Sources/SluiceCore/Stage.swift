@@ -23,13 +23,19 @@ public protocol Stage {
     /// End of input: flush what is held (a last line without "\n", a gzip trailer).
     mutating func finish(into out: inout Emitter) throws(StageError)
 
-    /// Releases resources when the stage ends early (stop, error, downstream closed):
-    /// a child process, a worker thread. Called once after the last `process`/`finish`.
+    /// Called before the stage's thread waits for input: flush partial output so that a
+    /// trickle still flows. The default flushes `out`.
+    mutating func willWait(into out: inout Emitter) throws(StageError)
+
+    /// Releases resources, however the stage ended: a child process, a helper thread
+    /// (which must have handed on everything it holds before `close` returns). Called
+    /// once, after the last `process`/`finish`, before the output channel is finished.
     mutating func close()
 }
 
 extension Stage {
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow { .more }
+    public mutating func willWait(into out: inout Emitter) throws(StageError) { try out.flush() }
     public mutating func close() {}
 }
 
@@ -112,7 +118,7 @@ public struct Emitter {
     }
 
     /// Returns an unsent pending chunk to the pool (the stage is ending without flushing).
-    mutating func discard() {
+    public mutating func discard() {
         if let chunk = pending { pool.recycle(chunk) }
         pending = nil
     }

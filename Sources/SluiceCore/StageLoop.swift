@@ -27,7 +27,7 @@ public enum StageLoop {
             while !isStopped {
                 // Flush a partial output chunk before waiting, so a trickle of input
                 // still comes out promptly (tail -f | sluice grep).
-                if !input.hasInputReady { try out.flush() }
+                if !input.hasInputReady { try stage.willWait(into: &out) }
                 guard let chunk = input.receive() else { break }
                 out.didForward = false
                 let flow: Flow
@@ -43,6 +43,10 @@ public enum StageLoop {
             if isStopped {
                 end = .stopped
                 try stage.finish(into: &out)
+            } else if input.isClosed {
+                // Input was cancelled from below (the consumer went away and the
+                // cancellation cascaded up): not the end of the stream, so no finish.
+                throw StageError.downstreamClosed
             } else if input.wasAborted {
                 end = .aborted
             } else {

@@ -130,7 +130,7 @@ enum GzipFixture {
 }
 
 @Suite struct GunzipStageTests {
-    static let payload = GzipFixture.text(3000)
+    static let payload = GzipFixture.text(800)
 
     func gunzip(_ data: [UInt8], trailing: GunzipStage.TrailingPolicy = .error) -> [Int: StageHarness.Result] {
         StageHarness.runAtAllSizes(data) { try! GunzipStage(trailing: trailing) }
@@ -152,16 +152,16 @@ enum GzipFixture {
     }
 
     @Test func headerFields() {
-        let p = Self.payload
+        let p = GzipFixture.text(200)
         let variants: [[UInt8]] = [
             GzipFixture.member(p, name: "app.log"),
             GzipFixture.member(p, comment: "a comment"),
             GzipFixture.member(p, extra: [1, 2, 3, 4, 5]),
             GzipFixture.member(p, extra: []),
-            GzipFixture.member(p, extra: [UInt8](repeating: 7, count: 70_000 & 0xffff)),
+            GzipFixture.member(p, extra: [UInt8](repeating: 7, count: 0xffff)),
             GzipFixture.member(p, headerCRC: true),
             GzipFixture.member(p, extra: [9, 9], name: "n", comment: "c", headerCRC: true, text: true, os: 255),
-            GzipFixture.member(p, name: String(repeating: "x", count: 100_000)),
+            GzipFixture.member(p, name: String(repeating: "x", count: 20_000)),
         ]
         for data in variants { expectSame(gunzip(data), output: p, end: .finished) }
     }

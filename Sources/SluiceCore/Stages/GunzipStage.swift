@@ -5,7 +5,8 @@ import CZlib
 /// The header and trailer are parsed here (so every error can name its member and byte
 /// offset); the deflate body goes through zlib's raw inflate. Output is inflated straight
 /// into the pending output chunk, never more than one chunk at a time, so a gzip bomb
-/// moves through bounded buffers and a slow consumer stops inflation.
+/// moves through bounded buffers and a slow consumer stops inflation. The CRC-32 of the
+/// output is computed by a `CRCChecker` thread, which forwards the chunks downstream.
 public struct GunzipStage: Stage {
     /// What to do with bytes after the last member that are neither a member nor zeros.
     public enum TrailingPolicy: String, Sendable, CaseIterable {
@@ -32,9 +33,12 @@ public struct GunzipStage: Stage {
     private var member = 1
     /// Offset of the current member's first byte.
     private var memberStart = 0
-    /// CRC-32 and length mod 2^32 of the current member's output so far.
-    private var crc: UInt32 = 0
-    private var length: UInt32 = 0
+    /// Checks the CRC of the output on its own thread, and forwards it; from `begin`.
+    private var checker: CRCChecker?
+    /// Output goes here, into the checker's inbox, not to the stage's `out`.
+    private var inner: Emitter!
+    /// Bytes of output made so far, all members.
+    private var emittedBytes = 0
     /// The 8 trailer bytes, `trailerCount` of them collected.
     private var trailer: UInt64 = 0
     private var trailerCount = 0
@@ -50,13 +54,25 @@ public struct GunzipStage: Stage {
         }
     }
 
+    public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
+        let checker = CRCChecker(output: out.channel, pool: out.pool)
+        inner = Emitter(channel: checker.inbox, pool: out.pool)
+        checker.start()
+        self.checker = checker
+        return .more
+    }
+
+    public mutating func willWait(into out: inout Emitter) throws(StageError) {
+        try inner.flush()
+    }
+
     public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
         var rest = input.bytes
         while !rest.isEmpty {
             let taken: Int
             switch phase {
             case .header: taken = try parseHeader(rest)
-            case .body: taken = try inflate(rest, into: &out)
+            case .body: taken = try inflate(rest)
             case .trailer: taken = try readTrailer(rest)
             case .between: taken = try decideAfterMember(rest)
             case .padding: taken = try skipZeros(rest)
@@ -69,6 +85,7 @@ public struct GunzipStage: Stage {
     }
 
     public mutating func finish(into out: inout Emitter) throws(StageError) {
+        try inner.flush()
         switch phase {
         case .between, .padding, .ignoring:
             return
@@ -80,6 +97,13 @@ public struct GunzipStage: Stage {
     }
 
     public mutating func close() {
+        // Hand on what was decoded, even when ending on an error, then let the checker
+        // forward it and end.
+        if inner != nil {
+            do throws(StageError) { try inner.flush() } catch { inner.discard() }
+        }
+        checker?.stop()
+        checker = nil
         if !isEnded { inflateEnd(z.pointer) }
         isEnded = true
     }
@@ -95,8 +119,6 @@ public struct GunzipStage: Stage {
         }
         if header.isDone {
             inflateReset(z.pointer)
-            crc = 0
-            length = 0
             phase = .body
         }
         return taken
@@ -120,20 +142,21 @@ public struct GunzipStage: Stage {
         }
     }
 
-    private mutating func inflate(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
+    /// Inflates into `inner` until `bytes` are used up or the member ends.
+    private mutating func inflate(_ bytes: UnsafeRawBufferPointer) throws(StageError) -> Int {
         z.setInput(bytes)
         while true {
-            let space = out.reserve()
+            let space = inner.reserve()
             let size = z.setOutput(space)
             let r = CZlib.inflate(z.pointer, Z_NO_FLUSH)
             let produced = size - z.availableOut
             if produced > 0 {
-                crc = crc32(crc, UnsafeRawBufferPointer(start: space.baseAddress, count: produced))
-                length &+= UInt32(truncatingIfNeeded: produced)
-                try out.commit(produced)
+                emittedBytes += produced
+                try inner.commit(produced)
             }
             switch r {
             case Z_STREAM_END:
+                try inner.flush()
                 phase = .trailer
                 trailer = 0
                 trailerCount = 0
@@ -155,6 +178,9 @@ public struct GunzipStage: Stage {
         for i in 0..<n { trailer |= UInt64(bytes[i]) << (8 * UInt64(trailerCount + i)) }
         trailerCount += n
         if trailerCount == 8 {
+            guard let (crc, length) = checker?.memberChecksum(after: emittedBytes) else {
+                throw .downstreamClosed
+            }
             let trailerStart = offset + n - 8
             let storedCRC = UInt32(truncatingIfNeeded: trailer)
             let storedLength = UInt32(truncatingIfNeeded: trailer >> 32)
@@ -210,8 +236,8 @@ public struct GunzipStage: Stage {
         return String(repeating: "0", count: 8 - s.count) + s
     }
 
-    /// zlib's inflate state and 32 KiB window.
-    static let heldBytes = 48 << 10
+    /// zlib's inflate state and 32 KiB window, and the checker's chunks.
+    static func heldBytes(chunkBytes: Int) -> Int { (48 << 10) + CRCChecker.heldBytes(chunkBytes: chunkBytes) }
 
     public static let descriptor = StageDescriptor(
         name: "gunzip", aliases: ["zcat"], synopsis: "gunzip [--trailing=error|warn|ignore]",
@@ -230,7 +256,7 @@ public struct GunzipStage: Stage {
         }
         do throws(StageError) {
             return StageBuild(try GunzipStage(trailing: policy, diagnostics: context.diagnostics),
-                              heldBytes: heldBytes)
+                              heldBytes: heldBytes(chunkBytes: context.chunkBytes))
         } catch {
             throw .runtime("gunzip: \(error.message)")
         }
