@@ -5,6 +5,7 @@
    The prototypes are declared here rather than pulled in with _GNU_SOURCE,
    because the system headers are already built into the Glibc clang module
    without it. */
+#include <regex.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -21,6 +22,55 @@ extern ssize_t splice(int fd_in, long *off_in, int fd_out, long *off_out,
 extern void *memmem(const void *haystack, size_t haystack_len,
                     const void *needle, size_t needle_len);
 extern void *memrchr(const void *s, int c, size_t n);
+
+/* GNU regex, which glibc exports but declares only under _GNU_SOURCE: GNU grep compiles
+   with re_compile_pattern and explicit syntax bits, which regcomp(3) cannot select
+   ('.' matching NUL, 'a{1' as literal text, '*' at the start of an ERE). */
+struct re_registers;
+extern unsigned long int re_set_syntax(unsigned long int syntax);
+extern const char *re_compile_pattern(const char *pattern, size_t length,
+                                      struct re_pattern_buffer *buffer);
+extern regoff_t re_search(struct re_pattern_buffer *buffer, const char *string,
+                          regoff_t length, regoff_t start, regoff_t range,
+                          struct re_registers *regs);
+
+/* The syntax bits of <regex.h> (also under _GNU_SOURCE only), and GNU grep's two
+   syntaxes, composed exactly as <regex.h> composes RE_SYNTAX_GREP and RE_SYNTAX_EGREP. */
+#define SLUICE_RE_CHAR_CLASSES (1UL << 2)
+#define SLUICE_RE_CONTEXT_INDEP_ANCHORS (1UL << 3)
+#define SLUICE_RE_CONTEXT_INDEP_OPS (1UL << 4)
+#define SLUICE_RE_CONTEXT_INVALID_OPS (1UL << 5)
+#define SLUICE_RE_DOT_NEWLINE (1UL << 6)
+#define SLUICE_RE_DOT_NOT_NULL (1UL << 7)
+#define SLUICE_RE_INTERVALS (1UL << 9)
+#define SLUICE_RE_NEWLINE_ALT (1UL << 11)
+#define SLUICE_RE_NO_BK_BRACES (1UL << 12)
+#define SLUICE_RE_NO_BK_PARENS (1UL << 13)
+#define SLUICE_RE_NO_BK_VBAR (1UL << 15)
+#define SLUICE_RE_NO_EMPTY_RANGES (1UL << 16)
+#define SLUICE_RE_UNMATCHED_RIGHT_PAREN_ORD (1UL << 17)
+#define SLUICE_RE_INVALID_INTERVAL_ORD (1UL << 21)
+#define SLUICE_RE_ICASE (1UL << 22)
+#define SLUICE_RE_CONTEXT_INVALID_DUP (1UL << 24)
+#define SLUICE_RE_NO_SUB (1UL << 25)
+#define SLUICE_RE_BK_PLUS_QM (1UL << 1)
+
+#define SLUICE_RE_SYNTAX_POSIX_COMMON (SLUICE_RE_CHAR_CLASSES | SLUICE_RE_DOT_NEWLINE \
+    | SLUICE_RE_DOT_NOT_NULL | SLUICE_RE_INTERVALS | SLUICE_RE_NO_EMPTY_RANGES)
+#define SLUICE_RE_SYNTAX_POSIX_BASIC (SLUICE_RE_SYNTAX_POSIX_COMMON | SLUICE_RE_BK_PLUS_QM \
+    | SLUICE_RE_CONTEXT_INVALID_DUP)
+#define SLUICE_RE_SYNTAX_POSIX_EXTENDED (SLUICE_RE_SYNTAX_POSIX_COMMON \
+    | SLUICE_RE_CONTEXT_INDEP_ANCHORS | SLUICE_RE_CONTEXT_INDEP_OPS | SLUICE_RE_NO_BK_BRACES \
+    | SLUICE_RE_NO_BK_PARENS | SLUICE_RE_NO_BK_VBAR | SLUICE_RE_CONTEXT_INVALID_OPS \
+    | SLUICE_RE_UNMATCHED_RIGHT_PAREN_ORD)
+static const unsigned long int sluice_re_syntax_grep =
+    (SLUICE_RE_SYNTAX_POSIX_BASIC | SLUICE_RE_NEWLINE_ALT)
+    & ~(SLUICE_RE_CONTEXT_INVALID_DUP | SLUICE_RE_DOT_NOT_NULL);
+static const unsigned long int sluice_re_syntax_egrep =
+    (SLUICE_RE_SYNTAX_POSIX_EXTENDED | SLUICE_RE_INVALID_INTERVAL_ORD | SLUICE_RE_NEWLINE_ALT)
+    & ~(SLUICE_RE_CONTEXT_INVALID_OPS | SLUICE_RE_DOT_NOT_NULL);
+static const unsigned long int sluice_re_icase = SLUICE_RE_ICASE;
+static const unsigned long int sluice_re_no_sub = SLUICE_RE_NO_SUB;
 
 /* fcntl is variadic, which Swift cannot call: a fixed-arity wrapper. */
 static inline int sluice_fcntl_int(int fd, int cmd, int arg) {

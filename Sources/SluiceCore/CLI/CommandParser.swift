@@ -111,7 +111,8 @@ public enum CommandParser {
         g.chunkBytes = try args.size("chunk", default: g.chunkBytes, min: 1, max: 256 << 20)
         g.pipeBytes = try args.size("pipe-size", default: g.pipeBytes, min: 0, max: Int(Int32.max))
         g.isBufferTuned = args.has("hwm") || args.has("lwm") || args.has("chunk")
-        g.maxLineBytes = try args.size("max-line", default: g.maxLineBytes, min: 1)
+        // 1 GiB: GNU regex offsets are 32-bit, so no longer line can be searched.
+        g.maxLineBytes = try args.size("max-line", default: g.maxLineBytes, min: 1, max: 1 << 30)
         if let stats = args.last("stats") {
             switch stats.value {
             case nil, "table": g.stats = .table
@@ -167,13 +168,16 @@ public struct OptionReader {
         }
     }
 
-    /// A count such as `-n 10` (suffixes allowed, as in GNU head: `1K` lines).
-    public func parseCount(_ text: String, for spelling: String, max: Int = Int.max) throws(SluiceError) -> Int {
+    /// A count such as `-n 10` (suffixes allowed, as in GNU head: `1K` lines). `shown`
+    /// is the value as the user typed it, when `text` is only its number part.
+    public func parseCount(_ text: String, for spelling: String, max: Int = Int.max,
+                           shown: String? = nil) throws(SluiceError) -> Int {
+        let typed = shown ?? text
         switch Sizes.parse(text) {
-        case .failure(.invalid): throw fail("\(spelling): invalid number '\(text)'")
-        case .failure(.overflow): throw fail("\(spelling): number is too large: '\(text)'")
+        case .failure(.invalid): throw fail("\(spelling): invalid number '\(typed)'")
+        case .failure(.overflow): throw fail("\(spelling): number is too large: '\(typed)'")
         case .success(let n):
-            if n > max { throw fail("\(spelling): number must be at most \(max): '\(text)'") }
+            if n > max { throw fail("\(spelling): number must be at most \(max): '\(typed)'") }
             return n
         }
     }

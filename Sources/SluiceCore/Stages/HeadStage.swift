@@ -1,63 +1,148 @@
 import Glibc
 
-/// `head -n N` / `head -c N`: passes the first N lines or bytes, then stops, so every
-/// stage upstream stops reading. Chunks are forwarded whole, the last one trimmed.
+/// `head`: the first N lines or bytes, then stop, so that every stage upstream stops
+/// reading; or, with a negative count as in GNU head, all but the last N. Lines are cut by
+/// the shared `LineSplitter`, so no line longer than `--max-line` is ever held
+/// (`head -n 1 < /dev/zero` ends with that error instead of eating memory). Chunks of
+/// whole lines are forwarded without copying where they can be.
 public struct HeadStage: Stage {
     public enum Limit: Equatable, Sendable {
+        /// The first N lines.
         case lines(Int)
+        /// The first N bytes.
         case bytes(Int)
+        /// All but the last N lines.
+        case allButLines(Int)
+        /// All but the last N bytes.
+        case allButBytes(Int)
     }
 
-    /// Lines or bytes still to pass; the stage stops when it reaches 0.
+    private let limit: Limit
+    /// Lines or bytes still to pass (`lines`, `bytes`).
     private var remaining: Int
-    private let countsLines: Bool
+    private var splitter: LineSplitter
+    /// What may still turn out to be among the last N (`allBut...`).
+    private var held = ByteQueue()
 
-    public init(_ limit: Limit) {
+    public init(_ limit: Limit, maxLineBytes: Int = GlobalOptions.defaultMaxLineBytes) {
+        self.limit = limit
         switch limit {
-        case .lines(let n): remaining = n; countsLines = true
-        case .bytes(let n): remaining = n; countsLines = false
+        case .lines(let n), .bytes(let n): remaining = n
+        case .allButLines, .allButBytes: remaining = 0
         }
+        splitter = LineSplitter(maxLineBytes: maxLineBytes)
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
-        remaining == 0 ? .stop : .more
+        switch limit {
+        case .lines(0), .bytes(0): return .stop
+        default: return .more
+        }
     }
 
     public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
-        let keep = countsLines ? prefixHoldingLines(input.bytes) : min(remaining, input.count)
-        if !countsLines { remaining -= keep }
-        input.count = keep
-        try out.forward(input)
+        switch limit {
+        case .bytes:
+            let keep = min(remaining, input.count)
+            remaining -= keep
+            input.count = keep
+            try out.forward(input)
+            return remaining == 0 ? .stop : .more
+        case .lines:
+            return try firstLines(input, into: &out)
+        case .allButBytes(let n):
+            held.append(input.bytes)
+            if held.count > n { try held.emitFront(held.count - n, into: &out) }
+            return .more
+        case .allButLines(let n):
+            let split = try splitter.split(input.bytes)
+            if let line = split.completedLine { held.append(line) }
+            try splitter.keep(split.tail)
+            held.append(split.lines)
+            if held.newlines > n, let cut = held.offset(afterNewline: held.newlines - n) {
+                try held.emitFront(cut, into: &out)
+            }
+            return .more
+        }
+    }
+
+    private mutating func firstLines(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+        let split = try splitter.split(input.bytes)
+        if let line = split.completedLine {
+            try out.write(line)
+            remaining -= 1
+            if remaining == 0 { return .stop }
+        }
+        try splitter.keep(split.tail)
+        let lines = split.lines
+        guard !lines.isEmpty else { return .more }
+        var end = 0
+        while remaining > 0 && end < lines.count {
+            end = lineEnd(lines.baseAddress!, lines.count, end)
+            remaining -= 1
+        }
+        if split.completedLine == nil {
+            // The lines wanted are the chunk's own first bytes (its tail, if any, is
+            // already kept by the splitter): forward it, trimmed.
+            input.count = end
+            try out.forward(input)
+        } else {
+            try out.write(UnsafeRawBufferPointer(rebasing: lines[..<end]))
+        }
         return remaining == 0 ? .stop : .more
     }
 
-    /// Length of the prefix of `bytes` that ends at the `remaining`-th newline (or all of
-    /// it), counting the newlines passed off `remaining`.
-    private mutating func prefixHoldingLines(_ bytes: UnsafeRawBufferPointer) -> Int {
-        guard let base = bytes.baseAddress else { return 0 }
-        var offset = 0
-        while remaining > 0, offset < bytes.count {
-            guard let hit = memchr(base + offset, 0x0A, bytes.count - offset) else { return bytes.count }
-            offset = base.distance(to: UnsafeRawPointer(hit)) + 1
-            remaining -= 1
+    public mutating func finish(into out: inout Emitter) throws(StageError) {
+        switch limit {
+        case .lines:
+            // A last line without a newline counts, and is passed as it is.
+            if remaining > 0 { try out.write(splitter.finish(addingNewline: false)) }
+        case .bytes, .allButBytes:
+            break
+        case .allButLines(let n):
+            let partial = splitter.finish(addingNewline: false)
+            held.append(partial)
+            let lines = held.newlines + (partial.isEmpty ? 0 : 1)
+            if lines > n {
+                let cut = held.offset(afterNewline: lines - n) ?? held.count
+                try held.emitFront(cut, into: &out)
+            }
         }
-        return offset
     }
 
-    public mutating func finish(into out: inout Emitter) throws(StageError) {}
+    public mutating func close() {
+        splitter.release()
+        held.release()
+    }
 
     public static let descriptor = StageDescriptor(
-        name: "head", synopsis: "head [-n LINES | -c BYTES]",
+        name: "head", synopsis: "head [-n [-]LINES | -c [-]BYTES]",
         summary: "pass the first LINES lines (default 10) or BYTES bytes, then stop reading",
         options: [
-            OptionSpec("n", "lines", .required("LINES"), help: "pass the first LINES lines"),
-            OptionSpec("c", "bytes", .required("BYTES"), help: "pass the first BYTES bytes (K, M, G suffixes)"),
+            OptionSpec("n", "lines", .required("[-]LINES"), help: "the first LINES lines; with -, all but the last LINES"),
+            OptionSpec("c", "bytes", .required("[-]BYTES"), help: "the first BYTES bytes; with -, all but the last BYTES"),
         ],
         digitsKey: "lines"
-    ) { args, _ throws(SluiceError) in
+    ) { args, context throws(SluiceError) in
         let last = args.parsed.given.last { $0.key == "lines" || $0.key == "bytes" }
-        guard let last, let text = last.value else { return StageBuild(HeadStage(.lines(10))) }
-        let n = try args.parseCount(text, for: last.spelling)
-        return StageBuild(HeadStage(last.key == "lines" ? .lines(n) : .bytes(n)))
+        var limit = Limit.lines(10)
+        if let last, let text = last.value {
+            let allBut = text.hasPrefix("-")
+            let n = try args.parseCount(allBut ? String(text.dropFirst()) : text, for: last.spelling, shown: text)
+            switch (last.key == "lines", allBut) {
+            case (true, false): limit = .lines(n)
+            case (true, true): limit = .allButLines(n)
+            case (false, false): limit = .bytes(n)
+            case (false, true): limit = .allButBytes(n)
+            }
+        }
+        let held: Int
+        switch limit {
+        case .lines: held = context.maxLineBytes
+        case .bytes: held = 0
+        case .allButBytes(let n): held = n + ByteQueue.segmentBytes
+        case .allButLines: held = context.maxLineBytes  // plus the N lines, as documented
+        }
+        return StageBuild(HeadStage(limit, maxLineBytes: context.maxLineBytes), heldBytes: held)
     }
 }

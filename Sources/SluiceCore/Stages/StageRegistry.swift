@@ -81,6 +81,8 @@ public enum StageRegistry {
         HeadStage.descriptor,
         GzipStage.descriptor,
         GunzipStage.descriptor,
+        GrepStage.descriptor,
+        TailStage.descriptor,
     ]
 
     /// The stage called `name` (or one of its aliases), or a usage error with a suggestion.

@@ -1,0 +1,146 @@
+import Glibc
+
+/// A FIFO of bytes in fixed-size segments, for stages that must hold the end of a
+/// stream (`tail`, `head -n -N`). It counts the newlines it holds, so that a stage can
+/// drop whole segments that can no longer hold any of the lines it must keep. Freed
+/// segments are kept for reuse (one spare), so a steady stream does not allocate.
+struct ByteQueue {
+    private struct Segment {
+        let base: UnsafeMutableRawPointer
+        /// Valid bytes are `[start, end)`.
+        var start = 0
+        var end = 0
+        /// Newlines in the valid bytes.
+        var newlines = 0
+    }
+
+    /// 64 KiB: large enough that per-segment work is negligible, small enough that the
+    /// memory held past what is needed is small.
+    static let segmentBytes = 64 << 10
+
+    private var segments: [Segment] = []
+    private var spare: UnsafeMutableRawPointer?
+    /// Bytes held.
+    private(set) var count = 0
+    /// Newlines held.
+    private(set) var newlines = 0
+
+    var isEmpty: Bool { count == 0 }
+
+    /// Appends `bytes`.
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        var rest = bytes
+        while !rest.isEmpty {
+            if segments.isEmpty || segments[segments.count - 1].end == Self.segmentBytes {
+                let base = spare ?? UnsafeMutableRawPointer.allocate(byteCount: Self.segmentBytes, alignment: 64)
+                spare = nil
+                segments.append(Segment(base: base))
+            }
+            let last = segments.count - 1
+            let n = min(rest.count, Self.segmentBytes - segments[last].end)
+            let piece = UnsafeRawBufferPointer(rebasing: rest[..<n])
+            memcpy(segments[last].base + segments[last].end, piece.baseAddress!, n)
+            let lines = countNewlines(piece)
+            segments[last].end += n
+            segments[last].newlines += lines
+            newlines += lines
+            count += n
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+        }
+    }
+
+    /// Drops whole segments from the front while the rest still holds more than `lines`
+    /// newlines: the last `lines` lines then start after a newline in the rest, so the
+    /// dropped segment holds none of them.
+    mutating func trimKeepingLines(_ lines: Int) {
+        while segments.count > 1 && newlines - segments[0].newlines > lines { dropFirstSegment() }
+    }
+
+    /// Drops whole segments from the front while the rest still holds at least `bytes`.
+    mutating func trimKeepingBytes(_ bytes: Int) {
+        while segments.count > 1 && count - (segments[0].end - segments[0].start) >= bytes { dropFirstSegment() }
+    }
+
+    private mutating func dropFirstSegment() {
+        let first = segments.removeFirst()
+        count -= first.end - first.start
+        newlines -= first.newlines
+        if spare == nil { spare = first.base } else { first.base.deallocate() }
+    }
+
+    /// The offset just past the `k`-th newline from the front (k >= 1), or nil when
+    /// fewer are held.
+    func offset(afterNewline k: Int) -> Int? {
+        guard k >= 1 else { return 0 }
+        var seen = 0
+        var offset = 0
+        for s in segments {
+            if seen + s.newlines < k {
+                seen += s.newlines
+                offset += s.end - s.start
+                continue
+            }
+            var at = s.start
+            while true {
+                let nl = memchr(s.base + at, 0x0A, s.end - at)!
+                at = s.base.distance(to: nl) + 1
+                seen += 1
+                if seen == k { return offset + at - s.start }
+            }
+        }
+        return nil
+    }
+
+    /// Writes the first `n` bytes to `out` and drops them.
+    mutating func emitFront(_ n: Int, into out: inout Emitter) throws(StageError) {
+        var left = n
+        while left > 0 {
+            let s = segments[0]
+            let take = min(left, s.end - s.start)
+            let piece = UnsafeRawBufferPointer(start: s.base + s.start, count: take)
+            try out.write(piece)
+            left -= take
+            if take == s.end - s.start {
+                dropFirstSegment()
+            } else {
+                let lines = countNewlines(piece)
+                segments[0].start += take
+                segments[0].newlines -= lines
+                newlines -= lines
+                count -= take
+            }
+        }
+    }
+
+    /// Writes everything from byte `offset` on to `out`, and empties the queue.
+    mutating func emit(from offset: Int, into out: inout Emitter) throws(StageError) {
+        var skip = offset
+        for s in segments {
+            let length = s.end - s.start
+            if skip >= length {
+                skip -= length
+                continue
+            }
+            try out.write(UnsafeRawBufferPointer(start: s.base + s.start + skip, count: length - skip))
+            skip = 0
+        }
+        release()
+    }
+
+    /// Frees every segment.
+    mutating func release() {
+        for s in segments { s.base.deallocate() }
+        segments.removeAll()
+        spare?.deallocate()
+        spare = nil
+        count = 0
+        newlines = 0
+    }
+}
+
+/// Newlines in `bytes`; a plain loop the compiler vectorises.
+func countNewlines(_ bytes: UnsafeRawBufferPointer) -> Int {
+    var n = 0
+    for b in bytes { n &+= b == 0x0A ? 1 : 0 }
+    return n
+}

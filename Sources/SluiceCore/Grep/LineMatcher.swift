@@ -1,0 +1,286 @@
+import CSys
+import Glibc
+
+/// How grep reads its patterns.
+public enum GrepMode: Sendable, Equatable {
+    case fixed
+    case regex(RegexSyntax)
+}
+
+/// What `grep` selects, as its options say.
+public struct GrepOptions: Sendable {
+    public var mode = GrepMode.regex(.basic)
+    /// Patterns, one per line of every `-e`/operand/`-f` text (grep splits on newlines).
+    public var patterns: [[UInt8]] = []
+    public var ignoreCase = false
+    public var invert = false
+    /// `-x`: the whole line must match (wins over `-w`, as in GNU grep).
+    public var lineRegexp = false
+    /// `-w`: the match must be a whole word.
+    public var wordRegexp = false
+    /// `-m`: stop after this many selected lines.
+    public var maxCount: Int?
+
+    public init() {}
+}
+
+/// Finds lines that match, the way ripgrep's searcher does: search the whole buffer for
+/// a literal every match must contain (memmem), then find the line edges around each
+/// hit and confirm that line — never split into lines first. Patterns without such a
+/// literal are confirmed line by line.
+///
+/// A buffer given to `nextMatch` holds whole lines, each ending in "\n".
+final class LineMatcher {
+    /// How a candidate line is confirmed.
+    private enum Confirm {
+        /// Containing a literal is matching (plain fixed strings).
+        case none
+        /// The line equals one of the patterns (`-F -x`).
+        case wholeLine
+        /// One of the patterns occurs as a whole word (`-F -w`).
+        case word
+        /// One of the compiled regexes matches.
+        case regex
+    }
+
+    private let confirm: Confirm
+    /// Fixed patterns, folded to lower case with `-i`.
+    private let fixed: [[UInt8]]
+    /// Literals searched for in the buffer (folded with `-i`); empty means every line is
+    /// a candidate.
+    private let literals: [[UInt8]]
+    private let searchers: [FixedSearcher]
+    /// Searchers for the fixed patterns, for `-w` (each occurrence is tried).
+    private let patternSearchers: [FixedSearcher]
+    /// An empty fixed pattern without -x/-w: every line matches.
+    private let matchesEverything: Bool
+    /// No pattern at all (`-f /dev/null`): no line matches.
+    private let matchesNothing: Bool
+    private let ignoreCase: Bool
+    private var regexes: [UnsafeMutablePointer<regex_t>] = []
+    /// `buffer` folded to lower case, for `-i` searches; grown to the largest buffer.
+    private var folded = ByteBuffer(limit: Int.max - 1)
+    /// Next hit of each literal in the current buffer: an offset, `none` when there is
+    /// no more, `unknown` before the first search.
+    private var nextHits: [Int] = []
+    private static let none = -1, unknown = -2
+
+    init(_ options: GrepOptions) throws(SluiceError) {
+        ignoreCase = options.ignoreCase
+        matchesNothing = options.patterns.isEmpty
+        let fold: ([UInt8]) -> [UInt8] = { options.ignoreCase ? $0.map(asciiLower) : $0 }
+        switch options.mode {
+        case .fixed:
+            fixed = options.patterns.map(fold)
+            literals = fixed.contains { $0.isEmpty } ? [] : fixed
+            confirm = options.lineRegexp ? .wholeLine : options.wordRegexp ? .word : .none
+            matchesEverything = confirm == .none && fixed.contains { $0.isEmpty }
+        case .regex(let syntax):
+            fixed = []
+            matchesEverything = false
+            confirm = .regex
+            var found: [[UInt8]] = []
+            for pattern in options.patterns {
+                found.append(RegexText.requiredLiteral(pattern, syntax).map(fold) ?? [])
+            }
+            literals = found.contains { $0.isEmpty } ? [] : found
+            // Patterns without back-references go into one regex, as alternatives (and
+            // as GNU grep joins them); one with a back-reference is compiled alone, so
+            // that `\1` means its own first group.
+            let plain = options.patterns.filter { !RegexText.mayHaveBackReference($0) }
+            let alone = options.patterns.filter { RegexText.mayHaveBackReference($0) }
+            if !plain.isEmpty {
+                let joined = Array(plain.joined(separator: [0x0A]))
+                regexes.append(try LineMatcher.compile(joined, syntax, options))
+            }
+            for pattern in alone { regexes.append(try LineMatcher.compile(pattern, syntax, options)) }
+        }
+        nextHits = [Int](repeating: Self.unknown, count: literals.count)
+        searchers = literals.map(FixedSearcher.init)
+        patternSearchers = fixed.map(FixedSearcher.init)
+    }
+
+    deinit {
+        for r in regexes {
+            regfree(r)
+            r.deallocate()
+        }
+        folded.release()
+    }
+
+    /// Checks each pattern as GNU grep does before anything else: alone, as typed (before
+    /// `RegexText`'s normalising), without the -x/-w wrapping. So a `(` in one pattern is
+    /// an error even when another pattern, or the wrapping, would close it.
+    static func checkSyntax(_ patterns: [[UInt8]], _ syntax: RegexSyntax, ignoreCase: Bool) throws(SluiceError) {
+        var bare = GrepOptions()
+        bare.ignoreCase = ignoreCase
+        for pattern in patterns {
+            let checked = try compile(pattern, syntax, bare)
+            regfree(checked)
+            checked.deallocate()
+        }
+    }
+
+    /// Compiles `pattern` (one or several patterns joined by newlines, which GNU's
+    /// RE_NEWLINE_ALT reads as alternatives) the way GNU grep does: GNU regex with
+    /// RE_SYNTAX_GREP or RE_SYNTAX_EGREP, wrapped for `-x` or `-w` as grep wraps its DFA
+    /// pattern: `^(P)$` and `(^|[^[:alnum:]_])(P)([^[:alnum:]_]|$)`.
+    private static func compile(_ pattern: [UInt8], _ syntax: RegexSyntax,
+                                _ options: GrepOptions) throws(SluiceError) -> UnsafeMutablePointer<regex_t> {
+        let shown = String(decoding: pattern, as: UTF8.self)
+        var text = pattern
+        let basic = syntax == .basic
+        if options.lineRegexp || options.wordRegexp {
+            let groups = options.lineRegexp ? 1 : 2
+            guard let shifted = RegexText.shiftingBackReferences(pattern, by: groups) else {
+                throw .usage("grep: pattern '\(shown)': too many back-references for -x or -w")
+            }
+            let (open, close, alt) = basic ? ("\\(", "\\)", "\\|") : ("(", ")", "|")
+            let nonWord = "[^[:alnum:]_]"
+            let (before, after) = options.lineRegexp
+                ? ("^" + open, close + "$")
+                : (open + "^" + alt + nonWord + close + open, close + open + nonWord + alt + "$" + close)
+            text = Array(before.utf8) + shifted + Array(after.utf8)
+        }
+        var bits = basic ? sluice_re_syntax_grep : sluice_re_syntax_egrep
+        bits |= sluice_re_no_sub
+        if options.ignoreCase { bits |= sluice_re_icase }
+        let regex = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
+        regex.initialize(to: regex_t())
+        // A fastmap lets re_search skip impossible starts; GNU grep leaves it out with
+        // -i to avoid glibc bug 20381, and so does sluice.
+        if !options.ignoreCase {
+            regex.pointee.__fastmap = UnsafeMutablePointer<CChar>.allocate(capacity: 256)
+        }
+        _ = re_set_syntax(bits)
+        let error = text.withUnsafeBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { re_compile_pattern($0.baseAddress, $0.count, regex) }
+        }
+        if let error {
+            let reason = String(cString: error)
+            regfree(regex)
+            regex.deallocate()
+            throw .usage("grep: invalid pattern '\(shown)': \(reason)")
+        }
+        return regex
+    }
+
+    /// The first line of `buffer` at or after `from` (a line start) that matches, as the
+    /// range of the line with its newline; nil when none does. A search from 0 starts a
+    /// new buffer; later calls on the same buffer must go forward (from the end of the
+    /// line returned, or further).
+    func nextMatch(in buffer: UnsafeRawBufferPointer, from: Int) -> Range<Int>? {
+        guard from < buffer.count, let base = buffer.baseAddress, !matchesNothing else { return nil }
+        if matchesEverything { return from..<lineEnd(base, buffer.count, from) }
+        let haystack = prepare(buffer, from: from)
+        var position = from
+        while position < buffer.count {
+            let start: Int
+            if literals.isEmpty {
+                start = position
+            } else {
+                guard let hit = nextLiteralHit(haystack, buffer.count, from: position) else { return nil }
+                start = lineStart(base, hit, floor: position)
+            }
+            let end = lineEnd(base, buffer.count, start)
+            if confirms(base + start, end - start - 1, folded: haystack + start) { return start..<end }
+            position = end
+        }
+        return nil
+    }
+
+    /// The haystack for literal search: the buffer itself, or its folded copy with -i.
+    /// A new buffer (a search from 0) forgets the cached literal hits.
+    private func prepare(_ buffer: UnsafeRawBufferPointer, from: Int) -> UnsafeRawPointer {
+        if from == 0 {
+            for i in nextHits.indices { nextHits[i] = Self.unknown }
+            if ignoreCase {
+                folded.removeAll()
+                folded.append(buffer)
+                foldInPlace(UnsafeMutableRawPointer(mutating: folded.bytes.baseAddress!), buffer.count)
+            }
+        }
+        return ignoreCase ? folded.bytes.baseAddress! : buffer.baseAddress!
+    }
+
+    /// The earliest hit of any literal at or after `from`, keeping each literal's next hit
+    /// so that each is searched for once per buffer position, not once per line.
+    private func nextLiteralHit(_ haystack: UnsafeRawPointer, _ count: Int, from: Int) -> Int? {
+        var best = Int.max
+        for i in literals.indices {
+            var hit = nextHits[i]
+            if hit == Self.unknown || (hit != Self.none && hit < from) {
+                hit = searchers[i].find(in: haystack, from: from, end: count) ?? Self.none
+                nextHits[i] = hit
+            }
+            if hit >= 0 && hit < best { best = hit }
+        }
+        return best == Int.max ? nil : best
+    }
+
+    /// Whether the line at `line` (`length` bytes, without its newline) matches.
+    private func confirms(_ line: UnsafeRawPointer, _ length: Int, folded: UnsafeRawPointer) -> Bool {
+        switch confirm {
+        case .none:
+            return true
+        case .wholeLine:
+            let text = ignoreCase ? folded : line
+            return fixed.contains { p in p.count == length && p.withUnsafeBytes { memcmp(text, $0.baseAddress!, length) == 0 } }
+        case .word:
+            let text = ignoreCase ? folded : line
+            return patternSearchers.contains { hasWord($0, in: text, length) }
+        case .regex:
+            let text = line.assumingMemoryBound(to: CChar.self)
+            let n = regoff_t(length)
+            return regexes.contains { re_search($0, text, n, 0, n, nil) >= 0 }
+        }
+    }
+
+    /// Whether `pattern` occurs in `text` with a non-word byte (or the line's edge) on
+    /// each side; every occurrence is tried, as GNU grep -F -w does.
+    private func hasWord(_ searcher: FixedSearcher, in text: UnsafeRawPointer, _ length: Int) -> Bool {
+        let pattern = searcher.needle
+        if pattern.isEmpty {
+            // An empty match fits where two non-word bytes meet, or at an edge.
+            if length == 0 { return true }
+            for i in 0...length {
+                let before = i == 0 || !isWordByte(text.load(fromByteOffset: i - 1, as: UInt8.self))
+                let after = i == length || !isWordByte(text.load(fromByteOffset: i, as: UInt8.self))
+                if before && after { return true }
+            }
+            return false
+        }
+        var from = 0
+        while from + pattern.count <= length {
+            guard let at = searcher.find(in: text, from: from, end: length) else { return false }
+            let end = at + pattern.count
+            let before = at == 0 || !isWordByte(text.load(fromByteOffset: at - 1, as: UInt8.self))
+            let after = end == length || !isWordByte(text.load(fromByteOffset: end, as: UInt8.self))
+            if before && after { return true }
+            from = at + 1
+        }
+        return false
+    }
+}
+
+// MARK: Byte helpers
+
+@inline(__always) func asciiLower(_ c: UInt8) -> UInt8 {
+    c &- 0x41 < 26 ? c | 0x20 : c
+}
+
+@inline(__always) func isWordByte(_ c: UInt8) -> Bool {
+    (c | 0x20) &- 0x61 < 26 || c &- 0x30 < 10 || c == 0x5F
+}
+
+/// Start of the line holding `hit`: just after the previous newline, not before `floor`.
+@inline(__always) func lineStart(_ base: UnsafeRawPointer, _ hit: Int, floor: Int) -> Int {
+    guard hit > floor, let nl = memrchr(base + floor, 0x0A, hit - floor) else { return floor }
+    return base.distance(to: UnsafeRawPointer(nl)) + 1
+}
+
+/// End of the line starting at or holding `from`: just past its newline.
+@inline(__always) func lineEnd(_ base: UnsafeRawPointer, _ count: Int, _ from: Int) -> Int {
+    guard let nl = memchr(base + from, 0x0A, count - from) else { return count }
+    return base.distance(to: UnsafeRawPointer(nl)) + 1
+}

@@ -1,0 +1,193 @@
+import Glibc
+
+/// `grep`: passes the lines that match (or, with `-v`, those that do not), byte for byte
+/// as `LC_ALL=C grep -a` prints them — a last line without a newline gets one. Whether
+/// anything matched does not change the exit status: sluice transforms, it does not test.
+public struct GrepStage: Stage {
+    private let matcher: LineMatcher
+    private var splitter: LineSplitter
+    private let invert: Bool
+    /// Selected lines still allowed by `-m`; nil without `-m`.
+    private var remaining: Int?
+
+    public init(_ options: GrepOptions, maxLineBytes: Int) throws(SluiceError) {
+        matcher = try LineMatcher(options)
+        splitter = LineSplitter(maxLineBytes: maxLineBytes)
+        invert = options.invert
+        remaining = options.maxCount
+    }
+
+    public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
+        remaining == 0 ? .stop : .more
+    }
+
+    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+        let split = try splitter.split(input.bytes)
+        if let line = split.completedLine, try select(line, into: &out) == .stop { return .stop }
+        try splitter.keep(split.tail)
+        return try select(split.lines, into: &out)
+    }
+
+    public mutating func finish(into out: inout Emitter) throws(StageError) {
+        if remaining == 0 { return }  // stopped by -m: what is held was not read
+        let last = splitter.finish(addingNewline: true)
+        if !last.isEmpty { _ = try select(last, into: &out) }
+    }
+
+    public mutating func close() { splitter.release() }
+
+    /// Writes the selected lines of `lines` (whole lines, each ending in "\n"); adjacent
+    /// selected lines go out in one write.
+    private mutating func select(_ lines: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Flow {
+        var position = 0
+        var run = 0..<0
+        while position < lines.count {
+            let match = matcher.nextMatch(in: lines, from: position)
+            let selected = invert ? position..<(match?.lowerBound ?? lines.count) : match ?? position..<position
+            if !selected.isEmpty, try take(selected, of: lines, run: &run, into: &out) {
+                try emit(run, of: lines, into: &out)
+                return .stop
+            }
+            guard let match else { break }
+            position = match.upperBound
+        }
+        try emit(run, of: lines, into: &out)
+        return .more
+    }
+
+    /// Adds `selected` to the pending `run`, writing the run first when they are not
+    /// adjacent, and counts it off `-m`; true when `-m` is reached (the run then ends at
+    /// the last line allowed).
+    private mutating func take(_ selected: Range<Int>, of lines: UnsafeRawBufferPointer,
+                               run: inout Range<Int>, into out: inout Emitter) throws(StageError) -> Bool {
+        var selected = selected
+        if let left = remaining {
+            let (count, end) = invert ? countLines(lines, selected, limit: left) : (1, selected.upperBound)
+            remaining = left - count
+            selected = selected.lowerBound..<end
+        }
+        if selected.lowerBound == run.upperBound {
+            run = run.lowerBound..<selected.upperBound
+        } else {
+            try emit(run, of: lines, into: &out)
+            run = selected
+        }
+        return remaining == 0
+    }
+
+    private func emit(_ range: Range<Int>, of lines: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) {
+        if !range.isEmpty { try out.write(UnsafeRawBufferPointer(rebasing: lines[range])) }
+    }
+
+    /// Lines in `range`, at most `limit`, and where the last of them ends.
+    private func countLines(_ lines: UnsafeRawBufferPointer, _ range: Range<Int>, limit: Int) -> (Int, Int) {
+        var seen = 0
+        var at = range.lowerBound
+        while at < range.upperBound && seen < limit {
+            at = lineEnd(lines.baseAddress!, range.upperBound, at)
+            seen += 1
+        }
+        return (seen, at)
+    }
+
+    public static let descriptor = StageDescriptor(
+        name: "grep",
+        synopsis: "grep [-F|-E|-G] [-ivxw] [-m NUM] [-e PATTERN]... [-f FILE] [PATTERN]",
+        summary: "pass the lines that match (C locale, as grep -a); the exit status ignores matching",
+        options: [
+            OptionSpec("F", "fixed-strings", help: "PATTERN is a set of fixed strings"),
+            OptionSpec("E", "extended-regexp", help: "PATTERN is an extended regular expression"),
+            OptionSpec("G", "basic-regexp", help: "PATTERN is a basic regular expression (the default)"),
+            OptionSpec("e", "regexp", .required("PATTERN"), help: "use PATTERN; may be given more than once"),
+            OptionSpec("f", "file", .required("FILE"), help: "take patterns from FILE, one per line"),
+            OptionSpec("i", "ignore-case", help: "ignore ASCII case distinctions (-y too)"),
+            OptionSpec("y", nil, key: "ignore-case", help: "the same as -i"),
+            OptionSpec("v", "invert-match", help: "pass the lines that do not match"),
+            OptionSpec("x", "line-regexp", help: "match whole lines only"),
+            OptionSpec("w", "word-regexp", help: "match whole words only"),
+            OptionSpec("m", "max-count", .required("NUM"), help: "stop after NUM selected lines; upstream stops reading"),
+        ],
+        operands: 0...1
+    ) { args, context throws(SluiceError) in
+        StageBuild(try GrepStage(GrepStage.options(from: args), maxLineBytes: context.maxLineBytes),
+                   heldBytes: 2 * context.maxLineBytes + context.chunkBytes)
+    }
+
+    /// Reads grep's options as GNU grep does: the matchers conflict, patterns come from
+    /// every `-e` and `-f`, or else from the operand, and split at newlines.
+    static func options(from args: OptionReader) throws(SluiceError) -> GrepOptions {
+        var o = GrepOptions()
+        let matchers = Set(args.parsed.given.map(\.key).filter {
+            ["fixed-strings", "extended-regexp", "basic-regexp"].contains($0)
+        })
+        if matchers.count > 1 { throw args.fail("conflicting matchers specified") }
+        switch matchers.first {
+        case "fixed-strings": o.mode = .fixed
+        case "extended-regexp": o.mode = .regex(.extended)
+        default: o.mode = .regex(.basic)
+        }
+        o.ignoreCase = args.has("ignore-case")
+        o.invert = args.has("invert-match")
+        o.lineRegexp = args.has("line-regexp")
+        o.wordRegexp = args.has("word-regexp")
+        if let m = args.last("max-count"), let text = m.value {
+            o.maxCount = try args.parseCount(text, for: m.spelling)
+        }
+        var texts: [[UInt8]] = []
+        var sawPatternOption = false
+        for given in args.parsed.given where given.key == "regexp" || given.key == "file" {
+            sawPatternOption = true
+            guard let value = given.value else { continue }
+            if given.key == "regexp" {
+                texts.append(Array(value.utf8))
+            } else {
+                texts += try patternFile(value, args)
+            }
+        }
+        if !sawPatternOption {
+            guard let first = args.operands.first else { throw args.fail("no pattern given (usage: grep PATTERN)") }
+            texts.append(Array(first.utf8))
+        } else if let extra = args.operands.first {
+            throw args.fail("unexpected argument '\(extra)' (grep reads standard input; patterns come from -e)")
+        }
+        for text in texts {
+            o.patterns += text.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
+        }
+        // Regexes that are plain text search as fixed strings (GNU grep does the same):
+        // `grep -w int` then never runs the regex engine.
+        if case .regex(let syntax) = o.mode, o.patterns.allSatisfy({ RegexText.isLiteral($0, syntax) }) {
+            o.mode = .fixed
+        }
+        if case .regex(let syntax) = o.mode {
+            try LineMatcher.checkSyntax(o.patterns, syntax, ignoreCase: o.ignoreCase)
+        }
+        switch o.mode {
+        case .regex(.extended): o.patterns = o.patterns.map(RegexText.normalizingExtended)
+        case .regex(.basic): o.patterns = o.patterns.map(RegexText.normalizingBasic)
+        case .fixed: break
+        }
+        return o
+    }
+
+    /// The lines of FILE as patterns (a final newline does not add an empty pattern).
+    private static func patternFile(_ path: String, _ args: OptionReader) throws(SluiceError) -> [[UInt8]] {
+        let fd: FileDescriptor
+        do throws(Errno) { fd = try FileDescriptor.open(path, flags: O_RDONLY) } catch {
+            throw args.fail("\(path): \(error)")
+        }
+        defer { try? fd.close() }
+        var data: [UInt8] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n: Int
+            do throws(Errno) { n = try fd.read(into: buffer) } catch { throw args.fail("\(path): \(error)") }
+            if n == 0 { break }
+            data += UnsafeRawBufferPointer(rebasing: buffer[..<n])
+            if data.count > 64 << 20 { throw args.fail("\(path): pattern file larger than 64 MiB") }
+        }
+        if data.isEmpty { return [] }
+        if data.last == 0x0A { data.removeLast() }
+        return [data]
+    }
+}

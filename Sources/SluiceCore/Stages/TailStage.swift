@@ -1,0 +1,140 @@
+/// `tail`: the last N lines or bytes, as coreutils tail prints them, or with `+N`
+/// everything from line or byte N on. It holds only what may still be among the last N:
+/// whole segments that cannot are dropped as input arrives, so memory is bounded by N
+/// lines (each within `--max-line`) or N bytes, plus one segment.
+public struct TailStage: Stage {
+    public enum Limit: Equatable, Sendable {
+        /// The last N lines.
+        case lines(Int)
+        /// The last N bytes.
+        case bytes(Int)
+        /// From line N on (N >= 1).
+        case fromLine(Int)
+        /// From byte N on (N >= 1).
+        case fromByte(Int)
+    }
+
+    private let limit: Limit
+    private var held = ByteQueue()
+    private var splitter: LineSplitter
+    /// Lines or bytes still to skip (`from...`).
+    private var toSkip: Int
+
+    public init(_ limit: Limit, maxLineBytes: Int = GlobalOptions.defaultMaxLineBytes) {
+        self.limit = limit
+        switch limit {
+        case .fromLine(let n), .fromByte(let n): toSkip = max(0, n - 1)
+        default: toSkip = 0
+        }
+        splitter = LineSplitter(maxLineBytes: maxLineBytes)
+    }
+
+    public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
+        switch limit {
+        case .lines(0), .bytes(0): return .stop
+        default: return .more
+        }
+    }
+
+    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+        switch limit {
+        case .bytes(let n):
+            held.append(input.bytes)
+            held.trimKeepingBytes(n)
+        case .lines(let n):
+            let split = try splitter.split(input.bytes)
+            if let line = split.completedLine { held.append(line) }
+            try splitter.keep(split.tail)
+            held.append(split.lines)
+            held.trimKeepingLines(n)
+        case .fromByte:
+            let skip = min(toSkip, input.count)
+            toSkip -= skip
+            input.start += skip
+            input.count -= skip
+            try out.forward(input)
+        case .fromLine:
+            try skipLines(input, into: &out)
+        }
+        return .more
+    }
+
+    /// `+N` lines: drop lines until N - 1 are gone, then pass the rest of each chunk.
+    private mutating func skipLines(_ input: Chunk, into out: inout Emitter) throws(StageError) {
+        if toSkip == 0 {
+            try out.forward(input)
+            return
+        }
+        let split = try splitter.split(input.bytes)
+        if split.completedLine != nil { toSkip -= 1 }
+        try splitter.keep(split.tail)
+        let lines = split.lines
+        var at = 0
+        while toSkip > 0 && at < lines.count {
+            at = lineEnd(lines.baseAddress!, lines.count, at)
+            toSkip -= 1
+        }
+        if toSkip == 0 {
+            // Everything after the skipped lines, the unfinished line included, passes.
+            let rest = input.bytes.baseAddress!.distance(to: lines.baseAddress! + at)
+            input.start += rest
+            input.count -= rest
+            try out.forward(input)
+            splitter.release()
+        }
+    }
+
+    public mutating func finish(into out: inout Emitter) throws(StageError) {
+        switch limit {
+        case .bytes(let n):
+            try held.emit(from: max(0, held.count - n), into: &out)
+        case .lines(let n):
+            let partial = splitter.finish(addingNewline: false)
+            held.append(partial)
+            let lines = held.newlines + (partial.isEmpty ? 0 : 1)
+            let start = lines > n ? held.offset(afterNewline: lines - n) ?? 0 : 0
+            try held.emit(from: start, into: &out)
+        case .fromLine:
+            // Input ended while still skipping: a last unfinished line may be wanted.
+            if toSkip == 0 { try out.write(splitter.finish(addingNewline: false)) }
+        case .fromByte:
+            break
+        }
+    }
+
+    public mutating func close() {
+        held.release()
+        splitter.release()
+    }
+
+    public static let descriptor = StageDescriptor(
+        name: "tail", synopsis: "tail [-n [+]LINES | -c [+]BYTES]",
+        summary: "pass the last LINES lines (default 10) or BYTES bytes; with +, from line or byte N on",
+        options: [
+            OptionSpec("n", "lines", .required("[+]LINES"), help: "the last LINES lines; with +, from line LINES on"),
+            OptionSpec("c", "bytes", .required("[+]BYTES"), help: "the last BYTES bytes; with +, from byte BYTES on"),
+        ],
+        digitsKey: "lines"
+    ) { args, context throws(SluiceError) in
+        let last = args.parsed.given.last { $0.key == "lines" || $0.key == "bytes" }
+        var limit = Limit.lines(10)
+        if let last, let text = last.value {
+            let from = text.hasPrefix("+")
+            let number = from || text.hasPrefix("-") ? String(text.dropFirst()) : text
+            let n = try args.parseCount(number, for: last.spelling, shown: text)
+            switch (last.key == "lines", from) {
+            case (true, false): limit = .lines(n)
+            case (true, true): limit = .fromLine(n)
+            case (false, false): limit = .bytes(n)
+            case (false, true): limit = .fromByte(n)
+            }
+        }
+        let held: Int
+        switch limit {
+        case .bytes(let n): held = n + ByteQueue.segmentBytes
+        case .fromByte: held = 0
+        default: held = context.maxLineBytes + ByteQueue.segmentBytes  // plus the N lines held
+        }
+        return StageBuild(TailStage(limit, maxLineBytes: context.maxLineBytes), heldBytes: held)
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Testing
+
+/// The directory of the differential scripts.
+let scriptsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("scripts").path
+
+/// Writes an edge-case file: empty lines, CRLF, NUL, bytes over 0x7f, a long line, a
+/// last line without a newline.
+let makeEdgeFile = #"""
+    printf 'alpha\n\nBeta gamma\r\nfoo_bar foo\n\000nul\000\nint x;\nprint(int)\n\377\376 foo\n  \n' > $T/edge
+    head -c 300000 /dev/zero | tr '\0' z >> $T/edge
+    printf '\nfoo-bar\nINT main\nlast foo' >> $T/edge
+    """#
+
+@Suite struct GrepAgainstGrepTests {
+    static let flagSets = [
+        "-F foo", "-F -v foo", "-F -i FOO", "-F -x foo-bar", "-F -w foo", "-F -w -i int", "-F ''",
+        "-F -v ''", "-F -e foo -e int", "-F -m 2 foo", "-F -v -m 3 foo", "foo", "'^$'", "'f.o'",
+        "-E 'f(o|a)o'", "-E -v '[[:upper:]]'", "-G 'fo\\+'", "-w int", "-x 'int x;'", "-i -w 'INT'",
+        "-E '^.nul.$'", "-E 'z{100}'", "-E -x 'z+'", "-e alpha -e 'x;$'", "-E '(a|b)\\1'",
+    ]
+
+    @Test(arguments: flagSets)
+    func edgeFileAtSeveralChunkSizes(_ flags: String) throws {
+        let r = try sh("""
+            \(makeEdgeFile)
+            grep -a \(flags) < $T/edge > $T/want; want=$?
+            [ $want -le 1 ] || { echo "grep failed: $want"; exit 0; }
+            for chunk in 1 7 4096 128K; do
+                "$SLUICE" --chunk $chunk grep \(flags) < $T/edge > $T/got || echo "chunk $chunk: status $?"
+                cmp -s $T/want $T/got || echo "chunk $chunk: differs"
+            done
+            """)
+        #expect(r.text.isEmpty, "\(flags): \(r.text) \(r.stderr)")
+    }
+
+    @Test(arguments: ["-F printk", "-F -v e", "-E 'static (int|void) [a-z_]+\\('", "-w int", "-i -F include",
+                      "-x '}'", "-E '^#(if|endif)'", "-v -i -E '[aeiou]{3}'"])
+    func corpusText(_ flags: String) throws {
+        let r = try sh("""
+            \(realText("8M"))
+            grep -a \(flags) < $T/text > $T/want
+            "$SLUICE" grep \(flags) < $T/text > $T/got || echo "status $?"
+            cat $T/text | "$SLUICE" --chunk 64K cat + grep \(flags) + cat | cmp - $T/want || echo "pipes differ"
+            cmp $T/want $T/got || echo differs
+            """)
+        #expect(r.text.isEmpty, "\(flags): \(r.text) \(r.stderr)")
+    }
+
+    @Test func differentialAgainstGNUGrep() throws {
+        let r = try sh("python3 \(scriptsDirectory)/grep-differential.py \"$SLUICE\" 7 1500", timeout: 600)
+        #expect(r.status == 0, "\(r.text)")
+    }
+
+    @Test func exitStatusIgnoresMatching() throws {
+        let r = try sh("""
+            seq 10 | "$SLUICE" grep nothing-matches; echo "none=$?"
+            seq 10 | "$SLUICE" grep 1; echo "some=$?"
+            """)
+        #expect(r.text == "none=0\n1\n10\nsome=0\n")
+    }
+
+    @Test func maxCountStopsUpstream() throws {
+        let r = try sh("yes | \"$SLUICE\" cat + grep -m 2 y; echo \"status=$?\"", timeout: 20)
+        #expect(r.text == "y\ny\nstatus=0\n")
+    }
+
+    @Test(arguments: [
+        (["grep"], "sluice: grep: no pattern given (usage: grep PATTERN)"),
+        (["grep", "-E", "-F", "x"], "sluice: grep: conflicting matchers specified"),
+        (["grep", "-E", "a("], "sluice: grep: invalid pattern 'a(': Unmatched ( or \\("),
+        (["grep", "-e", "x", "y"], "sluice: grep: unexpected argument 'y' (grep reads standard input; patterns come from -e)"),
+        (["grep", "-m", "x", "y"], "sluice: grep: -m: invalid number 'x'"),
+        (["grep", "-f", "/nonexistent", "y"], "sluice: grep: /nonexistent: No such file or directory"),
+        (["tail", "-n", "x"], "sluice: tail: -n: invalid number 'x'"),
+        (["--max-line", "2G", "grep", "x"], "sluice: --max-line: size must be at most 1 GiB: '2G'"),
+    ])
+    func usageErrors(_ args: [String], _ message: String) throws {
+        let quoted = args.map { "'\($0)'" }.joined(separator: " ")
+        let r = try sh("echo x | \"$SLUICE\" \(quoted)")
+        #expect(r.status == 2)
+        #expect(r.stderr.split(separator: "\n").first.map(String.init) == message)
+    }
+
+    @Test func patternFile() throws {
+        let r = try sh("""
+            printf 'foo\\nbar\\n' > $T/pats
+            printf 'a foo\\nb\\nbar c\\n' | "$SLUICE" grep -F -f $T/pats
+            printf 'a foo\\n' | "$SLUICE" grep -f /dev/null; echo "empty=$?"
+            """)
+        #expect(r.text == "a foo\nbar c\nempty=0\n")
+    }
+}
+
+@Suite struct HeadTailAgainstCoreutilsTests {
+    @Test(arguments: ["head -n 3", "head -n 0", "head -n -2", "head -c 100", "head -c -7", "head -n 100000",
+                      "tail -n 3", "tail -n 0", "tail -n +4", "tail -c 100", "tail -c +9", "tail -n 100000",
+                      "tail -n 1", "head -n 1"])
+    func edgeFile(_ command: String) throws {
+        let r = try sh("""
+            \(makeEdgeFile)
+            \(command) < $T/edge > $T/want
+            for chunk in 1 3 4096 128K; do
+                "$SLUICE" --chunk $chunk \(command) < $T/edge > $T/got || echo "chunk $chunk: status $?"
+                cmp -s $T/want $T/got || echo "chunk $chunk: differs"
+            done
+            """)
+        #expect(r.text.isEmpty, "\(command): \(r.text) \(r.stderr)")
+    }
+
+    @Test func differentialAgainstCoreutils() throws {
+        let r = try sh("python3 \(scriptsDirectory)/head-tail-differential.py \"$SLUICE\" 3 600", timeout: 600)
+        #expect(r.status == 0, "\(r.text)")
+    }
+
+    @Test func bigInputTailIsRightAndSmall() throws {
+        let r = try sh("""
+            \(realText("20M"))
+            tail -n 1000 $T/text > $T/want
+            /usr/bin/time -f '%M' -o $T/rss "$SLUICE" tail -n 1000 < $T/text | cmp - $T/want && echo same
+            echo "rss_kib=$(tail -1 $T/rss)"
+            """)
+        let lines = r.text.split(separator: "\n")
+        #expect(lines.first == "same")
+        #expect((Int(lines.last?.split(separator: "=").last ?? "") ?? .max) < 24 * 1024)
+    }
+}
+
+@Suite struct LongLineTests {
+    @Test(arguments: ["head -n 1", "grep x", "tail -n 1", "head -n -1", "tail -n +2"])
+    func zeroStreamEndsWithTheLimitError(_ stage: String) throws {
+        let name = stage.split(separator: " ")[0]
+        let r = try sh("\"$SLUICE\" --max-line 4M \(stage) < /dev/zero | wc -c", timeout: 60)
+        #expect(r.text.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(r.stderr == "sluice: \(name): line longer than 4 MiB at byte 0 (raise --max-line)\n")
+    }
+
+    @Test func defaultLimitOnHead() throws {
+        let r = try sh("\"$SLUICE\" head -n 1 < /dev/zero; echo \"status=$?\"", timeout: 60)
+        #expect(r.text == "status=1\n")
+        #expect(r.stderr == "sluice: head: line longer than 16 MiB at byte 0 (raise --max-line)\n")
+    }
+
+    @Test func aLongLineUnderTheLimitPasses() throws {
+        let r = try sh("""
+            { head -c 5000000 /dev/zero | tr '\\0' a; echo; echo b; } > $T/in
+            "$SLUICE" --max-line 5M grep a < $T/in | wc -c
+            """)
+        #expect(r.text == "5000001\n")
+    }
+
+    @Test func lineStartOffsetIsReported() throws {
+        let r = try sh("""
+            { printf 'short\\nline\\n'; head -c 3000 /dev/zero | tr '\\0' a; } | "$SLUICE" --max-line 1K grep x
+            """)
+        #expect(r.stderr == "sluice: grep: line longer than 1 KiB at byte 11 (raise --max-line)\n")
+    }
+}
+
+@Suite struct CardPipelineTests {
+    @Test func gunzipGrepGzipMatchesTheShellPipeline() throws {
+        let r = try sh("""
+            \(realText("10M"))
+            gzip -c < $T/text > $T/in.gz
+            "$SLUICE" gunzip + grep -F include + gzip -6 < $T/in.gz > $T/out.gz || exit 1
+            gzip -dc $T/out.gz | cmp - <(gzip -dc $T/in.gz | grep -a -F include) || exit 2
+            pigz -dc $T/in.gz | grep -F -v include | pigz -6 | gzip -dc | cmp - <("$SLUICE" gunzip + grep -F -v include + gzip < $T/in.gz | gzip -dc) || exit 3
+            """)
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+}
