@@ -7,6 +7,7 @@
    without it. */
 #include <regex.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
 /* <linux/fcntl.h>: F_LINUX_SPECIFIC_BASE (1024) + 7 and + 8. */
@@ -17,6 +18,7 @@
 #define SLUICE_SPLICE_F_MORE 4
 
 extern int fcntl(int fd, int cmd, ...);
+extern int pipe2(int pipefd[2], int flags);
 extern ssize_t splice(int fd_in, long *off_in, int fd_out, long *off_out,
                       size_t len, unsigned int flags);
 extern void *memmem(const void *haystack, size_t haystack_len,
@@ -71,6 +73,13 @@ static const unsigned long int sluice_re_syntax_egrep =
     & ~(SLUICE_RE_CONTEXT_INVALID_OPS | SLUICE_RE_DOT_NOT_NULL);
 static const unsigned long int sluice_re_icase = SLUICE_RE_ICASE;
 static const unsigned long int sluice_re_no_sub = SLUICE_RE_NO_SUB;
+
+/* ioctl is variadic too: the terminal's width in columns, or 0 when not a terminal. */
+static inline int sluice_terminal_width(int fd) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) != 0) return 0;
+    return ws.ws_col;
+}
 
 /* fcntl is variadic, which Swift cannot call: a fixed-arity wrapper. */
 static inline int sluice_fcntl_int(int fd, int cmd, int arg) {

@@ -128,6 +128,18 @@ public final class BoundedChannel: @unchecked Sendable {
             pool.recycle(chunk)
             return .sent
         }
+        // A small chunk that fits after the last queued one joins it: a trickle of small
+        // reads then fills chunks instead of slots, and the chunk cap keeps its meaning.
+        if queued > 0, let last = ring[(head + queued - 1) % maxChunks], n <= last.freeSpace.count {
+            last.append(chunk.bytes)
+            bufferedBytes += n
+            if bufferedBytes > peakBufferedBytes { peakBufferedBytes = bufferedBytes }
+            if isReceiverWaiting { notEmpty.signal() }
+            lock.unlock()
+            pool.recycle(chunk)
+            if countsBytes { producer.bytesOut.add(n, ordering: .relaxed) }
+            return .sent
+        }
         ring[(head + queued) % maxChunks] = chunk
         queued += 1
         bufferedBytes += n

@@ -62,6 +62,9 @@ public struct StagePlan {
     public var startBytes: Int
     /// The most memory the stage holds beyond its chunks (a line, zlib state), for the bound.
     public var heldBytes: Int
+    /// False for a `buffer` stage: the pool does not keep its drained chunks for reuse,
+    /// so the memory its large buffer took is given back.
+    public var keepsIdleChunks = true
 
     public init(name: String, stage: any Stage, highWaterMark: Int, lowWaterMark: Int,
                 startBytes: Int = 0, heldBytes: Int = 0) {
@@ -106,6 +109,9 @@ public final class Pipeline: @unchecked Sendable {
     public let channels: [BoundedChannel]
     public let pool: ChunkPool
     public let outcome = Outcome()
+    /// Bytes left to read when stdin is a regular file (its size past the current
+    /// offset), for percent done and ETA; nil for a pipe or terminal.
+    public let inputSize: Int?
     /// Stage bytes held beyond chunks, summed, for `memoryBound`.
     private let heldBytes: Int
     private var plans: [StagePlan]
@@ -128,6 +134,12 @@ public final class Pipeline: @unchecked Sendable {
                 output: FileDescriptor = .standardOutput) {
         self.chunkBytes = chunkBytes
         self.input = input
+        if let size = input.regularFileSize {
+            let offset = Int(lseek(input.rawValue, 0, SEEK_CUR))
+            inputSize = max(0, size - max(0, offset))
+        } else {
+            inputSize = nil
+        }
         self.output = output
         self.plans = stages
         var nodes = [NodeStats(name: "stdin")]
@@ -139,8 +151,9 @@ public final class Pipeline: @unchecked Sendable {
         // Idle chunks are kept up to what the ordinary channels can hold (a `buffer`
         // stage's large channel is left out, so its memory is returned as it drains),
         // plus two per thread.
-        let ordinarySlots = marks.filter { $0.2 == 0 }.reduce(0) {
-            $0 + BoundedChannel.maxChunks(highWaterMark: $1.0, chunkBytes: chunkBytes)
+        let keeps = [true] + stages.map(\.keepsIdleChunks)
+        let ordinarySlots = marks.indices.filter { keeps[$0] }.reduce(0) {
+            $0 + BoundedChannel.maxChunks(highWaterMark: marks[$1].0, chunkBytes: chunkBytes)
         }
         let pool = ChunkPool(chunkBytes: chunkBytes, maxIdleChunks: ordinarySlots + 2 * nodes.count)
         self.pool = pool

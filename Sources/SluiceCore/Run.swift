@@ -36,14 +36,33 @@ public enum Sluice {
             FileDescriptor.standardInput.enlargePipe(to: globals.pipeBytes)
             FileDescriptor.standardOutput.enlargePipe(to: globals.pipeBytes)
         }
-        if invocations.isEmpty && !globals.isBufferTuned && globals.stats == nil {
+        let drawsProgress = globals.progress == .force
+            || (globals.progress == .auto && FileDescriptor.standardError.isTerminal)
+        if invocations.isEmpty && !globals.isBufferTuned && globals.stats == nil && !drawsProgress
+            && globals.stallTimeoutSeconds == nil {
             spliceOrFallBack()
         }
         let pipeline = Pipeline(
             stages: plans, chunkBytes: globals.chunkBytes, inputHighWaterMark: globals.highWaterMark,
             inputLowWaterMark: globals.lowWaterMark ?? globals.highWaterMark / 2)
+        var monitor: Monitor?
+        if drawsProgress || globals.stallTimeoutSeconds != nil {
+            monitor = Monitor(pipeline: pipeline,
+                              progress: drawsProgress ? ProgressDisplay(diagnostics: diagnostics) : nil,
+                              stallTimeoutSeconds: globals.stallTimeoutSeconds)
+        }
         pipeline.start()
-        pipeline.wait()
+        let endedByItself: Bool
+        if let monitor {
+            endedByItself = pipeline.wait(tickNanos: Monitor.tickNanos) { monitor.tick() }
+            monitor.finish()
+        } else {
+            endedByItself = pipeline.wait()
+        }
+        if !endedByItself, let message = monitor?.stallMessage {
+            // Threads may be stuck in read(2) or write(2): exit without joining them.
+            exit(with: .runtime(message), report: nil)
+        }
         let report = globals.stats.map { _ in PipelineReport(pipeline) }
         let text = report.map { globals.stats == .json ? $0.json : $0.table }
         if let failure = pipeline.outcome.first {

@@ -101,19 +101,33 @@ final class Counter: @unchecked Sendable {
         #expect(channel.wasAborted)
     }
 
-    @Test func smallChunksAreBoundedByCount() {
-        // hwm 8 with 4-byte chunks: at most ceil(8/4) + 1 = 3 chunks, even of 1 byte each.
-        let (channel, pool, producer, _) = makeChannel(hwm: 8, lwm: 4, chunkBytes: 4)
-        #expect(channel.maxChunks == 3)
+    @Test func chunksAreBoundedByCount() {
+        // hwm 100 with 10-byte chunks: at most ceil(100/10) + 1 = 11 chunks, even when
+        // they hold 6 bytes each (too many to share a chunk), 66 bytes in all.
+        let (channel, pool, producer, _) = makeChannel(hwm: 100, lwm: 50, chunkBytes: 10)
+        #expect(channel.maxChunks == 11)
         let sent = Counter()
         let sender = Thread {
-            for _ in 0..<4 { sent.add(channel.send(self.filled(pool, 1))) }
+            for _ in 0..<12 { sent.add(channel.send(self.filled(pool, 6))) }
         }
-        #expect(eventually { sent.count == 3 && producer.state == .blocked })
-        #expect(channel.currentBufferedBytes == 3)
-        _ = channel.receive()
-        #expect(eventually { sent.count == 4 })
+        #expect(eventually { sent.count == 11 && producer.state == .blocked })
+        #expect(channel.currentBufferedBytes == 66)
+        for _ in 0..<3 { _ = channel.receive() }  // 48 bytes: at most the low-water mark
+        #expect(eventually { sent.count == 12 })
         sender.join()
+    }
+
+    @Test func smallChunksShareTheLastOne() {
+        let (channel, pool, _, _) = makeChannel(hwm: 100, lwm: 50, chunkBytes: 8)
+        for i in 0..<10 {
+            let chunk = pool.take()
+            _ = [UInt8(i)].withUnsafeBytes { chunk.append($0) }
+            #expect(channel.send(chunk) == .sent)
+        }
+        channel.finish()
+        var got: [[UInt8]] = []
+        while let c = channel.receive() { got.append(Array(c.bytes)) }
+        #expect(got == [[0, 1, 2, 3, 4, 5, 6, 7], [8, 9]])
     }
 
     @Test func emptyChunkIsNotQueued() {

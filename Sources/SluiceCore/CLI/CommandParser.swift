@@ -71,6 +71,10 @@ public enum CommandParser {
                    help: "longest line a line stage holds (default 16M)"),
         OptionSpec(nil, "stats", .optional("FORMAT"),
                    help: "print a table (or json) of what each stage did to stderr at exit"),
+        OptionSpec("P", "progress", .optional("WHEN"),
+                   help: "draw live progress per stage on stderr, if a terminal (=force: always)"),
+        OptionSpec(nil, "stall-timeout", .required("SECONDS"),
+                   help: "end with an error naming the stuck stage when no byte moves for SECONDS"),
     ]
 
     /// Parses `arguments` (without the program name).
@@ -113,6 +117,19 @@ public enum CommandParser {
         g.isBufferTuned = args.has("hwm") || args.has("lwm") || args.has("chunk")
         // 1 GiB: GNU regex offsets are 32-bit, so no longer line can be searched.
         g.maxLineBytes = try args.size("max-line", default: g.maxLineBytes, min: 1, max: 1 << 30)
+        if let progress = args.last("progress") {
+            switch progress.value {
+            case nil, "auto": g.progress = .auto
+            case "force": g.progress = .force
+            case let other?: throw .usage("--progress: unknown mode '\(other)' (use auto or force)")
+            }
+        }
+        if let stall = args.last("stall-timeout"), let text = stall.value {
+            guard let seconds = Double(text), seconds > 0, seconds.isFinite, seconds < 1e9 else {
+                throw .usage("--stall-timeout: invalid number of seconds '\(text)'")
+            }
+            g.stallTimeoutSeconds = seconds
+        }
         if let stats = args.last("stats") {
             switch stats.value {
             case nil, "table": g.stats = .table

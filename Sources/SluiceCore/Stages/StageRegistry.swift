@@ -23,6 +23,8 @@ public struct StageBuild {
     public var highWaterMark: Int?
     /// `BoundedChannel.startBytes` of the output channel.
     public var startBytes: Int
+    /// `StagePlan.keepsIdleChunks`.
+    public var keepsIdleChunks = true
 
     public init(_ stage: any Stage, heldBytes: Int = 0, highWaterMark: Int? = nil, startBytes: Int = 0) {
         self.stage = stage
@@ -83,6 +85,10 @@ public enum StageRegistry {
         GunzipStage.descriptor,
         GrepStage.descriptor,
         TailStage.descriptor,
+        ThrottleStage.descriptor,
+        BufferStage.descriptor,
+        ExecStage.descriptor,
+        TeeStage.descriptor,
     ]
 
     /// The stage called `name` (or one of its aliases), or a usage error with a suggestion.
@@ -127,8 +133,10 @@ public enum StageRegistry {
             if lwm >= hwm {
                 throw reader.fail("low-water mark \(Sizes.human(lwm)) must be below the high-water mark \(Sizes.human(hwm))")
             }
-            plans.append(StagePlan(name: d.name, stage: build.stage, highWaterMark: hwm, lowWaterMark: lwm,
-                                   startBytes: build.startBytes, heldBytes: build.heldBytes))
+            var plan = StagePlan(name: d.name, stage: build.stage, highWaterMark: hwm, lowWaterMark: lwm,
+                                 startBytes: build.startBytes, heldBytes: build.heldBytes)
+            plan.keepsIdleChunks = build.keepsIdleChunks
+            plans.append(plan)
         }
         return plans
     }

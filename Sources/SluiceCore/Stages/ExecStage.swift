@@ -1,0 +1,179 @@
+import CSys
+import Glibc
+
+/// `exec COMMAND [ARG]...`: an external filter as a stage. The stage's thread writes its
+/// input to the command's stdin; a reader thread reads the command's stdout into chunks
+/// and sends them on, so the command sits inside sluice's buffers, stats and bottleneck
+/// naming. No shell is involved (`exec sh -c '...'` if one is wanted); the command's
+/// stderr is sluice's.
+///
+/// A command that stops reading early (`exec head -1`) ends the input like a `head`
+/// stage; a command that exits non-zero, or dies by a signal, is an error naming it.
+public struct ExecStage: Stage {
+    private let arguments: [String]
+    private var child: ChildProcess?
+
+    public init(arguments: [String]) {
+        self.arguments = arguments
+    }
+
+    public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
+        child = try ChildProcess(arguments, output: out.channel, pool: out.pool)
+        return .more
+    }
+
+    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+        guard let child else { return .stop }
+        do throws(Errno) {
+            try child.input.writeAll(input.bytes)
+        } catch {
+            // The command closed its input: it wants no more, like head.
+            if error == .brokenPipe { return .stop }
+            throw .failed("\(arguments[0]): \(error)")
+        }
+        return .more
+    }
+
+    public mutating func finish(into out: inout Emitter) throws(StageError) {
+        guard let child else { return }
+        self.child = nil
+        try child.finish(name: arguments[0])
+    }
+
+    public mutating func close() {
+        // Ending early (an error elsewhere, the consumer gone): stop the command.
+        child?.terminate()
+        child = nil
+    }
+
+    public static let descriptor = StageDescriptor(
+        name: "exec", synopsis: "exec COMMAND [ARG]...",
+        summary: "run COMMAND as a stage: its stdin from the stage before, its stdout to the next",
+        stopsAtFirstOperand: true,
+        operands: 1...Int.max
+    ) { args, _ throws(SluiceError) in
+        StageBuild(ExecStage(arguments: args.operands))
+    }
+}
+
+/// A running command with a pipe to its stdin and a thread draining its stdout into an
+/// output channel.
+final class ChildProcess: @unchecked Sendable {
+    let pid: pid_t
+    /// The write end of the command's stdin; closed by `finish` or `terminate`.
+    let input: FileDescriptor
+    private let output: FileDescriptor
+    private var reader: Thread?
+    /// Set by the reader thread before it ends; read after joining it.
+    private var readError: Errno?
+
+    /// posix_spawnp(3) of `arguments`, its stdin and stdout on new pipes (close-on-exec on
+    /// our ends), SIGPIPE back to its default (sluice ignores it, and an ignored signal
+    /// stays ignored across exec).
+    init(_ arguments: [String], output channel: BoundedChannel, pool: ChunkPool) throws(StageError) {
+        var toChild: [Int32] = [0, 0], fromChild: [Int32] = [0, 0]
+        guard pipe2(&toChild, O_CLOEXEC) == 0 else { throw .failed("cannot make a pipe: \(Errno.current)") }
+        guard pipe2(&fromChild, O_CLOEXEC) == 0 else {
+            Glibc.close(toChild[0]); Glibc.close(toChild[1])
+            throw .failed("cannot make a pipe: \(Errno.current)")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+        var pid = pid_t()
+        let argv = arguments.map { strdup($0) } + [nil]
+        let r = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
+        for p in argv { free(p) }
+        posix_spawn_file_actions_destroy(&actions)
+        posix_spawnattr_destroy(&attributes)
+        Glibc.close(toChild[0])
+        Glibc.close(fromChild[1])
+        if r != 0 {
+            Glibc.close(toChild[1])
+            Glibc.close(fromChild[0])
+            throw .failed("\(arguments[0]): \(Errno(r))")
+        }
+        self.pid = pid
+        input = FileDescriptor(toChild[1])
+        output = FileDescriptor(fromChild[0])
+        reader = Thread { [self] in drain(into: channel, pool: pool) }
+    }
+
+    /// The reader thread: the command's stdout, chunk by chunk, into `channel`.
+    private func drain(into channel: BoundedChannel, pool: ChunkPool) {
+        while true {
+            let chunk = pool.take()
+            let n: Int
+            do throws(Errno) {
+                n = try output.read(into: chunk.freeSpace)
+            } catch {
+                pool.recycle(chunk)
+                readError = error
+                break
+            }
+            if n == 0 {
+                pool.recycle(chunk)
+                break
+            }
+            chunk.count = n
+            if channel.send(chunk) == .closed { break }
+        }
+        // Closing our end makes a command still writing get SIGPIPE, as in a shell pipe.
+        try? output.close()
+    }
+
+    /// End of input: close the command's stdin, take the rest of its output, and
+    /// report how it ended.
+    func finish(name: String) throws(StageError) {
+        try? input.close()
+        reader?.join()
+        reader = nil
+        let status = reap()
+        if let readError { throw .failed("\(name): reading its output: \(readError)") }
+        try ChildProcess.check(status, name: name)
+    }
+
+    /// Ending early: close the command's stdin, ask it to stop (SIGTERM), and reap it.
+    func terminate() {
+        try? input.close()
+        kill(pid, SIGTERM)
+        reader?.join()
+        reader = nil
+        _ = reap()
+    }
+
+    /// waitpid(2), retrying EINTR; the raw status.
+    private func reap() -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return status
+    }
+
+    /// An error for a command that exited non-zero or died by a signal.
+    static func check(_ status: Int32, name: String) throws(StageError) {
+        let signal = status & 0x7f
+        if signal == 0 {
+            let code = (status >> 8) & 0xff
+            if code != 0 { throw .failed("\(name) exited with status \(code)") }
+        } else if signal != 0x7f {
+            throw .failed("\(name) killed by signal \(signal) (\(signalName(signal)))")
+        }
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        let names: [Int32: String] = [
+            SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGABRT: "SIGABRT",
+            SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM",
+            SIGTERM: "SIGTERM", SIGUSR1: "SIGUSR1", SIGUSR2: "SIGUSR2", SIGBUS: "SIGBUS", SIGXCPU: "SIGXCPU",
+        ]
+        return names[signal] ?? "SIG\(signal)"
+    }
+}

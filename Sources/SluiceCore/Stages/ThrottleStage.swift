@@ -1,0 +1,78 @@
+import Glibc
+
+/// `throttle RATE` (also `rate`): limits the bytes passing this point to RATE per second
+/// with a token bucket. The bucket holds at most one chunk, so a pause does not bank
+/// credit for a flood afterwards. Where it sits decides what it limits:
+/// `gunzip + throttle 10M` paces decompressed bytes, `throttle 10M + gunzip` compressed.
+public struct ThrottleStage: Stage {
+    private let bytesPerSecond: Double
+    /// Most tokens the bucket holds: one chunk.
+    private let burst: Double
+    private var tokens: Double
+    private var lastRefill: UInt64 = 0
+
+    public init(bytesPerSecond: Int, burstBytes: Int) {
+        self.bytesPerSecond = Double(bytesPerSecond)
+        burst = Double(max(1, burstBytes))
+        tokens = burst
+    }
+
+    public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
+        lastRefill = monotonicNanos()
+        return .more
+    }
+
+    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+        refill()
+        if tokens >= Double(input.count) {
+            tokens -= Double(input.count)
+            try out.forward(input)
+            return .more
+        }
+        // Not enough credit for the whole chunk: let it through in pieces as credit
+        // comes, each at least 1/50 s worth, so the flow stays smooth at low rates.
+        let step = max(1, min(Double(input.count), bytesPerSecond / 50))
+        var rest = input.bytes
+        while !rest.isEmpty {
+            refill()
+            let want = min(Double(rest.count), step)
+            if tokens < want {
+                sleep(seconds: (want - tokens) / bytesPerSecond)
+                continue
+            }
+            let n = min(rest.count, Int(tokens))
+            tokens -= Double(n)
+            try out.write(UnsafeRawBufferPointer(rebasing: rest[..<n]))
+            try out.flush()
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+        }
+        return .more
+    }
+
+    public mutating func finish(into out: inout Emitter) throws(StageError) {}
+
+    private mutating func refill() {
+        let now = monotonicNanos()
+        tokens = min(burst, tokens + Double(now &- lastRefill) / 1e9 * bytesPerSecond)
+        lastRefill = now
+    }
+
+    /// nanosleep(2) for up to `seconds`, retrying EINTR; at most 100 ms at a time.
+    private func sleep(seconds: Double) {
+        let ns = Int(min(0.1, max(0.0005, seconds)) * 1e9)
+        var request = timespec(tv_sec: 0, tv_nsec: ns)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+
+    public static let descriptor = StageDescriptor(
+        name: "throttle", aliases: ["rate"], synopsis: "throttle RATE",
+        summary: "limit the bytes passing this point to RATE per second (K, M, G suffixes)",
+        operands: 1...1
+    ) { args, context throws(SluiceError) in
+        var text = args.operands[0]
+        if text.hasSuffix("/s") { text.removeLast(2) }
+        let rate = try args.parseSize(text, for: "RATE", min: 1)
+        return StageBuild(ThrottleStage(bytesPerSecond: rate, burstBytes: context.chunkBytes))
+    }
+}
