@@ -16,12 +16,26 @@ echo "compress $(basename "$T") ($BYTES bytes), median of $RUNS, MB/s of input:"
 for level in 1 6 9; do
     base=$(median_seconds "gzip -$level < $T | cat > /dev/null")
     row "gzip -$level" "$BYTES" "$base"
-    row "sluice gzip -$level" "$BYTES" "$(median_seconds "$SLUICE gzip -$level < $T | cat > /dev/null")" "$base"
+    row "sluice gzip -$level -p 1" "$BYTES" "$(median_seconds "$SLUICE gzip -$level -p 1 < $T | cat > /dev/null")" "$base"
     [ $level = 6 ] && row "pigz -6 -p 1" "$BYTES" "$(median_seconds "pigz -6 -p 1 < $T | cat > /dev/null")" "$base"
     [ $level = 6 ] && command -v node >/dev/null && \
         row "node zlib.createGzip (level 6)" "$BYTES" "$(median_seconds "node -e \"$NODE_GZIP\" < $T | cat > /dev/null")" "$base"
 done
-echo "compressed sizes at level 6: sluice $($SLUICE gzip -6 < "$T" | wc -c), gzip $(gzip -6 < "$T" | wc -c)"
+echo "compressed sizes at level 6: sluice -p 1 $($SLUICE gzip -6 -p 1 < "$T" | wc -c), gzip $(gzip -6 < "$T" | wc -c)"
+
+echo "parallel compression, $(nproc) cores, median of $RUNS:"
+base=$(median_seconds "pigz -6 -p 2 < $T | cat > /dev/null")
+row "pigz -6 -p 2" "$BYTES" "$base"
+row "sluice gzip -6 -p 2" "$BYTES" "$(median_seconds "$SLUICE gzip -6 -p 2 < $T | cat > /dev/null")" "$base"
+row "gzip -6 (for the ratio against one core)" "$BYTES" "$(median_seconds "gzip -6 < $T | cat > /dev/null")" "$base"
+echo "compressed sizes at level 6, 2 threads: sluice $($SLUICE gzip -6 -p 2 < "$T" | wc -c), pigz $(pigz -6 -p 2 < "$T" | wc -c)"
+GZ0="$T.gz"
+[ -s "$GZ0" ] || gzip -6 -c "$T" > "$GZ0"
+echo "the card's pipeline with large output (grep -v a rare word), median of $RUNS:"
+base=$(median_seconds "pigz -dc < $GZ0 | grep -F -v zstd_compress | pigz -6 > $CORPUS_DIR/pipe.gz")
+row "pigz -dc | grep -F -v zstd_compress | pigz -6" "$BYTES" "$base"
+row "sluice gunzip + grep -F -v zstd_compress + gzip -6" "$BYTES" \
+    "$(median_seconds "$SLUICE gunzip + grep -F -v zstd_compress + gzip -6 < $GZ0 > $CORPUS_DIR/pipe.gz")" "$base"
 
 echo "decompress $(basename "$GZ"), median of $RUNS, MB/s of output:"
 base=$(median_seconds "pigz -dc < $GZ | cat > /dev/null")
@@ -32,7 +46,8 @@ command -v node >/dev/null && \
     row "node zlib.createGunzip" "$BYTES" "$(median_seconds "node -e \"$NODE_GUNZIP\" < $GZ | cat > /dev/null")" "$base"
 
 echo "peak RSS:"
-printf '  %-52s %8s KiB\n' "sluice gzip -6" "$(peak_rss_kib "$SLUICE gzip -6 < $T > /dev/null")"
+printf '  %-52s %8s KiB\n' "sluice gzip -6 -p 1" "$(peak_rss_kib "$SLUICE gzip -6 -p 1 < $T > /dev/null")"
+printf '  %-52s %8s KiB\n' "sluice gzip -6 -p 2" "$(peak_rss_kib "$SLUICE gzip -6 -p 2 < $T > /dev/null")"
 printf '  %-52s %8s KiB\n' "sluice gunzip" "$(peak_rss_kib "$SLUICE gunzip < $GZ > /dev/null")"
 printf '  %-52s %8s KiB\n' "sluice gunzip into a slow reader (pv -L 200M)" \
     "$(peak_rss_kib "$SLUICE gunzip < $GZ | pv -q -L 200M > /dev/null")"

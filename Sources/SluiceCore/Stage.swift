@@ -81,6 +81,18 @@ public struct Emitter {
         }
     }
 
+    /// Copies a small array of bytes (a header, a trailer).
+    public mutating func write(_ bytes: [UInt8]) throws(StageError) {
+        var i = 0
+        while i < bytes.count {
+            let space = reserve()
+            let n = min(space.count, bytes.count - i)
+            for k in 0..<n { space[k] = bytes[i + k] }
+            try commit(n)
+            i += n
+        }
+    }
+
     /// Writes one byte.
     public mutating func write(byte: UInt8) throws(StageError) {
         var b = byte

@@ -208,3 +208,53 @@ func realText(_ bytes: String, into path: String = "$T/text") -> String {
         ])
     }
 }
+
+@Suite struct ParallelGzipEndToEndTests {
+    @Test(arguments: [1, 6, 9])
+    func levelsThreadsAndBlocks(_ level: Int) throws {
+        let r = try sh("""
+            \(realText("3M"))
+            for threads in 1 2 4; do
+                for block in 32K 128K 1M; do
+                    "$SLUICE" gzip -\(level) -p $threads --block $block < $T/text > $T/s.gz || exit 10
+                    gzip -t $T/s.gz && gzip -dc $T/s.gz | cmp - $T/text || { echo "p$threads b$block"; exit 11; }
+                    pigz -dc $T/s.gz | cmp - $T/text || exit 12
+                done
+                # Within 1% of pigz at the same level and thread count.
+                python3 -c 'import sys; a, b = int(sys.argv[1]), int(sys.argv[2]); sys.exit(0 if abs(a - b) <= b / 100 else 13)' \\
+                    $("$SLUICE" gzip -\(level) -p $threads < $T/text | wc -c) $(pigz -\(level) -p $threads < $T/text | wc -c) || exit 13
+            done
+            "$SLUICE" gzip -\(level) -i -p 2 < $T/text | gzip -dc | cmp - $T/text || exit 14
+            """, timeout: 300)
+        #expect(r.status == 0, "\(r.text) \(r.stderr)")
+    }
+
+    @Test(arguments: [0, 1, 32767, 32768, 32769, 131_072, 131_073])
+    func boundarySizes(_ size: Int) throws {
+        let r = try sh("""
+            head -c \(size) /dev/urandom > $T/in
+            "$SLUICE" gzip -p 2 --block 32K < $T/in | gzip -dc | cmp - $T/in || exit 1
+            "$SLUICE" gzip -p 3 < $T/in | gzip -dc | cmp - $T/in || exit 2
+            """)
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    @Test func slowConsumerKeepsMemoryBounded() throws {
+        let r = try sh("""
+            \(realText("24M"))
+            "$SLUICE" --stats=json gzip -1 -p 2 < $T/text 2> $T/stats | pv -q -L 2M | gzip -dc | cmp - $T/text || exit 1
+            python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["peak_rss_bytes"] < (32 << 20), d["bottleneck"])' $T/stats
+            """, timeout: 120)
+        #expect(r.text == "True stdout\n", "\(r.stderr)")
+    }
+
+    @Test func usage() throws {
+        let r = try sh("""
+            "$SLUICE" gzip -p 0 < /dev/null; echo "s=$?"
+            "$SLUICE" gzip --block 1K < /dev/null; echo "s=$?"
+            """)
+        #expect(r.text == "s=2\ns=2\n")
+        #expect(r.stderr.contains("sluice: gzip: -p: invalid number of threads '0' (use 1 to 256)"))
+        #expect(r.stderr.contains("sluice: gzip: --block: size must be at least 32 KiB: '1K'"))
+    }
+}

@@ -270,3 +270,49 @@ enum GzipFixture {
         return String(repeating: "0", count: 8 - s.count) + s
     }
 }
+
+@Suite struct ParallelGzipTests {
+    static let block = 32 << 10
+
+    @Test(arguments: [0, 1, block - 1, block, block + 1, 3 * block + 17])
+    func roundTripsAtEveryChunkSize(_ size: Int) {
+        let input = GzipFixture.text(size / 40 + 1).prefix(size).map { $0 }
+        for threads in [2, 4] {
+            let settings = GzipStage.Settings(level: 6, threads: threads, blockBytes: Self.block)
+            for (chunkSize, r) in StageHarness.runAtAllSizes(input, { try! GzipStage(settings) }) {
+                #expect(r.end == .finished)
+                #expect(GzipFixture.gunzip(r.output) == input, "\(threads) threads, chunk size \(chunkSize)")
+            }
+        }
+    }
+
+    @Test(arguments: [1, 6, 9])
+    func levelsAndIndependentBlocks(_ level: Int) {
+        let input = GzipFixture.text(20_000) + pseudoRandomBytes(100_000)
+        for independent in [false, true] {
+            let settings = GzipStage.Settings(level: level, threads: 3, blockBytes: Self.block, isIndependent: independent)
+            let r = StageHarness.run(try! GzipStage(settings), input: input, chunkSize: 4096)
+            #expect(GzipFixture.gunzip(r.output) == input, "level \(level), independent \(independent)")
+            // Same header as zlib's for that level.
+            #expect(Array(r.output.prefix(10)) == Array(GzipFixture.deflate([], level: Int32(level)).prefix(10)))
+        }
+    }
+
+    @Test func dictionaryPrimingHelps() {
+        // Repetitive text compresses better with each block primed by the one before.
+        let input = GzipFixture.text(30_000)
+        let primed = StageHarness.run(try! GzipStage(.init(threads: 2, blockBytes: Self.block)), input: input, chunkSize: 65536)
+        let independent = StageHarness.run(try! GzipStage(.init(threads: 2, blockBytes: Self.block, isIndependent: true)),
+                                           input: input, chunkSize: 65536)
+        #expect(primed.output.count < independent.output.count)
+    }
+
+    @Test func backpressureStopsTheWorkers() {
+        // A consumer that has not read yet: the stage may not run ahead by more than its
+        // job slots, so the feeder is held back too.
+        let input = pseudoRandomBytes(4 << 20)
+        let r = StageHarness.run(try! GzipStage(.init(threads: 2, blockBytes: Self.block)), input: input,
+                                 chunkSize: 4096, highWaterMark: 8192)
+        #expect(GzipFixture.gunzip(r.output) == input)
+    }
+}

@@ -1,37 +1,110 @@
 import CZlib
+import Glibc
 
-/// `gzip`: compresses the stream into one RFC 1952 gzip member with zlib's deflate.
+/// `gzip`: compresses the stream into one RFC 1952 gzip member with zlib's deflate; with
+/// more than one thread (the default: one per online core), as pigz does, in blocks
+/// compressed in parallel (`ParallelDeflater`). `--threads 1` is zlib's own gzip stream.
 public struct GzipStage: Stage {
-    private let deflater: Deflater
+    public struct Settings: Sendable, Equatable {
+        public var level = 6
+        public var threads = 1
+        /// Block size of the parallel path (pigz's default: 128 KiB).
+        public var blockBytes = 128 << 10
+        /// No dictionary priming: each block decodes on its own (pigz -i).
+        public var isIndependent = false
 
-    public init(level: Int) throws(StageError) {
-        deflater = try Deflater(level: level)
+        public init(level: Int = 6, threads: Int = 1, blockBytes: Int = 128 << 10, isIndependent: Bool = false) {
+            self.level = level
+            self.threads = threads
+            self.blockBytes = blockBytes
+            self.isIndependent = isIndependent
+        }
     }
 
-    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
-        try deflater.compress(input.bytes, flush: Z_NO_FLUSH, into: &out)
+    private let settings: Settings
+    private var single: Deflater?
+    private var parallel: ParallelDeflater?
+
+    public init(_ settings: Settings) throws(StageError) {
+        self.settings = settings
+        if settings.threads <= 1 && !settings.isIndependent {
+            single = try Deflater(level: settings.level)
+        }
+    }
+
+    public init(level: Int) throws(StageError) {
+        try self.init(Settings(level: level))
+    }
+
+    public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
+        if single == nil {
+            let engine = ParallelDeflater(level: settings.level, threads: max(1, settings.threads),
+                                          blockBytes: settings.blockBytes, isIndependent: settings.isIndependent)
+            engine.start()
+            parallel = engine
+        }
         return .more
     }
 
-    public mutating func finish(into out: inout Emitter) throws(StageError) {
-        try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_FINISH, into: &out)
+    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+        if let single {
+            try single.compress(input.bytes, flush: Z_NO_FLUSH, into: &out)
+        } else {
+            try parallel!.compress(input.bytes, into: &out)
+        }
+        return .more
     }
 
-    public mutating func close() { deflater.end() }
+    public mutating func willWait(into out: inout Emitter) throws(StageError) {
+        try parallel?.writeFinished(waiting: false, into: &out)
+        try out.flush()
+    }
+
+    public mutating func finish(into out: inout Emitter) throws(StageError) {
+        if let single {
+            try single.compress(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_FINISH, into: &out)
+        } else {
+            try parallel!.finish(into: &out)
+        }
+    }
+
+    public mutating func close() {
+        single?.end()
+        parallel?.stop()
+        parallel = nil
+    }
+
+    /// The number of online cores, the default thread count, as pigz.
+    static var onlineCores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     public static let descriptor = StageDescriptor(
-        name: "gzip", synopsis: "gzip [-1..-9] [--level N]",
-        summary: "compress into one gzip member with zlib (level 6 by default)",
+        name: "gzip", synopsis: "gzip [-1..-9] [-p N] [--block SIZE] [-i]",
+        summary: "compress into one gzip member with zlib (level 6), in parallel blocks as pigz",
         options: [
             OptionSpec(nil, "level", .required("N"), help: "compression level, 1 (fast) to 9 (small); -1 ... -9 too"),
             OptionSpec(nil, "fast", key: "fast", help: "level 1"),
             OptionSpec(nil, "best", key: "best", help: "level 9"),
+            OptionSpec("p", "threads", .required("N"), help: "compress on N threads (default: one per online core)"),
+            OptionSpec(nil, "block", .required("SIZE"), help: "block size for parallel compression (default 128K)"),
+            OptionSpec("i", "independent", help: "compress blocks independently, decodable from any block"),
         ],
         digitsKey: "level"
-    ) { args, _ throws(SluiceError) in
-        let level = try GzipStage.level(from: args)
+    ) { args, context throws(SluiceError) in
+        var settings = Settings(level: try GzipStage.level(from: args), threads: onlineCores)
+        if let given = args.last("threads"), let text = given.value {
+            guard let n = Int(text), (1...256).contains(n) else {
+                throw args.fail("\(given.spelling): invalid number of threads '\(text)' (use 1 to 256)")
+            }
+            settings.threads = n
+        }
+        // 32 KiB: a block must hold a whole dictionary for the next one.
+        settings.blockBytes = try args.size("block", default: settings.blockBytes, min: 32 << 10, max: 64 << 20)
+        settings.isIndependent = args.has("independent")
+        let held = settings.threads <= 1 && !settings.isIndependent
+            ? Deflater.heldBytes
+            : ParallelDeflater.heldBytes(threads: settings.threads, blockBytes: settings.blockBytes)
         do throws(StageError) {
-            return StageBuild(try GzipStage(level: level), heldBytes: Deflater.heldBytes)
+            return StageBuild(try GzipStage(settings), heldBytes: held)
         } catch {
             throw .runtime("gzip: \(error.message)")
         }

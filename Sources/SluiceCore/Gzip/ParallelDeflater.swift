@@ -1,0 +1,291 @@
+import CZlib
+import Glibc
+
+// # Parallel gzip, as pigz does it
+//
+// The stage's thread (the dispatcher) copies its input into blocks of `blockBytes`. Each
+// block is a job for one of N worker threads, which compresses it with raw deflate,
+// primed with the last 32 KiB of the block before (`deflateSetDictionary`, skipped with
+// --independent), and ends it with a sync flush (the last block: finish), so the pieces
+// concatenate into one deflate stream; the worker also takes the block's CRC-32. The
+// dispatcher writes the pieces out in order between a gzip header and a trailer whose
+// CRC is combined from the blocks' (`crc32_combine`) and whose length is the total.
+//
+// Memory: `2N` job slots, each with an input block, a 32 KiB dictionary and an output
+// buffer of deflateBound(block), plus N zlib states — fixed when the stage starts,
+// whatever the input size. A slot is reused only after its output was written, and the
+// dispatcher writes through the stage's emitter, which blocks while downstream is full:
+// so a slow consumer stops the dispatcher, the slots stay full, and the workers idle —
+// finished blocks never pile up.
+//
+// Ownership: a job is the dispatcher's while `idle` (it fills it) and after `done` (it
+// writes it out), a worker's while `working`; `state` changes under `lock`. The block
+// before a job is read (for its dictionary) only by the dispatcher, while filling.
+
+final class ParallelDeflater: @unchecked Sendable {
+    /// 32 KiB: deflate's window, the most of the previous block a dictionary can use.
+    static let dictionaryBytes = 32 << 10
+
+    private final class Job {
+        enum State { case idle, queued, working, done }
+        let input: UnsafeMutableRawPointer
+        var inputCount = 0
+        let dictionary: UnsafeMutableRawPointer
+        var dictionaryCount = 0
+        var output: UnsafeMutableRawPointer
+        var outputCapacity: Int
+        var outputCount = 0
+        var crc: UInt32 = 0
+        var isLast = false
+        /// Submission order, for the workers to take the oldest first.
+        var sequence = 0
+        /// Protected by the deflater's `lock`.
+        var state = State.idle
+        var failure: String?
+
+        init(blockBytes: Int, outputBytes: Int) {
+            input = .allocate(byteCount: blockBytes, alignment: 64)
+            dictionary = .allocate(byteCount: ParallelDeflater.dictionaryBytes, alignment: 64)
+            output = .allocate(byteCount: outputBytes, alignment: 64)
+            outputCapacity = outputBytes
+        }
+
+        deinit {
+            input.deallocate()
+            dictionary.deallocate()
+            output.deallocate()
+        }
+    }
+
+    let level: Int
+    let blockBytes: Int
+    let isIndependent: Bool
+    private let jobs: [Job]
+    /// Protects every job's `state`, `isShuttingDown`.
+    private let lock = Lock()
+    private let workQueued = Condition()
+    private let workDone = Condition()
+    private var isShuttingDown = false
+    private var workers: [Thread] = []
+
+    // Dispatcher state (the stage's thread only).
+    private var submitted = 0
+    private var emitted = 0
+    private var filling: Job?
+    private var combinedCRC: UInt32 = 0
+    private var totalLength: UInt64 = 0
+    private var isHeaderWritten = false
+
+    /// The memory this holds for `threads` workers, for the bound.
+    static func heldBytes(threads: Int, blockBytes: Int) -> Int {
+        let slots = 2 * threads
+        return slots * (2 * blockBytes + dictionaryBytes + 4096) + threads * Deflater.heldBytes
+    }
+
+    init(level: Int, threads: Int, blockBytes: Int, isIndependent: Bool) {
+        self.level = level
+        self.blockBytes = blockBytes
+        self.isIndependent = isIndependent
+        let bound = ParallelDeflater.outputBound(level: level, blockBytes: blockBytes)
+        jobs = (0..<(2 * threads)).map { _ in Job(blockBytes: blockBytes, outputBytes: bound) }
+        self.threads = threads
+    }
+
+    private let threads: Int
+
+    /// Starts the worker threads.
+    func start() {
+        workers = (0..<threads).map { _ in Thread { [self] in work() } }
+    }
+
+    /// deflateBound for one block, plus room for a sync flush's empty stored block.
+    private static func outputBound(level: Int, blockBytes: Int) -> Int {
+        var s = z_stream()
+        guard sluice_deflateInit2(&s, Int32(level), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK else {
+            return blockBytes + blockBytes / 8 + 1024
+        }
+        defer { deflateEnd(&s) }
+        return Int(deflateBound(&s, uLong(blockBytes))) + 64
+    }
+
+    // MARK: Dispatcher
+
+    /// Takes `bytes` into blocks, submitting each block as it fills and writing finished
+    /// blocks out in order.
+    func compress(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) {
+        var rest = bytes
+        while !rest.isEmpty {
+            let job = try fillingJob(&out)
+            let n = min(rest.count, blockBytes - job.inputCount)
+            memcpy(job.input + job.inputCount, rest.baseAddress!, n)
+            job.inputCount += n
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            if job.inputCount == blockBytes { submit(job, isLast: false) }
+        }
+        try writeFinished(waiting: false, into: &out)
+    }
+
+    /// End of input: the last block (empty for empty input) with finish, every block
+    /// out, then the trailer.
+    func finish(into out: inout Emitter) throws(StageError) {
+        let job = try fillingJob(&out)
+        submit(job, isLast: true)
+        try writeFinished(waiting: true, into: &out)
+        var trailer = [UInt8](repeating: 0, count: 8)
+        for i in 0..<4 {
+            trailer[i] = UInt8(truncatingIfNeeded: combinedCRC >> (8 * UInt32(i)))
+            trailer[4 + i] = UInt8(truncatingIfNeeded: totalLength >> (8 * UInt64(i)))
+        }
+        try out.write(trailer)
+    }
+
+    /// Writes out the blocks that are done, in order; waits for them when `waiting`.
+    func writeFinished(waiting: Bool, into out: inout Emitter) throws(StageError) {
+        while emitted < submitted {
+            let job = jobs[emitted % jobs.count]
+            lock.lock()
+            while job.state != .done {
+                if !waiting {
+                    lock.unlock()
+                    return
+                }
+                workDone.wait(lock)
+            }
+            lock.unlock()
+            try write(job, into: &out)
+        }
+    }
+
+    /// The job being filled, taking the next slot (and writing out the block that held
+    /// it, waiting if needed) when there is none; its dictionary is the end of the block
+    /// before it.
+    private func fillingJob(_ out: inout Emitter) throws(StageError) -> Job {
+        if let filling { return filling }
+        while submitted - emitted >= jobs.count {
+            let oldest = jobs[emitted % jobs.count]
+            lock.lock()
+            while oldest.state != .done { workDone.wait(lock) }
+            lock.unlock()
+            try write(oldest, into: &out)
+        }
+        let job = jobs[submitted % jobs.count]
+        job.inputCount = 0
+        job.dictionaryCount = 0
+        if submitted > 0 && !isIndependent {
+            let previous = jobs[(submitted - 1) % jobs.count]
+            let n = min(ParallelDeflater.dictionaryBytes, previous.inputCount)
+            memcpy(job.dictionary, previous.input + previous.inputCount - n, n)
+            job.dictionaryCount = n
+        }
+        filling = job
+        return job
+    }
+
+    private func submit(_ job: Job, isLast: Bool) {
+        job.isLast = isLast
+        job.sequence = submitted
+        submitted += 1
+        filling = nil
+        lock.lock()
+        job.state = .queued
+        workQueued.signal()
+        lock.unlock()
+    }
+
+    private func write(_ job: Job, into out: inout Emitter) throws(StageError) {
+        if let failure = job.failure { throw .failed(failure) }
+        if !isHeaderWritten {
+            // RFC 1952: ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL OS=3 (Unix), as zlib writes it.
+            let xfl: UInt8 = level == 9 ? 2 : level == 1 ? 4 : 0
+            let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]
+            try out.write(header)
+            isHeaderWritten = true
+        }
+        try out.write(UnsafeRawBufferPointer(start: job.output, count: job.outputCount))
+        combinedCRC = UInt32(crc32_combine(uLong(combinedCRC), uLong(job.crc), off_t(job.inputCount)))
+        totalLength &+= UInt64(job.inputCount)
+        lock.lock()
+        job.state = .idle
+        lock.unlock()
+        emitted += 1
+    }
+
+    // MARK: Workers
+
+    private func work() {
+        var stream = z_stream()
+        let ready = sluice_deflateInit2(&stream, Int32(level), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
+        defer { if ready { deflateEnd(&stream) } }
+        while let job = nextJob() {
+            if ready {
+                compress(job, with: &stream)
+            } else {
+                job.failure = "cannot start zlib's deflate: out of memory"
+            }
+            lock.lock()
+            job.state = .done
+            workDone.broadcast()
+            lock.unlock()
+        }
+    }
+
+    /// The oldest queued job, now the caller's; nil when shutting down.
+    private func nextJob() -> Job? {
+        lock.lock()
+        defer { lock.unlock() }
+        while true {
+            if isShuttingDown { return nil }
+            var oldest: Job?
+            for job in jobs where job.state == .queued && (oldest == nil || job.sequence < oldest!.sequence) {
+                oldest = job
+            }
+            if let oldest {
+                oldest.state = .working
+                return oldest
+            }
+            workQueued.wait(lock)
+        }
+    }
+
+    /// One block: raw deflate primed with its dictionary, ended with a sync flush (or
+    /// finish), and its CRC-32.
+    private func compress(_ job: Job, with stream: inout z_stream) {
+        deflateReset(&stream)
+        if job.dictionaryCount > 0 {
+            deflateSetDictionary(&stream, job.dictionary.assumingMemoryBound(to: Bytef.self), uInt(job.dictionaryCount))
+        }
+        stream.next_in = job.input.assumingMemoryBound(to: Bytef.self)
+        stream.avail_in = uInt(job.inputCount)
+        job.outputCount = 0
+        let flush = job.isLast ? Z_FINISH : Z_SYNC_FLUSH
+        while true {
+            stream.next_out = (job.output + job.outputCount).assumingMemoryBound(to: Bytef.self)
+            stream.avail_out = uInt(job.outputCapacity - job.outputCount)
+            let r = deflate(&stream, flush)
+            job.outputCount = job.outputCapacity - Int(stream.avail_out)
+            if r == Z_STREAM_ERROR {
+                job.failure = "zlib's deflate failed"
+                break
+            }
+            let isComplete = job.isLast ? r == Z_STREAM_END : stream.avail_out > 0
+            if isComplete { break }
+            // deflateBound should make this unreachable; grow rather than fail.
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: job.outputCapacity * 2, alignment: 64)
+            memcpy(grown, job.output, job.outputCount)
+            job.output.deallocate()
+            job.output = grown
+            job.outputCapacity *= 2
+        }
+        job.crc = crc32(0, UnsafeRawBufferPointer(start: job.input, count: job.inputCount))
+    }
+
+    /// Stops the workers and waits for them; jobs still queued are dropped.
+    func stop() {
+        lock.lock()
+        isShuttingDown = true
+        workQueued.broadcast()
+        lock.unlock()
+        for worker in workers { worker.join() }
+        workers.removeAll()
+    }
+}
