@@ -91,6 +91,14 @@ struct ByteQueue {
         return nil
     }
 
+    /// The offset where the last `n` lines held begin (0 when fewer are held); a final
+    /// line without a newline counts when `hasPartialLine`.
+    func startOfLast(_ n: Int, hasPartialLine: Bool) -> Int {
+        let lines = newlines + (hasPartialLine ? 1 : 0)
+        guard lines > n else { return 0 }
+        return offset(afterNewline: lines - n) ?? count
+    }
+
     /// Writes the first `n` bytes to `out` and drops them.
     mutating func emitFront(_ n: Int, into out: inout Emitter) throws(StageError) {
         var left = n

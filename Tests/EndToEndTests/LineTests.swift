@@ -170,3 +170,16 @@ let makeEdgeFile = #"""
         #expect(r.status == 0, "\(r.stderr)")
     }
 }
+
+@Suite struct RegexBlowUpTests {
+    /// Found by the command-line fuzzer: stacked `+` made GNU regex (and GNU grep) build
+    /// exponentially many states, past 9 GiB. Stacks are merged before compiling.
+    @Test func stackedRepetitionsCompileSmall() throws {
+        let r = try sh("""
+            echo 'x aDDDDDDD b' | /usr/bin/time -f '%M' -o $T/rss "$SLUICE" grep -E -i -w 'aDDDDD++++++++++++++++++++++++++++++++++++D|b'
+            echo "rss_kib=$(tail -1 $T/rss)"
+            """, timeout: 60)
+        #expect(r.text.hasPrefix("x aDDDDDDD b\n"))
+        #expect((Int(r.text.split(separator: "=").last?.dropLast() ?? "") ?? .max) < 64 * 1024)
+    }
+}

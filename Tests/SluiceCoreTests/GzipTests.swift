@@ -25,34 +25,9 @@ enum GzipFixture {
         return Array(out.prefix(written))
     }
 
-    /// zlib inflate of gzip data (all members, as zlib's gzip mode does one at a time).
+    /// zlib's decoding of whole gzip members.
     static func gunzip(_ data: [UInt8]) -> [UInt8]? {
-        var result: [UInt8] = []
-        var rest = data[...]
-        while !rest.isEmpty {
-            var s = z_stream()
-            precondition(sluice_inflateInit2(&s, 31) == Z_OK)
-            defer { inflateEnd(&s) }
-            var input = Array(rest)
-            var buffer = [UInt8](repeating: 0, count: 1 << 16)
-            var status: Int32 = Z_OK
-            let consumed: Int = input.withUnsafeMutableBufferPointer { inp in
-                s.next_in = inp.baseAddress
-                s.avail_in = uInt(inp.count)
-                while status == Z_OK {
-                    buffer.withUnsafeMutableBufferPointer { b in
-                        s.next_out = b.baseAddress
-                        s.avail_out = uInt(b.count)
-                        status = CZlib.inflate(&s, Z_NO_FLUSH)
-                    }
-                    result += buffer.prefix(buffer.count - Int(s.avail_out))
-                }
-                return inp.count - Int(s.avail_in)
-            }
-            if status != Z_STREAM_END { return nil }
-            rest = rest.dropFirst(consumed)
-        }
-        return result
+        data.isEmpty ? nil : Reference.gunzipMembers(data)
     }
 
     /// One member with a hand-made header: optional FEXTRA, FNAME, FCOMMENT, FHCRC,

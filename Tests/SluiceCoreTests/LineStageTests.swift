@@ -4,40 +4,10 @@ import Testing
 /// Edge-case text: empty lines, CRLF, NUL bytes, a long line, no final newline.
 let edgeText = [UInt8]("alpha\n\nBeta gamma\r\nfoo_bar foo\n\u{0}nul\u{0}\nint x;\nprint\n" + String(repeating: "z", count: 9000) + "\nlast foo")
 
-/// A naive line-at-a-time model of `grep -F`, for checking the fast path.
+/// The reference model of `grep -F`, one pattern.
 func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignoreCase: Bool = false,
                line: Bool = false, word: Bool = false, max: Int? = nil) -> [UInt8] {
-    var lines = text.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
-    if text.last == 0x0A || text.isEmpty { lines.removeLast() }
-    let fold = { (b: [UInt8]) in ignoreCase ? b.map(asciiLower) : b }
-    let p = fold(pattern)
-    var out: [UInt8] = []
-    var selected = 0
-    for l in lines {
-        let t = fold(l)
-        var hit: Bool
-        if line {
-            hit = t == p
-        } else {
-            hit = false
-            if p.isEmpty && !word { hit = true }
-            var i = 0
-            while !hit && i + p.count <= t.count {
-                if Array(t[i..<(i + p.count)]) == p {
-                    let before = i == 0 || !isWordByte(t[i - 1])
-                    let after = i + p.count == t.count || !isWordByte(t[i + p.count])
-                    hit = !word || (before && after)
-                }
-                i += 1
-            }
-        }
-        if hit != invert {
-            if let max, selected == max { break }
-            out += l + [0x0A]
-            selected += 1
-        }
-    }
-    return out
+    Reference.grepFixed(text, [pattern], invert: invert, ignoreCase: ignoreCase, line: line, word: word, max: max)
 }
 
 @Suite struct LineSplitterTests {
@@ -202,6 +172,14 @@ func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignore
                       ("[*]a", "[*]a")])
     func normalizesExtended(_ pattern: String, _ expected: String) {
         #expect(RegexText.normalizingExtended(Array(pattern.utf8)) == Array(expected.utf8))
+    }
+
+    @Test(arguments: [("a++", RegexSyntax.extended, "a+"), ("a+?", .extended, "a*"), ("a?+*", .extended, "a*"),
+                      ("a??", .extended, "a?"), ("[+*]++", .extended, "[+*]+"), ("a\\++", .extended, "a\\++"),
+                      ("a{2}+", .extended, "a{2}+"), ("a**", .basic, "a*"), ("**a", .basic, "**a"),
+                      ("\\(**a\\)", .basic, "\\(**a\\)"), ("^**", .basic, "^**"), ("x\\+\\+", .basic, "x\\+\\+")])
+    func collapsesStackedRepetitions(_ pattern: String, _ syntax: RegexSyntax, _ expected: String) {
+        #expect(RegexText.collapsingStackedRepetitions(Array(pattern.utf8), syntax) == Array(expected.utf8))
     }
 
     @Test func literalPatterns() {

@@ -185,6 +185,18 @@ public struct OptionReader {
         }
     }
 
+    /// The last of `-n`/`--lines` and `-c`/`--bytes`, as head and tail read them: whether
+    /// it counts lines, its number, and whether it began with `sign` (`-` for head's "all
+    /// but", `+` for tail's "from"). A `-` is also allowed, and ignored, for tail.
+    public func countOption(sign: Character) throws(SluiceError) -> (isLines: Bool, count: Int, isSigned: Bool)? {
+        guard let last = parsed.given.last(where: { $0.key == "lines" || $0.key == "bytes" }),
+              let text = last.value else { return nil }
+        let isSigned = text.first == sign
+        let number = isSigned || text.first == "-" ? String(text.dropFirst()) : text
+        let count = try parseCount(number, for: last.spelling, shown: text)
+        return (last.key == "lines", count, isSigned)
+    }
+
     /// A count such as `-n 10` (suffixes allowed, as in GNU head: `1K` lines). `shown`
     /// is the value as the user typed it, when `text` is only its number part.
     public func parseCount(_ text: String, for spelling: String, max: Int = Int.max,

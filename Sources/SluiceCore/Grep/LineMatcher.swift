@@ -35,6 +35,8 @@ final class LineMatcher {
     private enum Confirm {
         /// Containing a literal is matching (plain fixed strings).
         case none
+        /// The line contains one of the patterns (plain fixed strings, checked per line).
+        case contains
         /// The line equals one of the patterns (`-F -x`).
         case wholeLine
         /// One of the patterns occurs as a whole word (`-F -w`).
@@ -57,7 +59,10 @@ final class LineMatcher {
     /// No pattern at all (`-f /dev/null`): no line matches.
     private let matchesNothing: Bool
     private let ignoreCase: Bool
-    private var regexes: [UnsafeMutablePointer<regex_t>] = []
+    /// The compiled regexes, in a class of their own so that they are freed even when
+    /// this initializer throws halfway.
+    private let compiled = CompiledRegexes()
+    private var regexes: [UnsafeMutablePointer<regex_t>] { compiled.all }
     /// `buffer` folded to lower case, for `-i` searches; grown to the largest buffer.
     private var folded = ByteBuffer(limit: Int.max - 1)
     /// Next hit of each literal in the current buffer: an offset, `none` when there is
@@ -65,10 +70,14 @@ final class LineMatcher {
     private var nextHits: [Int] = []
     private static let none = -1, unknown = -2
 
-    init(_ options: GrepOptions) throws(SluiceError) {
+    /// `usesLiterals: false` confirms every line instead of searching for literals first:
+    /// slower, and the oracle the fuzzer holds the fast path to.
+    init(_ options: GrepOptions, usesLiterals: Bool = true) throws(SluiceError) {
         ignoreCase = options.ignoreCase
         matchesNothing = options.patterns.isEmpty
         let fold: ([UInt8]) -> [UInt8] = { options.ignoreCase ? $0.map(asciiLower) : $0 }
+        var literals: [[UInt8]]
+        var confirm: Confirm
         switch options.mode {
         case .fixed:
             fixed = options.patterns.map(fold)
@@ -91,20 +100,22 @@ final class LineMatcher {
             let alone = options.patterns.filter { RegexText.mayHaveBackReference($0) }
             if !plain.isEmpty {
                 let joined = Array(plain.joined(separator: [0x0A]))
-                regexes.append(try LineMatcher.compile(joined, syntax, options))
+                compiled.all.append(try LineMatcher.compile(joined, syntax, options))
             }
-            for pattern in alone { regexes.append(try LineMatcher.compile(pattern, syntax, options)) }
+            for pattern in alone { compiled.all.append(try LineMatcher.compile(pattern, syntax, options)) }
         }
+        if !usesLiterals {
+            literals = []
+            if confirm == .none { confirm = .contains }
+        }
+        self.literals = literals
+        self.confirm = confirm
         nextHits = [Int](repeating: Self.unknown, count: literals.count)
         searchers = literals.map(FixedSearcher.init)
         patternSearchers = fixed.map(FixedSearcher.init)
     }
 
     deinit {
-        for r in regexes {
-            regfree(r)
-            r.deallocate()
-        }
         folded.release()
     }
 
@@ -223,6 +234,9 @@ final class LineMatcher {
         switch confirm {
         case .none:
             return true
+        case .contains:
+            let text = ignoreCase ? folded : line
+            return patternSearchers.contains { $0.find(in: text, from: 0, end: length) != nil }
         case .wholeLine:
             let text = ignoreCase ? folded : line
             return fixed.contains { p in p.count == length && p.withUnsafeBytes { memcmp(text, $0.baseAddress!, length) == 0 } }
@@ -260,6 +274,18 @@ final class LineMatcher {
             from = at + 1
         }
         return false
+    }
+}
+
+/// Regexes compiled with re_compile_pattern, freed with regfree (which frees the fastmap too).
+private final class CompiledRegexes {
+    var all: [UnsafeMutablePointer<regex_t>] = []
+
+    deinit {
+        for r in all {
+            regfree(r)
+            r.deallocate()
+        }
     }
 }
 

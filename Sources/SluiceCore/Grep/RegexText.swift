@@ -33,7 +33,7 @@ enum RegexText {
     /// anchor, or nothing when it may repeat zero times; a `{` that opens no valid interval
     /// is a literal brace.
     static func normalizingExtended(_ p: [UInt8]) -> [UInt8] {
-        enum Kind { case open, alternation, anchor, atom }
+        enum Kind { case open, alternation, anchor, atom, repetition }
         var tokens: [(bytes: ArraySlice<UInt8>, kind: Kind)] = []
         var i = 0
         // An anchor just vanished under a repetition (`$?`): repetitions after it go too.
@@ -41,17 +41,21 @@ enum RegexText {
         while i < p.count {
             let c = p[i]
             let atStart = tokens.last.map { $0.kind == .open || $0.kind == .alternation } ?? true
-            let afterAnchor = tokens.last?.kind == .anchor
             if let (length, minimum) = repetition(p, at: i) {
+                let op = p[i..<(i + length)]
                 if atStart || vanished {
                     // Repeats nothing: drop it.
-                } else if afterAnchor {
+                } else if tokens.last?.kind == .anchor {
                     if minimum == 0 {
                         tokens.removeLast()
                         vanished = true
                     }
+                } else if tokens.last?.kind == .repetition, let merged = stacked(tokens.last!.bytes, op) {
+                    // `a++`, `a+*`, `a?+`: one operator. Stacked, GNU regex builds
+                    // exponentially many states (36 `+` took GNU grep past 9 GiB).
+                    tokens[tokens.count - 1] = (merged, .repetition)
                 } else {
-                    tokens.append((p[i..<(i + length)], .atom))
+                    tokens.append((op, .repetition))
                 }
                 i += length
                 continue
@@ -70,7 +74,7 @@ enum RegexText {
                 tokens.append((p[i..<end], isAnchor ? .anchor : .atom))
                 i = end
                 continue
-            case UInt8(ascii: "{") where atStart || afterAnchor:
+            case UInt8(ascii: "{") where atStart || tokens.last?.kind == .anchor:
                 // Not an interval, and nothing to repeat: a literal brace (GNU regex would
                 // misread it here; elsewhere it reads it as literal by itself).
                 tokens.append(([UInt8(ascii: "\\"), c][...], .atom))
@@ -86,6 +90,65 @@ enum RegexText {
             i += 1
         }
         return tokens.flatMap { $0.bytes }
+    }
+
+    /// `pattern` with stacked repetition operators merged into the one they amount to
+    /// (`a++` is `a+`, `a+?` is `a*`; in a BRE, `a**` is `a*`). The meaning is the same,
+    /// but GNU regex builds exponentially many states for a stack (36 `+` took GNU grep
+    /// past 9 GiB), so this runs before anything is compiled, the syntax check included.
+    static func collapsingStackedRepetitions(_ p: [UInt8], _ syntax: RegexSyntax) -> [UInt8] {
+        var out: [UInt8] = []
+        var lastOperator: Int?   // index in `out` of an operator just written
+        var atStart = true
+        var i = 0
+        while i < p.count {
+            let c = p[i]
+            if c == UInt8(ascii: "[") {
+                let end = bracketEnd(p, from: i) ?? p.count
+                out += p[i..<end]
+                i = end
+                lastOperator = nil
+                atStart = false
+                continue
+            }
+            if c == UInt8(ascii: "\\") {
+                let end = min(i + 2, p.count)
+                let escaped = end == i + 2 ? p[i + 1] : 0
+                out += p[i..<end]
+                i = end
+                lastOperator = nil
+                // In a BRE, `\(` and `\|` open an expression, where `*` is literal.
+                atStart = syntax == .basic && (escaped == UInt8(ascii: "(") || escaped == UInt8(ascii: "|"))
+                continue
+            }
+            let isOperator: Bool
+            switch syntax {
+            case .extended: isOperator = c == UInt8(ascii: "*") || c == UInt8(ascii: "+") || c == UInt8(ascii: "?")
+            case .basic: isOperator = c == UInt8(ascii: "*") && !atStart
+            }
+            if isOperator, let at = lastOperator, let merged = stacked(out[at...at], p[i...i]) {
+                out[at] = merged.first!
+                i += 1
+                continue
+            }
+            out.append(c)
+            lastOperator = isOperator ? out.count - 1 : nil
+            atStart = c == 0x0A || (syntax == .extended && (c == UInt8(ascii: "(") || c == UInt8(ascii: "|")))
+                || (c == UInt8(ascii: "^") && (out.count == 1 || out[out.count - 2] == 0x0A))
+            i += 1
+        }
+        return out
+    }
+
+    /// Two stacked operators among `*`, `+`, `?` as the one they amount to; nil when either
+    /// is an interval (left as it is).
+    static func stacked(_ first: ArraySlice<UInt8>, _ second: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+        guard first.count == 1, second.count == 1 else { return nil }
+        let (a, b) = (first.first!, second.first!)
+        let star = UInt8(ascii: "*"), plus = UInt8(ascii: "+"), question = UInt8(ascii: "?")
+        if a == b { return first }
+        if a == star || b == star || (a == plus && b == question) || (a == question && b == plus) { return [star][...] }
+        return nil
     }
 
     /// A BRE rewritten where GNU regex and GNU grep's DFA differ: a repetition of a GNU

@@ -2,20 +2,15 @@ import CZlib
 
 /// zlib's deflate, writing into an `Emitter`'s chunks: the single-threaded gzip engine.
 final class Deflater {
-    private let z = ZStream()
-    private var isEnded = false
+    private let z = ZStream(.deflate)
 
     /// deflateInit2 with `windowBits` (31: one gzip member with zlib's header and trailer;
     /// -15: raw deflate) and `memLevel` 8, zlib's default.
     init(level: Int, windowBits: Int32 = 31, memLevel: Int32 = 8) throws(StageError) {
         let r = sluice_deflateInit2(z.pointer, Int32(level), Z_DEFLATED, windowBits, memLevel, Z_DEFAULT_STRATEGY)
-        if r != Z_OK {
-            isEnded = true
-            throw .failed(r == Z_MEM_ERROR ? "out of memory" : "cannot start zlib's deflate (\(r))")
-        }
+        if r != Z_OK { throw .failed(r == Z_MEM_ERROR ? "out of memory" : "cannot start zlib's deflate (\(r))") }
+        z.isActive = true
     }
-
-    deinit { end() }
 
     /// Compresses `input` with `flush` (Z_NO_FLUSH, Z_SYNC_FLUSH, Z_FINISH...), emitting
     /// output as it comes; returns when zlib has taken all input (and, for Z_FINISH,
@@ -37,11 +32,8 @@ final class Deflater {
         }
     }
 
-    /// deflateEnd, once.
-    func end() {
-        if !isEnded { deflateEnd(z.pointer) }
-        isEnded = true
-    }
+    /// deflateEnd, once (also done when the deflater is released).
+    func end() { z.end() }
 
     /// deflateReset: a new member with the same settings.
     func reset() { deflateReset(z.pointer) }

@@ -1,16 +1,31 @@
 import CZlib
 
 /// A z_stream on the heap: zlib keeps a pointer back to it (deflateStateCheck fails if
-/// it moves), so it cannot live inline in a Swift value. The owner ends it with `end`.
+/// it moves), so it cannot live inline in a Swift value. It ends zlib's state itself
+/// (`end`, or when released), so a stage dropped before it ran leaks nothing.
 final class ZStream {
-    let pointer: UnsafeMutablePointer<z_stream>
+    enum Kind { case deflate, inflate }
 
-    init() {
+    let pointer: UnsafeMutablePointer<z_stream>
+    private let kind: Kind
+    /// True between a successful init and `end`.
+    var isActive = false
+
+    init(_ kind: Kind) {
+        self.kind = kind
         pointer = .allocate(capacity: 1)
         pointer.initialize(to: z_stream())
     }
 
+    /// deflateEnd or inflateEnd, once.
+    func end() {
+        guard isActive else { return }
+        isActive = false
+        if kind == .deflate { deflateEnd(pointer) } else { inflateEnd(pointer) }
+    }
+
     deinit {
+        end()
         pointer.deinitialize(count: 1)
         pointer.deallocate()
     }

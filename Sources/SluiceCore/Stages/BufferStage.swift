@@ -3,16 +3,8 @@
 /// full or input has ended, and again each time it runs empty, which turns a bursty
 /// producer into long steady runs for a consumer that hates to stop (a tape drive).
 /// Memory is taken chunk by chunk as it fills and given back as it drains.
-public struct BufferStage: Stage {
-    public init() {}
-
-    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
-        try out.forward(input)
-        return .more
-    }
-
-    public mutating func finish(into out: inout Emitter) throws(StageError) {}
-
+/// The stage itself only forwards (it is `cat`); the buffer is its output channel.
+public enum BufferStage {
     public static let descriptor = StageDescriptor(
         name: "buffer", synopsis: "buffer SIZE [--start PERCENT]",
         summary: "hold up to SIZE bytes between the stages around it (mbuffer's job)",
@@ -32,7 +24,7 @@ public struct BufferStage: Stage {
             }
             start = Int((Double(size) * Double(percent) / 100).rounded(.up))
         }
-        var build = StageBuild(BufferStage(), highWaterMark: size, startBytes: start)
+        var build = StageBuild(CatStage(), highWaterMark: size, startBytes: start)
         build.keepsIdleChunks = false
         return build
     }

@@ -10,8 +10,9 @@ public struct GrepStage: Stage {
     /// Selected lines still allowed by `-m`; nil without `-m`.
     private var remaining: Int?
 
-    public init(_ options: GrepOptions, maxLineBytes: Int) throws(SluiceError) {
-        matcher = try LineMatcher(options)
+    /// `usesLiterals: false` is the slow path, for fuzzing the fast one against it.
+    public init(_ options: GrepOptions, maxLineBytes: Int, usesLiterals: Bool = true) throws(SluiceError) {
+        matcher = try LineMatcher(options, usesLiterals: usesLiterals)
         splitter = LineSplitter(maxLineBytes: maxLineBytes)
         invert = options.invert
         remaining = options.maxCount
@@ -159,6 +160,7 @@ public struct GrepStage: Stage {
             o.mode = .fixed
         }
         if case .regex(let syntax) = o.mode {
+            o.patterns = o.patterns.map { RegexText.collapsingStackedRepetitions($0, syntax) }
             try LineMatcher.checkSyntax(o.patterns, syntax, ignoreCase: o.ignoreCase)
         }
         switch o.mode {

@@ -22,7 +22,7 @@ public struct GunzipStage: Stage {
         case ignoring   // trailing garbage, ignored by policy
     }
 
-    private let z = ZStream()
+    private let z = ZStream(.inflate)
     private let policy: TrailingPolicy
     private let diagnostics: Diagnostics?
     private var phase = Phase.header
@@ -42,16 +42,15 @@ public struct GunzipStage: Stage {
     /// The 8 trailer bytes, `trailerCount` of them collected.
     private var trailer: UInt64 = 0
     private var trailerCount = 0
-    private var isEnded = false
 
     public init(trailing: TrailingPolicy = .error, diagnostics: Diagnostics? = nil) throws(StageError) {
         policy = trailing
         self.diagnostics = diagnostics
         // Raw deflate (-15): the gzip wrapper is ours to parse.
         if sluice_inflateInit2(z.pointer, -15) != Z_OK {
-            isEnded = true
             throw .failed("cannot start zlib's inflate: out of memory")
         }
+        z.isActive = true
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
@@ -104,8 +103,7 @@ public struct GunzipStage: Stage {
         }
         checker?.stop()
         checker = nil
-        if !isEnded { inflateEnd(z.pointer) }
-        isEnded = true
+        z.end()
     }
 
     // MARK: Phases

@@ -102,11 +102,7 @@ public struct HeadStage: Stage {
         case .allButLines(let n):
             let partial = splitter.finish(addingNewline: false)
             held.append(partial)
-            let lines = held.newlines + (partial.isEmpty ? 0 : 1)
-            if lines > n {
-                let cut = held.offset(afterNewline: lines - n) ?? held.count
-                try held.emitFront(cut, into: &out)
-            }
+            try held.emitFront(held.startOfLast(n, hasPartialLine: !partial.isEmpty), into: &out)
         }
     }
 
@@ -124,12 +120,9 @@ public struct HeadStage: Stage {
         ],
         digitsKey: "lines"
     ) { args, context throws(SluiceError) in
-        let last = args.parsed.given.last { $0.key == "lines" || $0.key == "bytes" }
         var limit = Limit.lines(10)
-        if let last, let text = last.value {
-            let allBut = text.hasPrefix("-")
-            let n = try args.parseCount(allBut ? String(text.dropFirst()) : text, for: last.spelling, shown: text)
-            switch (last.key == "lines", allBut) {
+        if let (isLines, n, allBut) = try args.countOption(sign: "-") {
+            switch (isLines, allBut) {
             case (true, false): limit = .lines(n)
             case (true, true): limit = .allButLines(n)
             case (false, false): limit = .bytes(n)

@@ -91,9 +91,7 @@ public struct TailStage: Stage {
         case .lines(let n):
             let partial = splitter.finish(addingNewline: false)
             held.append(partial)
-            let lines = held.newlines + (partial.isEmpty ? 0 : 1)
-            let start = lines > n ? held.offset(afterNewline: lines - n) ?? 0 : 0
-            try held.emit(from: start, into: &out)
+            try held.emit(from: held.startOfLast(n, hasPartialLine: !partial.isEmpty), into: &out)
         case .fromLine:
             // Input ended while still skipping: a last unfinished line may be wanted.
             if toSkip == 0 { try out.write(splitter.finish(addingNewline: false)) }
@@ -116,13 +114,9 @@ public struct TailStage: Stage {
         ],
         digitsKey: "lines"
     ) { args, context throws(SluiceError) in
-        let last = args.parsed.given.last { $0.key == "lines" || $0.key == "bytes" }
         var limit = Limit.lines(10)
-        if let last, let text = last.value {
-            let from = text.hasPrefix("+")
-            let number = from || text.hasPrefix("-") ? String(text.dropFirst()) : text
-            let n = try args.parseCount(number, for: last.spelling, shown: text)
-            switch (last.key == "lines", from) {
+        if let (isLines, n, from) = try args.countOption(sign: "+") {
+            switch (isLines, from) {
             case (true, false): limit = .lines(n)
             case (true, true): limit = .fromLine(n)
             case (false, false): limit = .bytes(n)
