@@ -12,7 +12,7 @@ RELEASE_FLAGS := -c release -Xswiftc -static-executable
 # never dlopens, so that one line is noise.
 LINK_NOISE := grep -v "statically linked applications requires at runtime"
 
-.PHONY: all build test test-unit test-e2e install uninstall clean check-zlib lint-man bench
+.PHONY: all build test test-large test-stress test-sanitize fuzz fuzz-build install uninstall clean check-zlib lint-man bench
 
 all: build
 
@@ -29,6 +29,56 @@ build: check-zlib
 test: build
 	@set -o pipefail; SLUICE_BIN=$(CURDIR)/$(BIN) timeout --signal=KILL 1500 \
 	  $(SWIFT) test --parallel 2>&1 | $(LINK_NOISE)
+
+# Multi-gigabyte checks: flat memory from 100 MiB to 10 GiB, ISIZE past 4 GiB, a 10 GiB
+# gzip bomb, faults and signals. Not part of `make test`; takes a while.
+test-stress: build
+	SLUICE=$(CURDIR)/$(BIN) Tests/stress/run.sh
+
+test-large: test-stress
+
+# The end-to-end tests that exercise threads, against builds with ThreadSanitizer and,
+# separately, AddressSanitizer (dynamic builds: the sanitizers need the toolchain).
+SANITIZE_TESTS := IdentityTests|StopTests|OutputFailureTests|NonBlockingTests|BackpressureTests|GunzipFormatTests|ParallelGzipEndToEndTests|ExecTests|TeeTests|StallTests|CardPipelineTests|GrepAgainstGrepTests
+test-sanitize:
+	@set -o pipefail; for s in thread address; do \
+	  echo "== -sanitize=$$s"; \
+	  $(SWIFT) build -c debug --build-path .build/sanitize-$$s -Xswiftc -sanitize=$$s 2>&1 | $(LINK_NOISE) || exit 1; \
+	  SLUICE_BIN=$(CURDIR)/.build/sanitize-$$s/debug/sluice TSAN_OPTIONS=halt_on_error=1 \
+	    ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 timeout 3600 \
+	    $(SWIFT) test --build-path .build/sanitize-tests --filter '$(SANITIZE_TESTS)' 2>&1 | $(LINK_NOISE) || exit 1; \
+	done
+
+# libFuzzer targets (swiftc -sanitize=fuzzer,address) over the core's sources: gunzip,
+# the grep line scanner, and the command line. `make fuzz SECONDS=600` runs each one
+# for that long from the seeds in fuzz/seeds; findings land in fuzz/artifacts.
+SECONDS ?= 60
+FUZZ_TARGETS := gunzip grep cli
+CORE_SOURCES := $(shell find Sources/SluiceCore -name '*.swift')
+FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -module-name SluiceFuzz \
+  -I Sources/CZlib -I Sources/CSys -Xlinker -lz
+.build/fuzz/gunzip: fuzz/GunzipFuzz.swift $(CORE_SOURCES)
+.build/fuzz/grep: fuzz/GrepFuzz.swift $(CORE_SOURCES)
+.build/fuzz/cli: fuzz/CommandLineFuzz.swift $(CORE_SOURCES)
+.build/fuzz/%:
+	@mkdir -p .build/fuzz
+	@echo "swiftc -sanitize=fuzzer,address ... $< -o $@"
+	@swiftc $(FUZZ_FLAGS) $(CORE_SOURCES) $< -o $@ 2>&1 | grep -v "Cannot export local symbol" || true
+	@test -x $@
+
+fuzz-build: $(addprefix .build/fuzz/,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	@mkdir -p fuzz/artifacts
+	@status=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus-work/$$t; \
+	  echo "== fuzz $$t for $(SECONDS) s"; \
+	  .build/fuzz/$$t fuzz/corpus-work/$$t fuzz/seeds/$$t -max_total_time=$(SECONDS) -timeout=30 \
+	    -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=fuzz/artifacts/$$t- \
+	    > fuzz/artifacts/$$t.log 2>&1 || { status=1; echo "fuzz $$t: FOUND A FAILURE, see fuzz/artifacts/$$t.log"; }; \
+	  grep -E "^(#[0-9]+[[:space:]]+DONE|stat::|==[0-9]+==|SUMMARY|artifact|Done)" fuzz/artifacts/$$t.log; \
+	  .build/fuzz/$$t fuzz/corpus-work/$$t -runs=0 2>&1 | grep -E "INITED|DONE" | tail -1; \
+	done; exit $$status
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

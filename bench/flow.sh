@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# throttle, buffer, exec and tee beside the tools a user would otherwise pick: pv -L,
+# mbuffer, a shell pipe, and tee. 1 GiB through pipes, medians and ratios; and the
+# throttle's accuracy beside pv's.
+# Usage: bench/flow.sh   (RUNS=N)
+source "$(dirname "$0")/lib.sh"
+need pv mbuffer
+F="$CORPUS_DIR/random-1G"
+[ -s "$F" ] || head -c 1G /dev/urandom > "$F"
+BYTES=$(stat -c %s "$F")
+cat "$F" > /dev/null
+
+echo "1 GiB through a stage in the middle of a pipe, median of $RUNS:"
+base=$(median_seconds "cat $F | mbuffer -q -m 64M | cat > /dev/null")
+row "cat F | mbuffer -q -m 64M | cat" "$BYTES" "$base"
+row "cat F | sluice buffer 64M | cat" "$BYTES" "$(median_seconds "cat $F | $SLUICE buffer 64M | cat > /dev/null")" "$base"
+base=$(median_seconds "cat $F | pv -q -L 100G | cat > /dev/null")
+row "cat F | pv -q -L 100G | cat" "$BYTES" "$base"
+row "cat F | sluice throttle 100G | cat" "$BYTES" "$(median_seconds "cat $F | $SLUICE throttle 100G | cat > /dev/null")" "$base"
+base=$(median_seconds "cat $F | cat | cat | cat > /dev/null")
+row "cat F | cat | cat | cat (a shell pipe)" "$BYTES" "$base"
+row "cat F | sluice exec cat | cat" "$BYTES" "$(median_seconds "cat $F | $SLUICE exec cat | cat > /dev/null")" "$base"
+base=$(median_seconds "cat $F | tee $CORPUS_DIR/tee.out | cat > /dev/null")
+row "cat F | tee FILE | cat" "$BYTES" "$base"
+row "cat F | sluice tee FILE | cat" "$BYTES" "$(median_seconds "cat $F | $SLUICE tee $CORPUS_DIR/tee.out | cat > /dev/null")" "$base"
+rm -f "$CORPUS_DIR/tee.out"
+
+echo "rate limiting 100 MiB to 20 MiB/s (5 s wanted):"
+for tool in "pv -q -L 20M" "$SLUICE throttle 20M"; do
+    s=$(date +%s%N)
+    head -c 100M "$F" | $tool > /dev/null
+    e=$(date +%s%N)
+    awk -v n="$(( e - s ))" -v t="${tool##*/}" 'BEGIN { printf "  %-52s %8.3f s (%+.1f%%)\n", t, n / 1e9, (n / 1e9 - 5) / 5 * 100 }'
+done

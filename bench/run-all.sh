@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Every benchmark, one after the other. Each prints its own table.
+set -euo pipefail
+cd "$(dirname "$0")"
+for script in passthrough.sh gzip.sh grep.sh flow.sh; do
+    echo "== bench/$script"
+    ./"$script"
+    echo
+done

@@ -1,0 +1,51 @@
+// libFuzzer target for the line scanner in every grep mode.
+// Input: mode byte, flags byte, chunk-size byte, pattern length byte, the patterns
+// (newline-separated), then the text.
+// Checks: no crash; the same output at two chunk sizes; the literal-search fast path
+// against the line-by-line slow path; fixed strings against the reference model.
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzGrep(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    guard size >= 4 else { return 0 }
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    var options = GrepOptions()
+    switch bytes[0] % 3 {
+    case 0: options.mode = .fixed
+    case 1: options.mode = .regex(.basic)
+    default: options.mode = .regex(.extended)
+    }
+    let flags = bytes[1]
+    options.ignoreCase = flags & 1 != 0
+    options.invert = flags & 2 != 0
+    options.lineRegexp = flags & 4 != 0
+    options.wordRegexp = flags & 8 != 0
+    if flags & 16 != 0 { options.maxCount = Int(flags >> 5) }
+    let chunk = Int(bytes[2]) % 31 + 1
+    let patternLength = min(Int(bytes[3]), bytes.count - 4)
+    let patternText = Array(bytes[4..<(4 + patternLength)])
+    let text = Array(bytes[(4 + patternLength)...])
+    options.patterns = patternText.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
+    switch options.mode {
+    case .regex(.extended): options.patterns = options.patterns.map(RegexText.normalizingExtended)
+    case .regex(.basic): options.patterns = options.patterns.map(RegexText.normalizingBasic)
+    case .fixed: break
+    }
+    let make = { (fast: Bool) -> GrepStage? in try? GrepStage(options, maxLineBytes: 1 << 20, usesLiterals: fast) }
+    guard let a = make(true), let b = make(true), let c = make(false) else { return 0 }
+    let small = StageHarness.run(a, input: text, chunkSize: chunk)
+    let large = StageHarness.run(b, input: text, chunkSize: 65536)
+    let slow = StageHarness.run(c, input: text, chunkSize: 65536)
+    if small.output != large.output || small.end != large.end {
+        fatalError("chunk size \(chunk) changed the output")
+    }
+    if large.output != slow.output {
+        fatalError("literal search and line-by-line disagree: \(large.output.count) / \(slow.output.count) bytes")
+    }
+    if options.mode == .fixed {
+        let model = Reference.grepFixed(text, options.patterns, invert: options.invert, ignoreCase: options.ignoreCase,
+                                        line: options.lineRegexp, word: options.wordRegexp && !options.lineRegexp,
+                                        max: options.maxCount)
+        if model != large.output { fatalError("fixed strings disagree with the reference model") }
+    }
+    return 0
+}
