@@ -44,7 +44,7 @@ test-sanitize:
 	@set -o pipefail; for s in thread address; do \
 	  echo "== -sanitize=$$s"; \
 	  $(SWIFT) build -c debug --build-path .build/sanitize-$$s -Xswiftc -sanitize=$$s 2>&1 | $(LINK_NOISE) || exit 1; \
-	  SLUICE_BIN=$(CURDIR)/.build/sanitize-$$s/debug/sluice TSAN_OPTIONS=halt_on_error=1 \
+	  SLUICE_SANITIZED=$$s SLUICE_BIN=$(CURDIR)/.build/sanitize-$$s/debug/sluice TSAN_OPTIONS=halt_on_error=1 \
 	    ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 timeout 3600 \
 	    $(SWIFT) test --build-path .build/sanitize-tests --filter '$(SANITIZE_TESTS)' 2>&1 | $(LINK_NOISE) || exit 1; \
 	done

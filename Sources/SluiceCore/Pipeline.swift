@@ -215,7 +215,8 @@ public final class Pipeline: @unchecked Sendable {
         lock.lock()
         let readerFinished = isReaderDone
         lock.unlock()
-        if readerFinished { readerThread?.join() }
+        // A reader blocked in read(2) on a quiet stdin is let go; the exit ends it.
+        if readerFinished { readerThread?.join() } else { readerThread?.detach() }
         endNanos = monotonicNanos()
         return true
     }

@@ -35,4 +35,10 @@ public struct Thread {
     public func join() {
         pthread_join(id, nil)
     }
+
+    /// pthread_detach: nobody will join it; its resources go when it returns (or when
+    /// the process exits, for a thread blocked in read(2)).
+    public func detach() {
+        pthread_detach(id)
+    }
 }

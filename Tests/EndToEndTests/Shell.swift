@@ -14,6 +14,14 @@ let sluiceBinary: String = {
     return "sluice"
 }()
 
+/// Set by `make test-sanitize`: the binary runs under ThreadSanitizer or AddressSanitizer,
+/// many times slower and with shadow memory in its RSS. Time limits stretch tenfold and
+/// RSS bounds are not checked (the sanitizers check memory their own way).
+let sanitized = ProcessInfo.processInfo.environment["SLUICE_SANITIZED"] != nil
+
+/// Whether a peak RSS is under a bound; always true under a sanitizer.
+func rssWithin(_ rss: Int, _ bound: Int) -> Bool { sanitized || rss < bound }
+
 /// What a command did: the triple that zstd's cli-tests check.
 struct Outcome {
     var stdout: Data
@@ -32,7 +40,7 @@ func sh(_ script: String, stdin: Data? = nil, timeout: Int = 120) throws -> Outc
     defer { try? FileManager.default.removeItem(at: dir) }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-    process.arguments = ["--signal=KILL", "\(timeout)", "/bin/bash", "-c", script]
+    process.arguments = ["--signal=KILL", "\(sanitized ? timeout * 10 : timeout)", "/bin/bash", "-c", script]
     var environment = ProcessInfo.processInfo.environment
     environment["SLUICE"] = sluiceBinary
     environment["T"] = dir.path
