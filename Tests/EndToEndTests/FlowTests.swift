@@ -35,6 +35,19 @@ func milliseconds(in text: String, key: String = "ms") -> Int? {
         #expect(ms >= 3700, "took \(ms) ms")
     }
 
+    @Test func smallInputsArePacedFromTheFirstByte() throws {
+        // The bucket starts empty: 1000 bytes at 500 bytes/s take about 2 s, not one
+        // chunk's worth of free burst (which would pass them at once).
+        let r = try sh("""
+            s=$(date +%s%N)
+            head -c 1000 /dev/zero | "$SLUICE" throttle 500 | wc -c
+            echo "ms=$(( ($(date +%s%N) - s) / 1000000 ))"
+            """, timeout: 60)
+        #expect(r.text.hasPrefix("1000\n"))
+        let ms = milliseconds(in: r.text) ?? 0
+        #expect(ms >= 1800, "took \(ms) ms")
+    }
+
     @Test func compressedOrRawDependsOnWhere() throws {
         let r = try sh("""
             head -c 2M /dev/zero | gzip -1 > $T/z.gz

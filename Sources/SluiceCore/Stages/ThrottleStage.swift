@@ -14,7 +14,7 @@ public struct ThrottleStage: Stage {
     public init(bytesPerSecond: Int, burstBytes: Int) {
         self.bytesPerSecond = Double(bytesPerSecond)
         burst = Double(max(1, burstBytes))
-        tokens = burst
+        tokens = 0  // starts empty: the first piece goes at once, the rest at RATE
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
@@ -23,30 +23,37 @@ public struct ThrottleStage: Stage {
     }
 
     public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
-        refill()
-        if tokens >= Double(input.count) {
+        // Bytes pass in pieces of 1/50 s worth (the whole chunk at high rates), so the
+        // flow stays smooth at low rates. A piece goes as soon as the bucket is not in
+        // debt and may take it into debt by up to one piece; the next piece waits until
+        // the debt is paid. Sleeping only to pay a debt keeps the long-run rate exact
+        // without a nanosleep for every chunk that arrives a hair early.
+        let step = Int(max(1, min(Double(input.count), bytesPerSecond / 50)))
+        if step >= input.count {
+            payDebt()
             tokens -= Double(input.count)
             try out.forward(input)
             return .more
         }
-        // Not enough credit for the whole chunk: let it through in pieces as credit
-        // comes, each at least 1/50 s worth, so the flow stays smooth at low rates.
-        let step = max(1, min(Double(input.count), bytesPerSecond / 50))
         var rest = input.bytes
         while !rest.isEmpty {
-            refill()
-            let want = min(Double(rest.count), step)
-            if tokens < want {
-                sleep(seconds: (want - tokens) / bytesPerSecond)
-                continue
-            }
-            let n = min(rest.count, Int(tokens))
+            payDebt()
+            let n = min(rest.count, step)
             tokens -= Double(n)
             try out.write(UnsafeRawBufferPointer(rebasing: rest[..<n]))
             try out.flush()
             rest = UnsafeRawBufferPointer(rebasing: rest[n...])
         }
         return .more
+    }
+
+    /// Refills the bucket and sleeps until it holds no debt.
+    private mutating func payDebt() {
+        refill()
+        while tokens < 0 {
+            sleep(seconds: -tokens / bytesPerSecond)
+            refill()
+        }
     }
 
     public mutating func finish(into out: inout Emitter) throws(StageError) {}
@@ -57,9 +64,10 @@ public struct ThrottleStage: Stage {
         lastRefill = now
     }
 
-    /// nanosleep(2) for up to `seconds`, retrying EINTR; at most 100 ms at a time.
+    /// nanosleep(2) for up to `seconds`, retrying EINTR; at most 100 ms at a time (so a
+    /// cancelled run is not held up long).
     private func sleep(seconds: Double) {
-        let ns = Int(min(0.1, max(0.0005, seconds)) * 1e9)
+        let ns = Int(min(0.1, max(0.000_01, seconds)) * 1e9)
         var request = timespec(tv_sec: 0, tv_nsec: ns)
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
