@@ -22,7 +22,7 @@ public enum Sluice {
     private static func run(_ globals: GlobalOptions, _ invocations: [StageInvocation]) -> Never {
         let diagnostics = Diagnostics()
         let context = StageContext(chunkBytes: globals.chunkBytes, maxLineBytes: globals.maxLineBytes,
-                                   diagnostics: diagnostics)
+                                   diagnostics: diagnostics, pipeBytes: globals.pipeBytes)
         let plans: [StagePlan]
         do throws(SluiceError) {
             plans = try StageRegistry.plans(for: invocations, globals: globals, context: context)

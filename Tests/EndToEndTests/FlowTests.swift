@@ -117,6 +117,17 @@ func milliseconds(in text: String, key: String = "ms") -> Int? {
 }
 
 @Suite struct ExecTests {
+    @Test func commandPipesFollowPipeSize() throws {
+        // F_GETPIPE_SZ (1032) on the command's stdin and stdout.
+        let probe = "exec python3 -c 'import fcntl; print(fcntl.fcntl(0, 1032), fcntl.fcntl(1, 1032))'"
+        let r = try sh("""
+            "$SLUICE" \(probe) < /dev/null
+            "$SLUICE" --pipe-size 256K \(probe) < /dev/null
+            "$SLUICE" --pipe-size 0 \(probe) < /dev/null
+            """)
+        #expect(r.text == "1048576 1048576\n262144 262144\n65536 65536\n", "\(r.stderr)")
+    }
+
     @Test func runsAFilterInTheChain() throws {
         let r = try sh("""
             seq 100000 > $T/in

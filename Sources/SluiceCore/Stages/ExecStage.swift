@@ -11,14 +11,17 @@ import Glibc
 /// stage; a command that exits non-zero, or dies by a signal, is an error naming it.
 public struct ExecStage: Stage {
     private let arguments: [String]
+    /// `--pipe-size`: the pipes to and from the command are enlarged like stdin and stdout.
+    private let pipeBytes: Int
     private var child: ChildProcess?
 
-    public init(arguments: [String]) {
+    public init(arguments: [String], pipeBytes: Int = 0) {
         self.arguments = arguments
+        self.pipeBytes = pipeBytes
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
-        child = try ChildProcess(arguments, output: out.channel, pool: out.pool)
+        child = try ChildProcess(arguments, pipeBytes: pipeBytes, output: out.channel, pool: out.pool)
         return .more
     }
 
@@ -51,8 +54,8 @@ public struct ExecStage: Stage {
         summary: "run COMMAND as a stage: its stdin from the stage before, its stdout to the next",
         stopsAtFirstOperand: true,
         operands: 1...Int.max
-    ) { args, _ throws(SluiceError) in
-        StageBuild(ExecStage(arguments: args.operands))
+    ) { args, context throws(SluiceError) in
+        StageBuild(ExecStage(arguments: args.operands, pipeBytes: context.pipeBytes))
     }
 }
 
@@ -70,13 +73,15 @@ final class ChildProcess: @unchecked Sendable {
     /// posix_spawnp(3) of `arguments`, its stdin and stdout on new pipes (close-on-exec on
     /// our ends), SIGPIPE back to its default (sluice ignores it, and an ignored signal
     /// stays ignored across exec).
-    init(_ arguments: [String], output channel: BoundedChannel, pool: ChunkPool) throws(StageError) {
+    init(_ arguments: [String], pipeBytes: Int, output channel: BoundedChannel, pool: ChunkPool) throws(StageError) {
         var toChild: [Int32] = [0, 0], fromChild: [Int32] = [0, 0]
         guard pipe2(&toChild, O_CLOEXEC) == 0 else { throw .failed("cannot make a pipe: \(Errno.current)") }
         guard pipe2(&fromChild, O_CLOEXEC) == 0 else {
             Glibc.close(toChild[0]); Glibc.close(toChild[1])
             throw .failed("cannot make a pipe: \(Errno.current)")
         }
+        FileDescriptor(toChild[1]).enlargePipe(to: pipeBytes)
+        FileDescriptor(fromChild[0]).enlargePipe(to: pipeBytes)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)

@@ -6,11 +6,14 @@ public struct StageContext: Sendable {
     public let maxLineBytes: Int
     /// Where warnings go.
     public let diagnostics: Diagnostics
+    /// `--pipe-size`: what a stage that makes pipes (exec) enlarges them to; 0 leaves them.
+    public let pipeBytes: Int
 
-    public init(chunkBytes: Int, maxLineBytes: Int, diagnostics: Diagnostics) {
+    public init(chunkBytes: Int, maxLineBytes: Int, diagnostics: Diagnostics, pipeBytes: Int = 0) {
         self.chunkBytes = chunkBytes
         self.maxLineBytes = maxLineBytes
         self.diagnostics = diagnostics
+        self.pipeBytes = pipeBytes
     }
 }
 
