@@ -28,7 +28,8 @@ compare "regex with a literal" "grep -E 'static (int|void) [a-z_]+\\('" \
     "grep -E 'static (int|void) [a-z_]+\\('" "rg 'static (int|void) [a-z_]+\\('"
 compare "ignore case" "grep -i -F $WORD" "grep -i -F $WORD" "rg -i -F $WORD"
 compare "whole words" "grep -w int" "grep -w int"
-# tail seeks on a regular file; through a pipe both must read everything.
+# On a regular file both start near the end; through a pipe both must read everything.
+compare "tail on the file" "tail -n 1000" "tail -n 1000"
 row "cat F | tail -n 1000" "$BYTES" "$(median_seconds "cat $T | tail -n 1000 > $OUT")"
 row "cat F | sluice tail -n 1000" "$BYTES" "$(median_seconds "cat $T | $SLUICE tail -n 1000 > $OUT")"
 compare "head" "head -n 1000000" "head -n 1000000"

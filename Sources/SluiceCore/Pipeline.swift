@@ -65,6 +65,9 @@ public struct StagePlan {
     /// False for a `buffer` stage: the pool does not keep its drained chunks for reuse,
     /// so the memory its large buffer took is given back.
     public var keepsIdleChunks = true
+    /// Where the first stage may start reading when stdin is a regular file: `tail`
+    /// skips to its last lines or bytes, as coreutils tail seeks. Nil: from the start.
+    public var inputStart: InputStart?
 
     public init(name: String, stage: any Stage, highWaterMark: Int, lowWaterMark: Int,
                 startBytes: Int = 0, heldBytes: Int = 0) {
@@ -98,6 +101,10 @@ public final class Outcome: @unchecked Sendable {
         return failure
     }
 }
+
+/// Given a regular file (descriptor, current offset, size), the offset from which the
+/// stage's output is the same as from the current one (at least the current offset).
+public typealias InputStart = @Sendable (FileDescriptor, _ offset: Int, _ size: Int) -> Int
 
 /// Threads, channels and counters of one run.
 public final class Pipeline: @unchecked Sendable {
@@ -135,7 +142,11 @@ public final class Pipeline: @unchecked Sendable {
         self.chunkBytes = chunkBytes
         self.input = input
         if let size = input.regularFileSize {
-            let offset = Int(lseek(input.rawValue, 0, SEEK_CUR))
+            var offset = Int(lseek(input.rawValue, 0, SEEK_CUR))
+            if offset >= 0, let start = stages.first?.inputStart?(input, offset, size), start > offset,
+               lseek(input.rawValue, off_t(start), SEEK_SET) >= 0 {
+                offset = start
+            }
             inputSize = max(0, size - max(0, offset))
         } else {
             inputSize = nil

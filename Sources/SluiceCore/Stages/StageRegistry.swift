@@ -28,6 +28,8 @@ public struct StageBuild {
     public var startBytes: Int
     /// `StagePlan.keepsIdleChunks`.
     public var keepsIdleChunks = true
+    /// `StagePlan.inputStart`.
+    public var inputStart: InputStart?
 
     public init(_ stage: any Stage, heldBytes: Int = 0, highWaterMark: Int? = nil, startBytes: Int = 0) {
         self.stage = stage
@@ -139,6 +141,7 @@ public enum StageRegistry {
             var plan = StagePlan(name: d.name, stage: build.stage, highWaterMark: hwm, lowWaterMark: lwm,
                                  startBytes: build.startBytes, heldBytes: build.heldBytes)
             plan.keepsIdleChunks = build.keepsIdleChunks
+            plan.inputStart = build.inputStart
             plans.append(plan)
         }
         return plans

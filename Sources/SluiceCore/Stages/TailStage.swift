@@ -1,3 +1,6 @@
+import CSys
+import Glibc
+
 /// `tail`: the last N lines or bytes, as coreutils tail prints them, or with `+N`
 /// everything from line or byte N on. It holds only what may still be among the last N:
 /// whole segments that cannot are dropped as input arrives, so memory is bounded by N
@@ -129,6 +132,50 @@ public struct TailStage: Stage {
         case .fromByte: held = 0
         default: held = context.maxLineBytes + ByteQueue.segmentBytes  // plus the N lines held
         }
-        return StageBuild(TailStage(limit, maxLineBytes: context.maxLineBytes), heldBytes: held)
+        var build = StageBuild(TailStage(limit, maxLineBytes: context.maxLineBytes), heldBytes: held)
+        build.inputStart = inputStart(for: limit)
+        return build
+    }
+
+    /// On a regular file, tail need not read what cannot be among the last N: it starts
+    /// N bytes before the end, or after the (N+1)th newline from the end, found by
+    /// reading backwards (a last line without "\n" makes that one line too many, which
+    /// the stage trims as usual). Any read error: start where the file is.
+    static func inputStart(for limit: Limit) -> InputStart? {
+        switch limit {
+        case .bytes(let n):
+            return { _, offset, size in max(offset, size - n) }
+        case .lines(let n):
+            return { file, offset, size in
+                startOfLastLines(n + 1, in: file, from: offset, size: size) ?? offset
+            }
+        case .fromLine, .fromByte:
+            return nil
+        }
+    }
+
+    /// The offset just past the `newlines`th newline before `size`, reading backwards
+    /// with pread(2) no further than `from`; nil when there are fewer.
+    static func startOfLastLines(_ newlines: Int, in file: FileDescriptor, from: Int, size: Int) -> Int? {
+        let blockBytes = 64 << 10
+        let block = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 16)
+        defer { block.deallocate() }
+        var end = size
+        var seen = 0
+        while end > from {
+            let start = max(from, end - blockBytes)
+            let n = pread(file.rawValue, block, end - start, off_t(start))
+            if n < 0 && errno == EINTR { continue }
+            guard n == end - start else { return nil }
+            var length = n
+            while let hit = memrchr(block, 0x0A, length) {
+                let at = block.distance(to: hit)
+                seen += 1
+                if seen == newlines { return start + at + 1 }
+                length = at
+            }
+            end = start
+        }
+        return nil
     }
 }
