@@ -28,6 +28,10 @@ compare "regex with a literal" "grep -E 'static (int|void) [a-z_]+\\('" \
     "grep -E 'static (int|void) [a-z_]+\\('" "rg 'static (int|void) [a-z_]+\\('"
 compare "ignore case" "grep -i -F $WORD" "grep -i -F $WORD" "rg -i -F $WORD"
 compare "whole words" "grep -w int" "grep -w int"
+compare "regex, ignore case" "grep -i -E 'static (int|void) [a-z_]+\\('" "grep -i -E 'static (int|void) [a-z_]+\\('"
+# No literal to search for: every line goes to glibc's regex (GNU grep has its own DFA).
+compare "regex without a literal" "grep -E '[aeiou]{3}'" "grep -E '[aeiou]{3}'"
+compare "inverted, ignore case, no literal" "grep -v -i -E '[aeiou]{3}'" "grep -v -i -E '[aeiou]{3}'"
 # On a regular file both start near the end; through a pipe both must read everything.
 compare "tail on the file" "tail -n 1000" "tail -n 1000"
 row "cat F | tail -n 1000" "$BYTES" "$(median_seconds "cat $T | tail -n 1000 > $OUT")"
