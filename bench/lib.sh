@@ -29,6 +29,13 @@ corpus_text() {
     echo "$f"
 }
 
+# corpus_random: prints the path of 1 GiB of random bytes, made once.
+corpus_random() {
+    local f="$CORPUS_DIR/random-1G"
+    [ -s "$f" ] || head -c 1G /dev/urandom > "$f"
+    echo "$f"
+}
+
 # median_seconds CMD: runs `bash -c CMD` RUNS times (after one warm-up) and prints the
 # median wall time in seconds.
 median_seconds() {
@@ -43,7 +50,7 @@ median_seconds() {
     printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.4f\n", m/1e9}'
 }
 
-# peak_rss_mib CMD: peak resident memory of the last command of a pipeline, via GNU time.
+# peak_rss_kib CMD: peak resident memory of the last command of a pipeline, via GNU time.
 peak_rss_kib() {
     /usr/bin/time -f '%M' -o "$CORPUS_DIR/.rss" bash -c "$1" >/dev/null 2>&1 || true
     tail -1 "$CORPUS_DIR/.rss"

@@ -4,8 +4,7 @@
 # Usage: bench/passthrough.sh   (RUNS=N for more repetitions)
 source "$(dirname "$0")/lib.sh"
 need pv mbuffer
-F="$CORPUS_DIR/random-1G"
-[ -s "$F" ] || head -c 1G /dev/urandom > "$F"
+F=$(corpus_random)
 BYTES=$(stat -c %s "$F")
 cat "$F" > /dev/null
 

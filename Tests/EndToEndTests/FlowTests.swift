@@ -1,23 +1,11 @@
 import Foundation
 import Testing
 
-/// Seconds between two `date +%s%N` readings printed by a script as `ms=N`.
-func milliseconds(in text: String, key: String = "ms") -> Int? {
-    for line in text.split(separator: "\n") where line.hasPrefix("\(key)=") {
-        return Int(line.dropFirst(key.count + 1))
-    }
-    return nil
-}
-
 @Suite struct ThrottleTests {
     @Test func rateIsKeptWithinGenerousBounds() throws {
         // 6 MiB at 2 MiB/s: 3 s. A busy machine can only make it slower, so the upper
         // bound is loose; running much faster would mean no throttling at all.
-        let r = try sh("""
-            s=$(date +%s%N)
-            head -c 6M /dev/zero | "$SLUICE" throttle 2M | wc -c
-            echo "ms=$(( ($(date +%s%N) - s) / 1000000 ))"
-            """, timeout: 60)
+        let r = try timed(#"head -c 6M /dev/zero | "$SLUICE" throttle 2M | wc -c"#, timeout: 60)
         #expect(r.text.hasPrefix("\(6 << 20)\n"))
         let ms = milliseconds(in: r.text) ?? 0
         #expect(ms >= 2700 && ms < 9000, "took \(ms) ms")
@@ -25,11 +13,7 @@ func milliseconds(in text: String, key: String = "ms") -> Int? {
 
     @Test func aPauseDoesNotBankCredit() throws {
         // After 2 s of silence, 4 MiB at 2 MiB/s still takes about 2 s more.
-        let r = try sh("""
-            s=$(date +%s%N)
-            { sleep 2; head -c 4M /dev/zero; } | "$SLUICE" rate 2M/s | wc -c
-            echo "ms=$(( ($(date +%s%N) - s) / 1000000 ))"
-            """, timeout: 60)
+        let r = try timed(#"{ sleep 2; head -c 4M /dev/zero; } | "$SLUICE" rate 2M/s | wc -c"#, timeout: 60)
         #expect(r.text.hasPrefix("\(4 << 20)\n"))
         let ms = milliseconds(in: r.text) ?? 0
         #expect(ms >= 3700, "took \(ms) ms")
@@ -38,11 +22,7 @@ func milliseconds(in text: String, key: String = "ms") -> Int? {
     @Test func smallInputsArePacedFromTheFirstByte() throws {
         // The bucket starts empty: 1000 bytes at 500 bytes/s take about 2 s, not one
         // chunk's worth of free burst (which would pass them at once).
-        let r = try sh("""
-            s=$(date +%s%N)
-            head -c 1000 /dev/zero | "$SLUICE" throttle 500 | wc -c
-            echo "ms=$(( ($(date +%s%N) - s) / 1000000 ))"
-            """, timeout: 60)
+        let r = try timed(#"head -c 1000 /dev/zero | "$SLUICE" throttle 500 | wc -c"#, timeout: 60)
         #expect(r.text.hasPrefix("1000\n"))
         let ms = milliseconds(in: r.text) ?? 0
         #expect(ms >= 1800, "took \(ms) ms")
@@ -260,11 +240,7 @@ func milliseconds(in text: String, key: String = "ms") -> Int? {
 
 @Suite struct StallTests {
     @Test func quietProducer() throws {
-        let r = try sh("""
-            s=$(date +%s%N)
-            "$SLUICE" --stall-timeout 1 cat < <(sleep 20); echo "status=$?"
-            echo "ms=$(( ($(date +%s%N) - s) / 1000000 ))"
-            """, timeout: 60)
+        let r = try timed(#""$SLUICE" --stall-timeout 1 cat < <(sleep 20); echo "status=$?""#, timeout: 60)
         #expect(r.text.hasPrefix("status=1\n"))
         #expect((milliseconds(in: r.text) ?? .max) < 8000)
         #expect(r.stderr.hasPrefix("sluice: stalled: no data moved for 1."))

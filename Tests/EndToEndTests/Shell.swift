@@ -70,6 +70,21 @@ func sh(_ script: String, stdin: Data? = nil, timeout: Int = 120) throws -> Outc
                    status: status)
 }
 
+/// `sh(script)` with its wall time, taken inside the script, printed after its output as
+/// a line `ms=N` (the harness itself may wait longer, for descriptors a background
+/// command inherited). Read it with `milliseconds(in:)`.
+func timed(_ script: String, timeout: Int = 120) throws -> Outcome {
+    try sh("s=$(date +%s%N)\n\(script)\necho \"ms=$(( ($(date +%s%N) - s) / 1000000 ))\"", timeout: timeout)
+}
+
+/// Milliseconds between two `date +%s%N` readings printed by a script as `ms=N`.
+func milliseconds(in text: String, key: String = "ms") -> Int? {
+    for line in text.split(separator: "\n") where line.hasPrefix("\(key)=") {
+        return Int(line.dropFirst(key.count + 1))
+    }
+    return nil
+}
+
 /// Whether a tool the comparison tests need is installed.
 func have(_ tool: String) -> Bool {
     (try? sh("command -v \(tool) >/dev/null"))?.status == 0

@@ -64,8 +64,8 @@ public struct ThrottleStage: Stage {
         lastRefill = now
     }
 
-    /// nanosleep(2) for up to `seconds`, retrying EINTR; at most 100 ms at a time (so a
-    /// cancelled run is not held up long).
+    /// nanosleep(2) for `seconds`, at most 100 ms (`payDebt` sleeps again if owed more),
+    /// retrying EINTR.
     private func sleep(seconds: Double) {
         let ns = Int(min(0.1, max(0.000_01, seconds)) * 1e9)
         var request = timespec(tv_sec: 0, tv_nsec: ns)
