@@ -66,7 +66,7 @@ public enum CommandParser {
                    help: "low-water mark: a blocked stage resumes at this fill (default hwm/2)"),
         OptionSpec(nil, "chunk", .required("SIZE"), help: "read size and chunk size (default 128K)"),
         OptionSpec(nil, "pipe-size", .required("SIZE"),
-                   help: "enlarge stdin/stdout pipes to SIZE; 0 leaves them alone (default 1M)"),
+                   help: "enlarge stdin/stdout and exec pipes to SIZE; 0 leaves them (default 1M)"),
         OptionSpec(nil, "max-line", .required("SIZE"),
                    help: "longest line a line stage holds (default 16M)"),
         OptionSpec(nil, "stats", .optional("FORMAT"),
