@@ -54,8 +54,8 @@ test-sanitize:
 # for that long from the seeds in fuzz/seeds; findings land in fuzz/artifacts.
 SECONDS ?= 60
 FUZZ_TARGETS := gunzip grep cli
-CORE_SOURCES := $(shell find Sources/SluiceCore -name '*.swift')
-FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -module-name SluiceFuzz \
+CORE_SOURCES := $(shell find Sources/SluiceCore Sources/SluiceTestSupport -name '*.swift')
+FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -wmo -module-name SluiceFuzz \
   -I Sources/CZlib -I Sources/CSys -Xlinker -lz
 .build/fuzz/gunzip: fuzz/GunzipFuzz.swift $(CORE_SOURCES)
 .build/fuzz/grep: fuzz/GrepFuzz.swift $(CORE_SOURCES)

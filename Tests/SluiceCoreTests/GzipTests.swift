@@ -1,6 +1,7 @@
 import CZlib
 import Testing
 @testable import SluiceCore
+import SluiceTestSupport
 
 /// Builders for gzip test data, independent of the stages under test: zlib's own
 /// compress/uncompress with the gzip wrapper, and hand-made headers.

@@ -1,5 +1,6 @@
 import Glibc
 @testable import SluiceCore
+import SluiceTestSupport
 
 /// The chunk sizes every stage case runs at: boundaries break stream code.
 let chunkSizes = StageHarness.chunkSizes

@@ -1,5 +1,6 @@
 import Testing
 @testable import SluiceCore
+import SluiceTestSupport
 
 @Suite struct CatStageTests {
     @Test(arguments: [0, 1, 2, 3, 100, 70_000])

@@ -1,5 +1,6 @@
 import Testing
 @testable import SluiceCore
+import SluiceTestSupport
 
 /// Edge-case text: empty lines, CRLF, NUL bytes, a long line, no final newline.
 let edgeText = [UInt8]("alpha\n\nBeta gamma\r\nfoo_bar foo\n\u{0}nul\u{0}\nint x;\nprint\n" + String(repeating: "z", count: 9000) + "\nlast foo")

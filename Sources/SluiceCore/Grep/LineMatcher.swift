@@ -299,15 +299,3 @@ private final class CompiledRegexes {
 @inline(__always) func isWordByte(_ c: UInt8) -> Bool {
     (c | 0x20) &- 0x61 < 26 || c &- 0x30 < 10 || c == 0x5F
 }
-
-/// Start of the line holding `hit`: just after the previous newline, not before `floor`.
-@inline(__always) func lineStart(_ base: UnsafeRawPointer, _ hit: Int, floor: Int) -> Int {
-    guard hit > floor, let nl = memrchr(base + floor, 0x0A, hit - floor) else { return floor }
-    return base.distance(to: UnsafeRawPointer(nl)) + 1
-}
-
-/// End of the line starting at or holding `from`: just past its newline.
-@inline(__always) func lineEnd(_ base: UnsafeRawPointer, _ count: Int, _ from: Int) -> Int {
-    guard let nl = memchr(base + from, 0x0A, count - from) else { return count }
-    return base.distance(to: UnsafeRawPointer(nl)) + 1
-}
