@@ -27,11 +27,9 @@ public enum StageHarness {
                            highWaterMark: Int? = nil, outputLimit: Int = Int.max) -> Result {
         let hwm = highWaterMark ?? max(4 * chunkSize, 16)
         let pool = ChunkPool(chunkBytes: chunkSize, maxIdleChunks: 64)
-        let source = NodeStats(name: "feeder"), node = NodeStats(name: "stage"), sink = NodeStats(name: "collector")
-        let inChannel = BoundedChannel(highWaterMark: hwm, lowWaterMark: hwm / 2, chunkBytes: chunkSize,
-                                       pool: pool, producer: source, consumer: node)
-        let outChannel = BoundedChannel(highWaterMark: hwm, lowWaterMark: hwm / 2, chunkBytes: chunkSize,
-                                        pool: pool, producer: node, consumer: sink)
+        let marks = WaterMarks(highWaterMark: hwm, lowWaterMark: hwm / 2, chunkBytes: chunkSize)
+        let inChannel = BoundedChannel(marks, pool: pool)
+        let outChannel = BoundedChannel(marks, pool: pool)
         let box = Box()
         let feeder = Thread {
             var offset = 0
@@ -39,20 +37,20 @@ public enum StageHarness {
                 let chunk = pool.take()
                 let n = input[offset...].prefix(chunkSize).withUnsafeBytes { chunk.append($0) }
                 offset += n
-                if inChannel.send(chunk) == .closed { break }
+                if case .closed = inChannel.send(chunk) { break }
                 box.lock.withLock { box.sent = offset }
             }
-            inChannel.finish()
+            inChannel.close(reason: .endOfInput)
         }
         let collector = Thread {
             var out: [UInt8] = []
             var largest = 0
-            while let chunk = outChannel.receive() {
+            while case .chunk(let chunk) = outChannel.receive() {
                 out.append(contentsOf: chunk.bytes)
                 largest = max(largest, chunk.count)
                 pool.recycle(chunk)
                 if out.count > outputLimit {
-                    outChannel.cancel()
+                    outChannel.close(reason: .cancelled)
                     break
                 }
             }

@@ -152,7 +152,7 @@ import Testing
         (["--hwm", "99999999999T"], "--hwm: size is too large: '99999999999T'"),
         (["--hwm"], "option '--hwm' needs a value"),
         (["--chunk", "1G"], "--chunk: size must be at most 256 MiB: '1G'"),
-        (["--hwm", "1M", "--lwm", "1M"], "--lwm (1048576) must be below --hwm (1048576)"),
+        (["--hwm", "1M", "--lwm", "1M"], "low-water mark 1 MiB must be below the high-water mark 1 MiB"),
         (["--stats=xml"], "--stats: unknown format 'xml' (use table or json)"),
         (["+", "cat"], "missing stage before '+'"),
         (["cat", "+"], "missing stage after '+'"),
@@ -182,7 +182,7 @@ import Testing
         let (g, stages) = try run(["--hwm", "2M", "cat", "+", "cat", "--hwm", "64K", "+", "cat", "--lwm", "100K"])
         let context = StageContext(chunkBytes: g.chunkBytes, maxLineBytes: g.maxLineBytes, diagnostics: Diagnostics())
         let plans = try StageRegistry.plans(for: stages, globals: g, context: context)
-        #expect(plans.map { $0.highWaterMark } == [2 << 20, 64 << 10, 2 << 20])
-        #expect(plans.map { $0.lowWaterMark } == [1 << 20, 32 << 10, 100 << 10])
+        #expect(plans.map { $0.buffer.highWaterMark } == [2 << 20, 64 << 10, 2 << 20])
+        #expect(plans.map { $0.buffer.lowWaterMark } == [1 << 20, 32 << 10, 100 << 10])
     }
 }

@@ -22,13 +22,35 @@ final class Counter: @unchecked Sendable {
 }
 
 @Suite struct BoundedChannelTests {
+    /// A channel whose sends and receives go through `send`/`receive` below, which
+    /// charge the waits to `producer` and `consumer` as the nodes do.
     func makeChannel(hwm: Int, lwm: Int, chunkBytes: Int, startBytes: Int = 0)
-        -> (BoundedChannel, ChunkPool, NodeStats, NodeStats) {
+        -> (Wrapped, ChunkPool, NodeStats, NodeStats) {
         let pool = ChunkPool(chunkBytes: chunkBytes, maxIdleChunks: 16)
         let producer = NodeStats(name: "p"), consumer = NodeStats(name: "c")
-        let channel = BoundedChannel(highWaterMark: hwm, lowWaterMark: lwm, chunkBytes: chunkBytes,
-                                     startBytes: startBytes, pool: pool, producer: producer, consumer: consumer)
+        let marks = WaterMarks(highWaterMark: hwm, lowWaterMark: lwm, chunkBytes: chunkBytes, startBytes: startBytes)
+        let channel = Wrapped(BoundedChannel(marks, pool: pool), producer: producer, consumer: consumer)
         return (channel, pool, producer, consumer)
+    }
+
+    /// The channel with the waits charged to a producer and a consumer, and a receive
+    /// that reads as an optional chunk.
+    struct Wrapped: @unchecked Sendable {
+        let channel: BoundedChannel
+        let producer: NodeStats, consumer: NodeStats
+        init(_ channel: BoundedChannel, producer: NodeStats, consumer: NodeStats) {
+            self.channel = channel
+            self.producer = producer
+            self.consumer = consumer
+        }
+        func send(_ chunk: Chunk) -> SendResult { channel.send(chunk, waiter: producer) }
+        func receive() -> Chunk? { channel.receive(waiter: consumer).chunk }
+        var currentBufferedBytes: Int { channel.currentBufferedBytes }
+        var peakBytes: Int { channel.peakBytes }
+        var maxChunks: Int { channel.maxChunks }
+        var hasInputReady: Bool { channel.hasInputReady }
+        func finish() { channel.close(reason: .endOfInput) }
+        func cancel() { channel.close(reason: .cancelled) }
     }
 
     func filled(_ pool: ChunkPool, _ n: Int) -> Chunk {
@@ -66,8 +88,8 @@ final class Counter: @unchecked Sendable {
         #expect(eventually { producer.state == .blocked })
         channel.cancel()
         sender.join()
-        #expect(sent.last == .closed)
-        #expect(channel.send(filled(pool, 1)) == .closed)
+        #expect(sent.last == .closed(.cancelled))
+        #expect(channel.send(filled(pool, 1)) == .closed(.cancelled))
         #expect(channel.receive() == nil)
     }
 
@@ -75,7 +97,7 @@ final class Counter: @unchecked Sendable {
         let (channel, _, _, consumer) = makeChannel(hwm: 4, lwm: 2, chunkBytes: 4)
         let got = Counter()
         let receiver = Thread {
-            if channel.receive() == nil { got.add(.closed) }
+            if channel.receive() == nil { got.add(.closed(.cancelled)) }
         }
         #expect(eventually { consumer.state == .starved })
         channel.cancel()
@@ -90,15 +112,61 @@ final class Counter: @unchecked Sendable {
         channel.finish()
         #expect(channel.receive()?.count == 3)
         #expect(channel.receive()?.count == 4)
-        #expect(channel.receive() == nil)
-        #expect(!channel.wasAborted)
+        guard case .ended(.endOfInput) = channel.channel.receive() else {
+            Issue.record("a finished channel ends with .endOfInput")
+            return
+        }
     }
 
-    @Test func abortedFinishIsSeen() {
-        let (channel, _, _, _) = makeChannel(hwm: 100, lwm: 50, chunkBytes: 4)
-        channel.finish(aborted: true)
-        #expect(channel.receive() == nil)
-        #expect(channel.wasAborted)
+    /// The reason each side closes with is what the other side receives.
+    @Test func closeReasonsTravel() {
+        let (channel, pool, _, _) = makeChannel(hwm: 100, lwm: 50, chunkBytes: 4)
+        let failure = SluiceError.runtime("stdin: Input/output error")
+        #expect(channel.send(filled(pool, 3)) == .sent)
+        channel.channel.close(reason: .upstreamFailed(failure))
+        #expect(channel.receive()?.count == 3)  // what was queued is still delivered
+        guard case .ended(.upstreamFailed(failure)) = channel.channel.receive() else {
+            Issue.record("the sender's reason reaches the receiver")
+            return
+        }
+        let (up, upPool, _, _) = makeChannel(hwm: 100, lwm: 50, chunkBytes: 4)
+        let (down, _, _, _) = makeChannel(hwm: 100, lwm: 50, chunkBytes: 4)
+        down.channel.upstream = up.channel
+        down.channel.close(reason: .downstreamFailed(.brokenPipe))
+        // The cascade carries the same reason to the channel above.
+        #expect(up.send(filled(upPool, 1)) == .closed(.downstreamFailed(.brokenPipe)))
+        guard case .cancelled(.downstreamFailed(.brokenPipe)) = up.channel.receive() else {
+            Issue.record("a cancelled channel tells its receiver why")
+            return
+        }
+    }
+
+    /// A large high-water mark costs nothing until chunks queue up: the queue grows past
+    /// its first slots as needed, keeps order across growth, and stops at the cap.
+    @Test func queueGrowsOnDemandUpToTheCap() {
+        let (channel, pool, producer, _) = makeChannel(hwm: 1 << 40, lwm: 1 << 39, chunkBytes: 4)
+        #expect(channel.maxChunks > 1 << 37)
+        for i in 0..<40 {
+            let chunk = pool.take()
+            _ = [UInt8](repeating: UInt8(i), count: 4).withUnsafeBytes { chunk.append($0) }
+            #expect(channel.send(chunk) == .sent)
+            if i == 1 { _ = channel.receive() }  // wrap the ring before it grows
+        }
+        #expect(producer.state != .blocked)
+        var got: [UInt8] = []
+        for _ in 0..<39 {
+            guard let chunk = channel.receive() else { break }
+            got.append(chunk.bytes.first!)
+        }
+        #expect(got == (1..<40).map(UInt8.init))
+
+        let (small, smallPool, smallProducer, _) = makeChannel(hwm: 40, lwm: 20, chunkBytes: 4)
+        #expect(small.maxChunks == 11)
+        let sent = Counter()
+        let sender = Thread { for _ in 0..<12 { sent.add(small.send(self.filled(smallPool, 4))) } }
+        #expect(eventually { sent.count == 10 && smallProducer.state == .blocked })
+        small.cancel()
+        sender.join()
     }
 
     @Test func chunksAreBoundedByCount() {
@@ -153,9 +221,52 @@ final class Counter: @unchecked Sendable {
     }
 
     @Test func maxChunksFormula() {
-        #expect(BoundedChannel.maxChunks(highWaterMark: 1 << 20, chunkBytes: 128 << 10) == 9)
-        #expect(BoundedChannel.maxChunks(highWaterMark: 1, chunkBytes: 128 << 10) == 2)
-        #expect(BoundedChannel.maxChunks(highWaterMark: 10, chunkBytes: 4) == 4)
+        #expect(WaterMarks.maxChunks(highWaterMark: 1 << 20, chunkBytes: 128 << 10) == 9)
+        #expect(WaterMarks.maxChunks(highWaterMark: 1, chunkBytes: 128 << 10) == 2)
+        #expect(WaterMarks.maxChunks(highWaterMark: 10, chunkBytes: 4) == 4)
+    }
+}
+
+/// The policy alone, without threads: the questions the channel asks it.
+@Suite struct WaterMarksTests {
+    @Test func hysteresisBetweenTheMarks() {
+        let m = WaterMarks(highWaterMark: 10, lowWaterMark: 4, chunkBytes: 4)
+        #expect(!m.isFull(bytes: 9, chunks: 3))
+        #expect(m.isFull(bytes: 10, chunks: 3))
+        // A blocked sender waits through the band between the marks.
+        #expect(!m.mayResume(bytes: 8, chunks: 2))
+        #expect(!m.mayResume(bytes: 5, chunks: 2))
+        #expect(m.mayResume(bytes: 4, chunks: 1))
+    }
+
+    @Test func chunkCapCountsAsFull() {
+        let m = WaterMarks(highWaterMark: 100, lowWaterMark: 50, chunkBytes: 10)
+        #expect(m.maxChunks == 11)
+        #expect(m.isFull(bytes: 11, chunks: 11))
+        #expect(!m.mayResume(bytes: 0, chunks: 11))
+        #expect(m.mayResume(bytes: 50, chunks: 10))
+    }
+
+    @Test func startGateOpensAtThresholdAndRearmsWhenEmpty() {
+        var m = WaterMarks(highWaterMark: 64, lowWaterMark: 32, chunkBytes: 4, startBytes: 12)
+        #expect(m.isGated)
+        let ok1 = m.mayTake(bytes: 8, chunks: 2, isSenderDone: false); #expect(!ok1)
+        let ok2 = m.mayTake(bytes: 8, chunks: 2, isSenderDone: true); #expect(ok2)  // the end opens it
+        m.didTake(chunksLeft: 0)
+        #expect(m.isGated)
+        let ok3 = m.mayTake(bytes: 12, chunks: 3, isSenderDone: false); #expect(ok3)
+        #expect(!m.isGated)
+        m.didTake(chunksLeft: 2)
+        let ok4 = m.mayTake(bytes: 8, chunks: 2, isSenderDone: false); #expect(ok4)  // open until empty
+        let ok5 = m.mayTake(bytes: 0, chunks: 0, isSenderDone: false); #expect(!ok5)
+    }
+
+    @Test func noGateWithoutStartThreshold() {
+        var m = WaterMarks(highWaterMark: 8, lowWaterMark: 0, chunkBytes: 4)
+        #expect(!m.isGated)
+        let ok6 = m.mayTake(bytes: 1, chunks: 1, isSenderDone: false); #expect(ok6)
+        m.didTake(chunksLeft: 0)
+        #expect(!m.isGated)
     }
 }
 

@@ -11,7 +11,7 @@ final class Probe: @unchecked Sendable {
 
 struct ProbeStage: Stage {
     let probe: Probe
-    mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow { .more }
+    mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow { .more }
     mutating func finish(into out: inout Emitter) throws(StageError) {
         probe.lock.withLock { probe.finished += 1 }
     }
@@ -21,9 +21,9 @@ struct ProbeStage: Stage {
 @Suite struct StageLoopTests {
     func channels() -> (BoundedChannel, BoundedChannel, ChunkPool) {
         let pool = ChunkPool(chunkBytes: 16, maxIdleChunks: 8)
-        let a = NodeStats(name: "a"), b = NodeStats(name: "b"), c = NodeStats(name: "c")
-        let input = BoundedChannel(highWaterMark: 64, lowWaterMark: 0, chunkBytes: 16, pool: pool, producer: a, consumer: b)
-        let output = BoundedChannel(highWaterMark: 64, lowWaterMark: 0, chunkBytes: 16, pool: pool, producer: b, consumer: c)
+        let marks = WaterMarks(highWaterMark: 64, lowWaterMark: 0, chunkBytes: 16)
+        let input = BoundedChannel(marks, pool: pool)
+        let output = BoundedChannel(marks, pool: pool)
         output.upstream = input
         return (input, output, pool)
     }
@@ -34,7 +34,7 @@ struct ProbeStage: Stage {
         let (input, output, pool) = channels()
         let probe = Probe()
         var stage: any Stage = ProbeStage(probe: probe)
-        let t = Thread { output.cancel() }
+        let t = Thread { output.close(reason: .cancelled) }
         t.join()
         #expect(StageLoop.run(&stage, input: input, output: output, pool: pool) == .downstreamClosed)
         #expect(probe.finished == 0)
@@ -45,19 +45,26 @@ struct ProbeStage: Stage {
         let (input, output, pool) = channels()
         let probe = Probe()
         var stage: any Stage = ProbeStage(probe: probe)
-        input.finish()
+        input.close(reason: .endOfInput)
         #expect(StageLoop.run(&stage, input: input, output: output, pool: pool) == .finished)
         #expect(probe.finished == 1 && probe.closed == 1)
-        #expect(output.receive() == nil && !output.wasAborted)
+        guard case .ended(.endOfInput) = output.receive() else {
+            Issue.record("a finished stage ends its output whole")
+            return
+        }
     }
 
     @Test func abortedInputDoesNotFinish() {
         let (input, output, pool) = channels()
         let probe = Probe()
         var stage: any Stage = ProbeStage(probe: probe)
-        input.finish(aborted: true)
+        input.close(reason: .upstreamFailed(.runtime("stdin: Input/output error")))
         #expect(StageLoop.run(&stage, input: input, output: output, pool: pool) == .aborted)
         #expect(probe.finished == 0 && probe.closed == 1)
-        #expect(output.receive() == nil && output.wasAborted)
+        // The reason is passed on down, unchanged.
+        guard case .ended(.upstreamFailed(.runtime("stdin: Input/output error"))) = output.receive() else {
+            Issue.record("an aborted stage passes the failure down")
+            return
+        }
     }
 }

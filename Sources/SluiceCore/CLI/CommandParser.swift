@@ -33,9 +33,13 @@ public struct GlobalOptions: Sendable {
     /// 16 MiB: longer than any sane text line, small enough to fail fast on binary junk.
     public static let defaultMaxLineBytes = 16 << 20
 
+    /// `--hwm`: the default high-water mark of every buffer.
     public var highWaterMark = defaultHighWaterMark
-    /// Nil means half the high-water mark.
+    /// `--lwm`: the default low-water mark where it is below a buffer's high-water
+    /// mark; nil means half of it.
     public var lowWaterMark: Int?
+    /// stdin's own output buffer, before the first stage: `--hwm` and `--lwm`.
+    public var inputBuffer = BufferSettings()
     public var chunkBytes = defaultChunkBytes
     public var pipeBytes = defaultPipeBytes
     public var maxLineBytes = defaultMaxLineBytes
@@ -106,11 +110,9 @@ public enum CommandParser {
     private static func globalOptions(from parsed: ParsedOptions) throws(SluiceError) -> GlobalOptions {
         var g = GlobalOptions()
         let args = OptionReader(parsed, owner: nil)
-        g.highWaterMark = try args.size("hwm", default: g.highWaterMark, min: 1)
-        g.lowWaterMark = try args.optionalSize("lwm", min: 0)
-        if let lwm = g.lowWaterMark, lwm >= g.highWaterMark {
-            throw .usage("--lwm (\(lwm)) must be below --hwm (\(g.highWaterMark))")
-        }
+        try g.inputBuffer.resolveWaterMarks(args, globalHighWaterMark: g.highWaterMark, globalLowWaterMark: nil)
+        g.highWaterMark = g.inputBuffer.highWaterMark
+        g.lowWaterMark = try args.optionalSize("lwm")
         // 256 MiB: far past any measured benefit; a chunk is allocated whole.
         g.chunkBytes = try args.size("chunk", default: g.chunkBytes, min: 1, max: 256 << 20)
         g.pipeBytes = try args.size("pipe-size", default: g.pipeBytes, min: 0, max: Int(Int32.max))

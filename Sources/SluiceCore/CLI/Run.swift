@@ -43,8 +43,7 @@ public enum Sluice {
             spliceOrFallBack()
         }
         let pipeline = Pipeline(
-            stages: plans, chunkBytes: globals.chunkBytes, inputHighWaterMark: globals.highWaterMark,
-            inputLowWaterMark: globals.lowWaterMark ?? globals.highWaterMark / 2)
+            stages: plans, chunkBytes: globals.chunkBytes, inputBuffer: globals.inputBuffer)
         var monitor: Monitor?
         if drawsProgress || globals.stallTimeoutSeconds != nil {
             monitor = Monitor(pipeline: pipeline,

@@ -1,190 +1,216 @@
+/// Why a stream ended, as its receiver learns it: the reason travels with the sender's
+/// close (Go's `io.Pipe.CloseWithError`), so nobody reconstructs it from flags.
+public enum StreamEnd: Sendable, Equatable {
+    /// The sender sent everything: the stream is whole.
+    case endOfInput
+    /// The sender stopped because something upstream failed: what arrived is good, but
+    /// the stream is incomplete, so it must not be finished as if it were whole (gzip
+    /// writes no trailer for half an input).
+    case upstreamFailed(SluiceError)
+}
+
+/// Why the receiver stopped, as its sender learns it.
+public enum StreamCancel: Sendable, Equatable {
+    /// Nothing more is wanted (`head` has its lines), or a consumer below went away
+    /// quietly: the sender stops without error.
+    case cancelled
+    /// The receiver failed: the sender stops; the failure is reported once, elsewhere.
+    case downstreamFailed(SluiceError)
+}
+
 /// The result of `BoundedChannel.send`.
-public enum SendResult: Sendable {
+public enum SendResult: Sendable, Equatable {
     /// The chunk is queued; the channel owns it now.
     case sent
-    /// The receiver is gone; the chunk went back to the pool and the sender should stop.
-    case closed
+    /// The receiver closed; the chunk went back to the pool and the sender should stop.
+    case closed(StreamCancel)
+}
+
+/// The result of `BoundedChannel.receive`.
+public enum Received {
+    /// The next chunk; the receiver owns it now.
+    case chunk(Chunk)
+    /// The sender closed and everything it sent was taken.
+    case ended(StreamEnd)
+    /// This side was closed (by this receiver, or by the cascade from a consumer below).
+    case cancelled(StreamCancel)
+
+    /// The chunk, if one was received.
+    public var chunk: Chunk? {
+        if case .chunk(let c) = self { return c }
+        return nil
+    }
 }
 
 /// A single-producer, single-consumer queue of chunks between two pipeline threads,
-/// bounded in bytes: `send` blocks while the channel holds `highWaterMark` bytes or more
-/// (or `maxChunks` chunks, which bounds memory when chunks are small) and resumes once it
-/// holds no more than `lowWaterMark` bytes. The hysteresis lets a blocked producer run a
-/// long stretch before it must wait again, instead of ping-ponging on every chunk.
+/// bounded in bytes by its `WaterMarks`: `send` waits while the policy says the buffer
+/// is full and resumes once it says the buffer drained; `receive` waits while the queue
+/// is empty (or gated by `--start`).
 ///
-/// End of input flows down (`finish`: the receiver drains what is queued, then gets nil);
-/// cancellation flows up (`cancel`: queued chunks are dropped and a blocked or later
-/// `send` returns `.closed`).
+/// Each side closes with a reason that the other side receives: the sender with a
+/// `StreamEnd` (the receiver drains the queue, then gets `.ended(reason)`), the receiver
+/// with a `StreamCancel` (queued chunks go back to the pool; a blocked or later `send`
+/// returns `.closed(reason)`). A receiver's close cascades to the channel feeding its
+/// producer, so that a producer waiting for input, not blocked on a send, stops too.
+///
+/// The channel keeps no statistics: bytes are counted by the nodes; a node passes its
+/// `NodeStats` to `send`/`receive` only so that time spent waiting shows as blocked or
+/// starved, live, while it waits.
 public final class BoundedChannel: @unchecked Sendable {
-    /// A send waits while at least this many bytes are queued.
-    public let highWaterMark: Int
-    /// A waiting send resumes once no more than this many bytes are queued; `< highWaterMark`.
-    public let lowWaterMark: Int
-    /// Most chunks queued at once: `ceil(highWaterMark / chunkBytes) + 1`, at least 2.
-    public let maxChunks: Int
-    /// When positive, the receiver gets nothing until this many bytes are queued (or the
-    /// queue holds `maxChunks` chunks, or input ended); re-armed each time the queue runs
-    /// empty. `buffer --start` uses it to turn a bursty producer into long steady runs.
-    public let startBytes: Int
-
+    /// Chunk capacity of the pool this channel's chunks come from.
+    public let chunkBytes: Int
     let pool: ChunkPool
-    /// The channel feeding this one's producer, cancelled in turn by `cancel`, so that a
-    /// producer waiting for input (not blocked on a send) also learns that nobody wants
-    /// its output. Set once by the pipeline before any thread starts.
+    /// The channel feeding this one's producer, closed in turn by the receiver's close.
+    /// Set once by the pipeline before any thread starts.
     public var upstream: BoundedChannel?
-    /// The thread that sends, charged for time blocked and bytes out.
-    let producer: NodeStats
-    /// The thread that receives, charged for time starved and bytes in.
-    let consumer: NodeStats
 
     /// Protects every `var` below.
     private let lock = Lock()
-    /// Signalled when a chunk is queued or the channel finishes or is cancelled.
+    /// Signalled when a chunk is queued, or on either close.
     private let notEmpty = Condition()
-    /// Signalled when the queue drains to `lowWaterMark`, or on cancel.
+    /// Signalled when the policy lets a waiting sender resume, or on the receiver's close.
     private let notFull = Condition()
-    /// Ring of `maxChunks` slots; `queued` of them, from `head`, hold chunks.
-    private let ring: UnsafeMutablePointer<Chunk?>
+    /// The policy, with its gate state.
+    private var marks: WaterMarks
+    /// The queue: a ring of `slots` slots, `queued` of them from `head` holding chunks.
+    /// It starts small and doubles as chunks queue up, to at most `marks.maxChunks`,
+    /// so an idle channel with a large high-water mark costs nothing.
+    private var ring: UnsafeMutablePointer<Chunk?>
+    private var slots: Int
     private var head = 0
     private var queued = 0
     /// Sum of `count` over the queued chunks.
     private var bufferedBytes = 0
     /// Largest `bufferedBytes` ever seen.
     private var peakBufferedBytes = 0
-    /// The sender will send no more.
-    private var isFinished = false
-    /// The sender stopped because of an error upstream: what is queued is good, but
-    /// the stream is incomplete, so the receiver must not finish it as if it were whole.
-    private var isAborted = false
-    /// The receiver will receive no more.
-    private var isCancelled = false
-    /// A sender is waiting on `notFull`.
+    /// Set once by the sender's close.
+    private var end: StreamEnd?
+    /// Set once by the receiver's close.
+    private var cancel: StreamCancel?
+    /// A sender is waiting on `notFull`; a receiver on `notEmpty`.
     private var isSenderWaiting = false
-    /// A receiver is waiting on `notEmpty`.
     private var isReceiverWaiting = false
-    /// The start threshold holds the receiver back (only when `startBytes > 0`).
-    private var isGated: Bool
 
-    /// False for a stage's internal channel, whose bytes are counted where they leave
-    /// the stage.
-    let countsBytes: Bool
+    /// 8 slots to begin with: a channel that never backs up never grows.
+    private static let initialSlots = 8
 
-    public init(highWaterMark: Int, lowWaterMark: Int, chunkBytes: Int, startBytes: Int = 0,
-                pool: ChunkPool, producer: NodeStats, consumer: NodeStats, countsBytes: Bool = true) {
-        self.countsBytes = countsBytes
-        precondition(highWaterMark > 0 && lowWaterMark >= 0 && lowWaterMark < highWaterMark)
-        self.highWaterMark = highWaterMark
-        self.lowWaterMark = lowWaterMark
-        self.maxChunks = BoundedChannel.maxChunks(highWaterMark: highWaterMark, chunkBytes: chunkBytes)
-        self.startBytes = startBytes
+    public init(_ marks: WaterMarks, pool: ChunkPool) {
+        self.marks = marks
         self.pool = pool
-        self.producer = producer
-        self.consumer = consumer
-        self.isGated = startBytes > 0
-        ring = .allocate(capacity: maxChunks)
-        ring.initialize(repeating: nil, count: maxChunks)
+        self.chunkBytes = pool.chunkBytes
+        slots = min(marks.maxChunks, Self.initialSlots)
+        ring = .allocate(capacity: slots)
+        ring.initialize(repeating: nil, count: slots)
     }
 
     deinit {
-        ring.deinitialize(count: maxChunks)
+        ring.deinitialize(count: slots)
         ring.deallocate()
     }
 
-    /// The chunk-count bound for a channel: enough slots for `highWaterMark` bytes in full
-    /// chunks plus the one that crosses it.
-    public static func maxChunks(highWaterMark: Int, chunkBytes: Int) -> Int {
-        let (q, r) = highWaterMark.quotientAndRemainder(dividingBy: chunkBytes)
-        return max(2, q + (r > 0 ? 1 : 0) + 1)
-    }
+    public var highWaterMark: Int { marks.highWaterMark }
+    public var lowWaterMark: Int { marks.lowWaterMark }
+    public var maxChunks: Int { marks.maxChunks }
 
-    @inline(__always) private var isFull: Bool {
-        bufferedBytes >= highWaterMark || queued == maxChunks
-    }
-
-    /// Queues `chunk`, first waiting while the channel is full. An empty chunk is
-    /// recycled, not queued (an empty chunk would read as nothing to the receiver).
-    /// Time spent waiting is charged to `waiter` (a stage's helper thread passes its own
-    /// stats, so that the stage's thread is not charged for it); bytes to `producer`.
+    /// Queues `chunk`, first waiting while the policy says the buffer is full. An empty
+    /// chunk is recycled, not queued. Time spent waiting is charged to `waiter` as blocked.
     public func send(_ chunk: Chunk, waiter: NodeStats? = nil) -> SendResult {
         let n = chunk.count
-        let waiter = waiter ?? producer
         lock.lock()
-        if isFull && !isCancelled {
-            let since = waiter.beginWait(.blocked)
+        if cancel == nil && marks.isFull(bytes: bufferedBytes, chunks: queued) {
+            let since = waiter?.beginWait(.blocked)
             isSenderWaiting = true
             repeat {
                 notFull.wait(lock)
-            } while !isCancelled && (bufferedBytes > lowWaterMark || queued == maxChunks)
+            } while cancel == nil && !marks.mayResume(bytes: bufferedBytes, chunks: queued)
             isSenderWaiting = false
-            waiter.endWait(.blocked, since: since)
+            if let since { waiter?.endWait(.blocked, since: since) }
         }
-        if isCancelled {
+        if let reason = cancel {
             lock.unlock()
             pool.recycle(chunk)
-            return .closed
+            return .closed(reason)
         }
         if n == 0 {
             lock.unlock()
             pool.recycle(chunk)
             return .sent
         }
-        // A small chunk that fits after the last queued one joins it: a trickle of small
-        // reads then fills chunks instead of slots, and the chunk cap keeps its meaning.
-        if queued > 0, let last = ring[(head + queued - 1) % maxChunks], n <= last.freeSpace.count {
+        // A small chunk that fits after the last queued one joins it, so a trickle of
+        // small reads fills chunks instead of slots. This stays in the queue: only here,
+        // under the lock, is it known that the receiver has not taken that chunk yet.
+        if queued > 0, let last = ring[(head + queued - 1) % slots], n <= last.freeSpace.count {
             last.append(chunk.bytes)
-            bufferedBytes += n
-            if bufferedBytes > peakBufferedBytes { peakBufferedBytes = bufferedBytes }
-            if isReceiverWaiting { notEmpty.signal() }
+            added(n)
             lock.unlock()
             pool.recycle(chunk)
-            if countsBytes { producer.bytesOut.add(n, ordering: .relaxed) }
             return .sent
         }
-        ring[(head + queued) % maxChunks] = chunk
+        if queued == slots { growRing() }
+        ring[(head + queued) % slots] = chunk
         queued += 1
-        bufferedBytes += n
-        if bufferedBytes > peakBufferedBytes { peakBufferedBytes = bufferedBytes }
-        if isReceiverWaiting { notEmpty.signal() }
+        added(n)
         lock.unlock()
-        if countsBytes { producer.bytesOut.add(n, ordering: .relaxed) }
         return .sent
     }
 
-    /// The next chunk, waiting while the queue is empty (or held back by `startBytes`);
-    /// nil once the sender finished and everything queued was taken, or after `cancel`.
-    public func receive() -> Chunk? {
+    /// Under the lock: `n` bytes joined the queue.
+    @inline(__always) private func added(_ n: Int) {
+        bufferedBytes += n
+        if bufferedBytes > peakBufferedBytes { peakBufferedBytes = bufferedBytes }
+        if isReceiverWaiting { notEmpty.signal() }
+    }
+
+    /// Under the lock, with the ring full and below the cap: doubles it, unrolled from `head`.
+    private func growRing() {
+        let grown = min(marks.maxChunks, slots * 2)
+        let fresh = UnsafeMutablePointer<Chunk?>.allocate(capacity: grown)
+        fresh.initialize(repeating: nil, count: grown)
+        for i in 0..<queued { fresh[i] = ring[(head + i) % slots].take() }
+        ring.deinitialize(count: slots)
+        ring.deallocate()
+        ring = fresh
+        slots = grown
+        head = 0
+    }
+
+    /// The next chunk, waiting while there is none to take (or the start gate holds);
+    /// else why there will be none.
+    public func receive(waiter: NodeStats? = nil) -> Received {
         lock.lock()
         if mustWaitToReceive {
-            let since = consumer.beginWait(.starved)
+            let since = waiter?.beginWait(.starved)
             isReceiverWaiting = true
             repeat {
                 notEmpty.wait(lock)
             } while mustWaitToReceive
             isReceiverWaiting = false
-            consumer.endWait(.starved, since: since)
+            if let since { waiter?.endWait(.starved, since: since) }
         }
-        if queued == 0 || isCancelled {
+        if let reason = cancel {
             lock.unlock()
-            return nil
+            return .cancelled(reason)
+        }
+        if queued == 0 {
+            let reason = end ?? .endOfInput
+            lock.unlock()
+            return .ended(reason)
         }
         let chunk = ring[head].take()!
-        head = (head + 1) % maxChunks
+        head = (head + 1) % slots
         queued -= 1
         bufferedBytes -= chunk.count
-        if queued == 0 && startBytes > 0 { isGated = true }
-        if isSenderWaiting && bufferedBytes <= lowWaterMark { notFull.signal() }
+        marks.didTake(chunksLeft: queued)
+        if isSenderWaiting && marks.mayResume(bytes: bufferedBytes, chunks: queued) { notFull.signal() }
         lock.unlock()
-        if countsBytes { consumer.bytesIn.add(chunk.count, ordering: .relaxed) }
-        return chunk
+        return .chunk(chunk)
     }
 
+    /// Under the lock.
     @inline(__always) private var mustWaitToReceive: Bool {
-        if isCancelled || isFinished { return false }
-        if queued == 0 { return true }
-        if isGated {
-            if bufferedBytes >= startBytes || queued == maxChunks { isGated = false } else { return true }
-        }
-        return false
+        if cancel != nil { return false }
+        if end != nil { return false }
+        return !marks.mayTake(bytes: bufferedBytes, chunks: queued, isSenderDone: false)
     }
 
     /// True when `receive` would return without waiting.
@@ -194,30 +220,30 @@ public final class BoundedChannel: @unchecked Sendable {
         return !mustWaitToReceive
     }
 
-    /// Sender side: no more chunks will come. The receiver drains the queue, then gets nil.
-    /// `aborted` says the stream ends because of an error upstream, not at its real end.
-    public func finish(aborted: Bool = false) {
+    /// The sender's close: no more chunks will come, for `reason`. The receiver drains
+    /// the queue, then receives `.ended(reason)`. Only the first close counts.
+    public func close(reason: StreamEnd) {
         lock.lock()
-        isFinished = true
-        isAborted = aborted
+        if end == nil { end = reason }
         notEmpty.broadcast()
         lock.unlock()
     }
 
-    /// Receiver side: no more chunks are wanted. Queued chunks go back to the pool, and a
-    /// blocked or later `send` returns `.closed`, so the producer stops; every channel
-    /// upstream is cancelled too, so producers waiting for input stop as well.
-    public func cancel() {
+    /// The receiver's close: no more chunks are wanted, for `reason`. Queued chunks go
+    /// back to the pool; a blocked or later `send` returns `.closed(reason)`; the channel
+    /// upstream is closed the same way, so every producer above stops. Only the first
+    /// close counts.
+    public func close(reason: StreamCancel) {
         lock.lock()
-        if isCancelled {
+        if cancel != nil {
             lock.unlock()
             return
         }
-        isCancelled = true
+        cancel = reason
         var dropped: [Chunk] = []
         while queued > 0 {
             dropped.append(ring[head].take()!)
-            head = (head + 1) % maxChunks
+            head = (head + 1) % slots
             queued -= 1
         }
         bufferedBytes = 0
@@ -225,21 +251,7 @@ public final class BoundedChannel: @unchecked Sendable {
         notEmpty.broadcast()
         lock.unlock()
         for chunk in dropped { pool.recycle(chunk) }
-        upstream?.cancel()
-    }
-
-    /// True when the sender finished because of an error upstream.
-    public var wasAborted: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return isAborted
-    }
-
-    /// True once the receiver cancelled.
-    public var isClosed: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return isCancelled
+        upstream?.close(reason: reason)
     }
 
     /// Bytes queued now.

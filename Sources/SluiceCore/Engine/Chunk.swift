@@ -12,9 +12,12 @@ public final class Chunk: @unchecked Sendable {
     /// Bytes allocated at `base`; fixed for the chunk's life.
     public let capacity: Int
     /// Offset of the first valid byte; `0 ... capacity`.
-    public var start: Int = 0
+    /// `@exclusivity(unchecked)` on both: a chunk has one owner thread at a time (above),
+    /// so accesses never overlap, and the dynamic check each write of a class property
+    /// costs was measured at a tenth of `grep -v`'s instructions (one per line run written).
+    @exclusivity(unchecked) public var start: Int = 0
     /// Number of valid bytes from `start`; `start + count <= capacity`.
-    public var count: Int = 0
+    @exclusivity(unchecked) public var count: Int = 0
 
     public init(capacity: Int) {
         precondition(capacity > 0)
@@ -50,5 +53,41 @@ public final class Chunk: @unchecked Sendable {
         if n > 0 { memcpy(base + start + count, source.baseAddress!, n) }
         count += n
         return n
+    }
+}
+
+/// A stage's hold on its input chunk for one `process` call. It cannot be copied, so it
+/// has one owner at a time and the compiler tracks where it goes: a stage either hands it
+/// on with `Emitter.forward` (which consumes it: the chunk travels downstream, zero copy)
+/// or lets it go out of scope, and then it returns the chunk to its pool by itself — on
+/// every path, a thrown error included. No flag says who recycles a chunk.
+public struct ChunkLease: ~Copyable {
+    /// Both fields are unmanaged references so that `take` may `discard self` (Swift
+    /// allows that only for trivially destroyed fields): `held` owns one retain of the
+    /// chunk; the pool outlives every chunk it hands out.
+    private let held: Unmanaged<Chunk>
+    private let pool: Unmanaged<ChunkPool>
+
+    public init(_ chunk: Chunk, pool: ChunkPool) {
+        held = .passRetained(chunk)
+        self.pool = .passUnretained(pool)
+    }
+
+    deinit { pool.takeUnretainedValue().recycle(held.takeRetainedValue()) }
+
+    /// The chunk, to read or trim (`start`, `count`) in place.
+    public var chunk: Chunk { held.takeUnretainedValue() }
+
+    /// The valid bytes.
+    public var bytes: UnsafeRawBufferPointer { chunk.bytes }
+
+    /// Number of valid bytes.
+    public var count: Int { chunk.count }
+
+    /// Ends the lease without recycling: the caller owns the chunk now.
+    public consuming func take() -> Chunk {
+        let chunk = held.takeRetainedValue()
+        discard self
+        return chunk
     }
 }

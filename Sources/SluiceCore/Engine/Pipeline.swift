@@ -50,32 +50,48 @@ import Glibc
 // is the binary's own few MiB. `memoryBound` computes it; `--stats=json` prints it beside
 // the measured peak RSS, and a test holds one under the other.
 
-/// A stage, ready to run, with the buffer that follows it.
-public struct StagePlan {
-    /// The name used in messages and stats (`gzip`, `grep`).
-    public var name: String
-    public var stage: any Stage
-    /// Water marks of the stage's output channel.
+/// The settings of one buffer (a node's output channel), resolved from the command line
+/// in one place (`resolveWaterMarks`), from which the channel's `WaterMarks` are made.
+public struct BufferSettings: Sendable, Equatable {
     public var highWaterMark: Int
+    /// Below `highWaterMark`.
     public var lowWaterMark: Int
-    /// `BoundedChannel.startBytes` of the output channel (buffer --start), else 0.
-    public var startBytes: Int
-    /// The most memory the stage holds beyond its chunks (a line, zlib state), for the bound.
-    public var heldBytes: Int
+    /// The start threshold (`buffer --start`), else 0.
+    public var startBytes = 0
     /// False for a `buffer` stage: the pool does not keep its drained chunks for reuse,
     /// so the memory its large buffer took is given back.
     public var keepsIdleChunks = true
+    /// The stage decides its own high-water mark (`buffer SIZE`): `--hwm` does not apply.
+    public var isSizedByStage = false
+
+    public init(highWaterMark: Int = GlobalOptions.defaultHighWaterMark, lowWaterMark: Int? = nil) {
+        self.highWaterMark = highWaterMark
+        self.lowWaterMark = lowWaterMark ?? highWaterMark / 2
+    }
+
+    public func waterMarks(chunkBytes: Int) -> WaterMarks {
+        WaterMarks(highWaterMark: highWaterMark, lowWaterMark: lowWaterMark, chunkBytes: chunkBytes,
+                   startBytes: startBytes)
+    }
+}
+
+/// A stage, ready to run, with the buffer that follows it. A stage's factory makes it;
+/// the registry names it and resolves its buffer.
+public struct StagePlan {
+    /// The name used in messages and stats (`gzip`, `grep`).
+    public var name = ""
+    public var stage: any Stage
+    /// The stage's output buffer.
+    public var buffer = BufferSettings()
+    /// The most memory the stage holds beyond its chunks (a line, zlib state, the lines
+    /// `tail` keeps), for the bound.
+    public var heldBytes: Int
     /// Where the first stage may start reading when stdin is a regular file: `tail`
     /// skips to its last lines or bytes, as coreutils tail seeks. Nil: from the start.
     public var inputStart: InputStart?
 
-    public init(name: String, stage: any Stage, highWaterMark: Int, lowWaterMark: Int,
-                startBytes: Int = 0, heldBytes: Int = 0) {
-        self.name = name
+    public init(_ stage: any Stage, heldBytes: Int = 0) {
         self.stage = stage
-        self.highWaterMark = highWaterMark
-        self.lowWaterMark = lowWaterMark
-        self.startBytes = startBytes
         self.heldBytes = heldBytes
     }
 }
@@ -125,7 +141,7 @@ public final class Pipeline: @unchecked Sendable {
     private let input: FileDescriptor
     private let output: FileDescriptor
 
-    /// Protects `isWriterDone` and the instants below; `done` is signalled with it.
+    /// Protects `isWriterDone` and `isReaderDone`; `done` is signalled with it.
     private let lock = Lock()
     private let done = Condition()
     private var isWriterDone = false
@@ -136,44 +152,40 @@ public final class Pipeline: @unchecked Sendable {
     public private(set) var startNanos: UInt64 = 0
     public private(set) var endNanos: UInt64 = 0
 
-    public init(stages: [StagePlan], chunkBytes: Int, inputHighWaterMark: Int,
-                inputLowWaterMark: Int, input: FileDescriptor = .standardInput,
-                output: FileDescriptor = .standardOutput) {
+    /// `inputBuffer`: the settings of stdin's own output buffer, before the first stage.
+    public init(stages: [StagePlan], chunkBytes: Int, inputBuffer: BufferSettings,
+                input: FileDescriptor = .standardInput, output: FileDescriptor = .standardOutput) {
         self.chunkBytes = chunkBytes
         self.input = input
-        if let size = input.regularFileSize {
-            var offset = Int(lseek(input.rawValue, 0, SEEK_CUR))
-            if offset >= 0, let start = stages.first?.inputStart?(input, offset, size), start > offset,
-               lseek(input.rawValue, off_t(start), SEEK_SET) >= 0 {
-                offset = start
-            }
-            inputSize = max(0, size - max(0, offset))
-        } else {
-            inputSize = nil
-        }
         self.output = output
+        inputSize = Pipeline.skipAhead(input, to: stages.first?.inputStart)
         self.plans = stages
         var nodes = [NodeStats(name: "stdin")]
         nodes += stages.map { NodeStats(name: $0.name) }
         nodes.append(NodeStats(name: "stdout"))
         self.nodes = nodes
-        let marks = [(inputHighWaterMark, inputLowWaterMark, 0)]
-            + stages.map { ($0.highWaterMark, $0.lowWaterMark, $0.startBytes) }
+        let buffers = [inputBuffer] + stages.map(\.buffer)
+        let marks = buffers.map { $0.waterMarks(chunkBytes: chunkBytes) }
         // Idle chunks are kept up to what the ordinary channels can hold (a `buffer`
         // stage's large channel is left out, so its memory is returned as it drains),
         // plus two per thread.
-        let keeps = [true] + stages.map(\.keepsIdleChunks)
-        let ordinarySlots = marks.indices.filter { keeps[$0] }.reduce(0) {
-            $0 + BoundedChannel.maxChunks(highWaterMark: marks[$1].0, chunkBytes: chunkBytes)
-        }
+        let ordinarySlots = buffers.indices.filter { buffers[$0].keepsIdleChunks }.reduce(0) { $0 + marks[$1].maxChunks }
         let pool = ChunkPool(chunkBytes: chunkBytes, maxIdleChunks: ordinarySlots + 2 * nodes.count)
         self.pool = pool
-        channels = marks.enumerated().map { i, m in
-            BoundedChannel(highWaterMark: m.0, lowWaterMark: m.1, chunkBytes: chunkBytes,
-                           startBytes: m.2, pool: pool, producer: nodes[i], consumer: nodes[i + 1])
-        }
+        channels = marks.map { BoundedChannel($0, pool: pool) }
         for i in channels.indices.dropFirst() { channels[i].upstream = channels[i - 1] }
         heldBytes = stages.reduce(0) { $0 + $1.heldBytes }
+    }
+
+    /// On a regular-file stdin, moves its offset to where the first stage wants to start
+    /// (`tail`), and returns the bytes left to read; nil for anything but a regular file.
+    private static func skipAhead(_ input: FileDescriptor, to inputStart: InputStart?) -> Int? {
+        guard let size = input.regularFileSize else { return nil }
+        guard var offset = try? input.currentOffset() else { return size }
+        if let start = inputStart?(input, offset, size), start > offset, (try? input.seek(to: start)) != nil {
+            offset = start
+        }
+        return max(0, size - offset)
     }
 
     /// The memory bound of the essay above, without the binary's base.
@@ -234,20 +246,22 @@ public final class Pipeline: @unchecked Sendable {
 
     // MARK: The three kinds of node
 
+    /// stdin → channel 0, chunk by chunk; closes the channel with why it stopped.
     private func runReader() {
         let stats = nodes[0]
         let channel = channels[0]
         stats.begin()
-        var aborted = false
+        var end = StreamEnd.endOfInput
         while true {
             let chunk = pool.take()
             let n: Int
-            do {
-                n = try input.read(into: UnsafeMutableRawBufferPointer(start: chunk.base, count: chunk.capacity))
+            do throws(Errno) {
+                n = try input.read(into: chunk.freeSpace)
             } catch {
                 pool.recycle(chunk)
-                outcome.record(.runtime("stdin: \(error)"))
-                aborted = true
+                let failure = SluiceError.runtime("stdin: \(error)")
+                outcome.record(failure)
+                end = .upstreamFailed(failure)
                 break
             }
             if n == 0 {
@@ -256,9 +270,10 @@ public final class Pipeline: @unchecked Sendable {
             }
             chunk.count = n
             stats.bytesIn.add(n, ordering: .relaxed)
-            if channel.send(chunk) == .closed { break }
+            if case .closed = channel.send(chunk, waiter: stats) { break }
+            stats.bytesOut.add(n, ordering: .relaxed)
         }
-        channel.finish(aborted: aborted)
+        channel.close(reason: end)
         stats.end()
         lock.withLock { isReaderDone = true }
     }
@@ -266,28 +281,34 @@ public final class Pipeline: @unchecked Sendable {
     private func runStage(_ stage: inout any Stage, name: String, node: NodeStats,
                           input: BoundedChannel, output: BoundedChannel) {
         node.begin()
-        if case .failed(let message) = StageLoop.run(&stage, input: input, output: output, pool: pool) {
+        if case .failed(let message) = StageLoop.run(&stage, input: input, output: output, pool: pool, stats: node) {
             outcome.record(.runtime("\(name): \(message)"))
         }
         node.end()
     }
 
+    /// The last channel → stdout; a failed write closes the channel (and so every
+    /// channel above) with the failure.
     private func runWriter() {
         let stats = nodes[nodes.count - 1]
         let channel = channels[channels.count - 1]
         stats.begin()
-        while let chunk = channel.receive() {
-            do {
+        var cancel = StreamCancel.cancelled
+        while case .chunk(let chunk) = channel.receive(waiter: stats) {
+            stats.bytesIn.add(chunk.count, ordering: .relaxed)
+            do throws(Errno) {
                 try output.writeAll(chunk.bytes)
             } catch {
-                outcome.record(error == .brokenPipe ? .brokenPipe : .runtime("stdout: \(error)"))
+                let failure: SluiceError = error == .brokenPipe ? .brokenPipe : .runtime("stdout: \(error)")
+                outcome.record(failure)
+                cancel = .downstreamFailed(failure)
                 pool.recycle(chunk)
                 break
             }
             stats.bytesOut.add(chunk.count, ordering: .relaxed)
             pool.recycle(chunk)
         }
-        channel.cancel()
+        channel.close(reason: cancel)
         stats.end()
         lock.withLock {
             isWriterDone = true

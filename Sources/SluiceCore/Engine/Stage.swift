@@ -8,9 +8,9 @@ public enum Flow: Sendable {
 
 /// One link in the chain. Each stage runs on its own thread and is never re-entered.
 ///
-/// Ownership of `input`: the stage may hand it on unchanged with `out.forward(_:)` (at
-/// most once, zero copy) or read it and let the pipeline recycle it after `process`
-/// returns; it never keeps a reference past the call.
+/// Ownership of `input` is in its type: a `ChunkLease` is consumed by `out.forward(_:)`
+/// (handed on unchanged, zero copy) or, if the stage only reads it, returns the chunk to
+/// the pool when `process` ends, however it ends. A stage never keeps the chunk.
 public protocol Stage {
     /// Called once before any input. Return `.stop` when no input is wanted at all
     /// (`head -n 0`): the stage then finishes without reading.
@@ -18,7 +18,7 @@ public protocol Stage {
 
     /// Consume `input`, emitting through `out` (which blocks while downstream is full).
     /// Return `.stop` when no more input is wanted.
-    mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow
+    mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow
 
     /// End of input: flush what is held (a last line without "\n", a gzip trailer).
     mutating func finish(into out: inout Emitter) throws(StageError)
@@ -49,24 +49,29 @@ public struct Emitter {
     public let channel: BoundedChannel
     /// Where chunks come from and return to.
     public let pool: ChunkPool
+    /// The node whose time blocked on `channel` this is, and, if `countsBytes`, whose
+    /// bytes out.
+    public let stats: NodeStats?
+    /// False for a stage's internal channel (gunzip to its CRC thread), whose bytes are
+    /// counted where they leave the stage.
+    public let countsBytes: Bool
     /// The output chunk being filled, owned by this stage until sent; never full while held.
     private var pending: Chunk?
-    /// Set by `forward`; the pipeline uses it to know not to recycle the input chunk.
-    public internal(set) var didForward = false
 
-    public init(channel: BoundedChannel, pool: ChunkPool) {
+    public init(channel: BoundedChannel, pool: ChunkPool, stats: NodeStats?, countsBytes: Bool = true) {
         self.channel = channel
         self.pool = pool
+        self.stats = stats
+        self.countsBytes = countsBytes
     }
 
     /// The capacity of every chunk: the most a stage can `reserve` at once.
     public var chunkBytes: Int { pool.chunkBytes }
 
     /// Sends `chunk` downstream unchanged, after any pending bytes (order is kept).
-    public mutating func forward(_ chunk: Chunk) throws(StageError) {
-        didForward = true
+    public mutating func forward(_ input: consuming ChunkLease) throws(StageError) {
         try flush()
-        if channel.send(chunk) == .closed { throw .downstreamClosed }
+        try send(input.take())
     }
 
     /// Copies `bytes` into output chunks, sending each one that fills.
@@ -91,12 +96,6 @@ public struct Emitter {
             try commit(n)
             i += n
         }
-    }
-
-    /// Writes one byte.
-    public mutating func write(byte: UInt8) throws(StageError) {
-        var b = byte
-        try withUnsafeBytes(of: &b) { (p) throws(StageError) in try write(p) }
     }
 
     /// Free space in the pending output chunk (at least one byte), for a producer such as
@@ -126,7 +125,14 @@ public struct Emitter {
     private mutating func sendPending() throws(StageError) {
         let chunk = pending!
         pending = nil
-        if channel.send(chunk) == .closed { throw .downstreamClosed }
+        try send(chunk)
+    }
+
+    /// Sends a chunk this stage owns, counting its bytes; the channel owns it after.
+    private func send(_ chunk: Chunk) throws(StageError) {
+        let n = chunk.count
+        if case .closed = channel.send(chunk, waiter: stats) { throw .downstreamClosed }
+        if countsBytes { stats?.bytesOut.add(n, ordering: .relaxed) }
     }
 
     /// Returns an unsent pending chunk to the pool (the stage is ending without flushing).
@@ -134,7 +140,4 @@ public struct Emitter {
         if let chunk = pending { pool.recycle(chunk) }
         pending = nil
     }
-
-    /// Bytes waiting in the pending chunk.
-    public var pendingBytes: Int { pending?.count ?? 0 }
 }

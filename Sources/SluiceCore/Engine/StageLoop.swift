@@ -12,46 +12,20 @@ public enum StageEnd: Equatable, Sendable {
     case failed(String)
 }
 
-/// The loop every stage thread runs, also used by the tests' harness so that they
-/// exercise exactly what production runs.
+/// The loop every stage thread runs, also used by the test harness and the fuzzers so
+/// that they exercise exactly what production runs.
 public enum StageLoop {
     /// Feeds `input` to `stage` until input ends, the stage stops or fails, or the
-    /// consumer goes away; then cancels `input` (upstream stops), closes the stage and
-    /// finishes `output` (aborted unless the stream ended whole).
+    /// consumer goes away; then closes `input` (upstream stops), closes the stage, and
+    /// closes `output` with the reason the stream ended. Bytes in and out, and time
+    /// starved and blocked, are charged to `stats`.
     public static func run(_ stage: inout any Stage, input: BoundedChannel, output: BoundedChannel,
-                           pool: ChunkPool) -> StageEnd {
-        var out = Emitter(channel: output, pool: pool)
+                           pool: ChunkPool, stats: NodeStats? = nil) -> StageEnd {
+        var out = Emitter(channel: output, pool: pool, stats: stats)
         var end = StageEnd.finished
+        var inputEnd = StreamEnd.endOfInput
         do throws(StageError) {
-            var isStopped = try stage.begin(into: &out) == .stop
-            while !isStopped {
-                // Flush a partial output chunk before waiting, so a trickle of input
-                // still comes out promptly (tail -f | sluice grep).
-                if !input.hasInputReady { try stage.willWait(into: &out) }
-                guard let chunk = input.receive() else { break }
-                out.didForward = false
-                let flow: Flow
-                do throws(StageError) {
-                    flow = try stage.process(chunk, into: &out)
-                } catch {
-                    if !out.didForward { pool.recycle(chunk) }
-                    throw error
-                }
-                if !out.didForward { pool.recycle(chunk) }
-                isStopped = flow == .stop
-            }
-            if isStopped {
-                end = .stopped
-                try stage.finish(into: &out)
-            } else if input.isClosed {
-                // Input was cancelled from below (the consumer went away and the
-                // cancellation cascaded up): not the end of the stream, so no finish.
-                throw StageError.downstreamClosed
-            } else if input.wasAborted {
-                end = .aborted
-            } else {
-                try stage.finish(into: &out)
-            }
+            end = try feed(&stage, from: input, into: &out, stats: stats, inputEnd: &inputEnd)
             try out.flush()
         } catch {
             switch error {
@@ -63,9 +37,55 @@ public enum StageLoop {
                 do throws(StageError) { try out.flush() } catch { out.discard() }
             }
         }
-        input.cancel()
+        let failure = end.failure
+        input.close(reason: failure.map(StreamCancel.downstreamFailed) ?? .cancelled)
         stage.close()
-        output.finish(aborted: end != .finished && end != .stopped)
+        switch end {
+        case .finished, .stopped: output.close(reason: .endOfInput)
+        case .aborted: output.close(reason: inputEnd)
+        case .failed: output.close(reason: .upstreamFailed(failure!))
+        case .downstreamClosed: output.close(reason: .endOfInput)  // nobody is left to read it
+        }
         return end
+    }
+
+    /// The loop proper: every chunk to `process`, then `finish` at the real end of input
+    /// or when the stage stops; not at an aborted end or a cancelled one.
+    private static func feed(_ stage: inout any Stage, from input: BoundedChannel, into out: inout Emitter,
+                             stats: NodeStats?, inputEnd: inout StreamEnd) throws(StageError) -> StageEnd {
+        if try stage.begin(into: &out) == .stop {
+            try stage.finish(into: &out)
+            return .stopped
+        }
+        while true {
+            // Flush a partial output chunk before waiting, so a trickle of input still
+            // comes out promptly (tail -f | sluice grep).
+            if !input.hasInputReady { try stage.willWait(into: &out) }
+            switch input.receive(waiter: stats) {
+            case .chunk(let chunk):
+                stats?.bytesIn.add(chunk.count, ordering: .relaxed)
+                if try stage.process(ChunkLease(chunk, pool: out.pool), into: &out) == .stop {
+                    try stage.finish(into: &out)
+                    return .stopped
+                }
+            case .ended(.endOfInput):
+                try stage.finish(into: &out)
+                return .finished
+            case .ended(let reason):
+                inputEnd = reason
+                return .aborted
+            case .cancelled:
+                // Cancelled from below: not the end of the stream, so no finish.
+                throw .downstreamClosed
+            }
+        }
+    }
+}
+
+extension StageEnd {
+    /// The error this end reports upstream, for a stage that failed.
+    var failure: SluiceError? {
+        if case .failed(let message) = self { return .runtime(message) }
+        return nil
     }
 }

@@ -13,6 +13,8 @@ final class CRCChecker: @unchecked Sendable {
     let inbox: BoundedChannel
     /// The stage's real output.
     private let output: BoundedChannel
+    /// The gunzip node's counters: the bytes forwarded are its bytes out.
+    private let outputStats: NodeStats?
     /// This thread's own waits (blocked on the real output), kept off the stage's stats.
     private let stats = NodeStats(name: "gunzip-crc")
 
@@ -31,11 +33,12 @@ final class CRCChecker: @unchecked Sendable {
     /// Memory it adds: the inbox (at most 3 chunks) and the chunk in hand.
     static func heldBytes(chunkBytes: Int) -> Int { 4 * chunkBytes }
 
-    init(output: BoundedChannel, pool: ChunkPool) {
+    init(output: BoundedChannel, pool: ChunkPool, outputStats: NodeStats?) {
         self.output = output
+        self.outputStats = outputStats
         let chunkBytes = pool.chunkBytes
-        inbox = BoundedChannel(highWaterMark: 2 * chunkBytes, lowWaterMark: chunkBytes, chunkBytes: chunkBytes,
-                               pool: pool, producer: output.producer, consumer: stats, countsBytes: false)
+        inbox = BoundedChannel(WaterMarks(highWaterMark: 2 * chunkBytes, lowWaterMark: chunkBytes, chunkBytes: chunkBytes),
+                               pool: pool)
     }
 
     func start() {
@@ -44,7 +47,8 @@ final class CRCChecker: @unchecked Sendable {
 
     private func run() {
         stats.begin()
-        while let chunk = inbox.receive() {
+        while case .chunk(let chunk) = inbox.receive(waiter: stats) {
+            let n = chunk.count
             lock.lock()
             let running = crc
             lock.unlock()
@@ -55,10 +59,11 @@ final class CRCChecker: @unchecked Sendable {
             checkedBytes += chunk.count
             progress.broadcast()
             lock.unlock()
-            if output.send(chunk, waiter: stats) == .closed {
-                inbox.cancel()
+            if case .closed(let reason) = output.send(chunk, waiter: stats) {
+                inbox.close(reason: reason)
                 break
             }
+            outputStats?.bytesOut.add(n, ordering: .relaxed)
         }
         lock.withLock {
             isDone = true
@@ -83,7 +88,7 @@ final class CRCChecker: @unchecked Sendable {
 
     /// Ends the inbox and waits for the thread, which forwards what is queued first.
     func stop() {
-        inbox.finish()
+        inbox.close(reason: .endOfInput)
         thread?.join()
         thread = nil
     }

@@ -16,16 +16,43 @@ public struct FileDescriptor: Sendable, Equatable {
     /// non-blocking descriptor handed over by a parent behaves like a blocking one.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
         while true {
-            let n = Glibc.read(rawValue, buffer.baseAddress, buffer.count)
-            if n >= 0 { return n }
-            let e = Errno.current
-            if e == .interrupted { continue }
-            if e == .wouldBlock || e.rawValue == EWOULDBLOCK {
+            do throws(Errno) {
+                return try valueOrErrno { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+            } catch where error == .wouldBlock {
                 try wait(for: Int16(POLLIN))
-                continue
             }
-            throw e
         }
+    }
+
+    /// pread(2) at `offset`, until `buffer` is full or end of file; returns the bytes
+    /// read. Retries EINTR.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(Errno) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = try valueOrErrno {
+                pread(rawValue, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// lseek(2) to SEEK_CUR: the current offset.
+    public func currentOffset() throws(Errno) -> Int {
+        Int(try valueOrErrno(retryOnInterrupt: false) { lseek(rawValue, 0, SEEK_CUR) })
+    }
+
+    /// lseek(2) to SEEK_SET `offset`.
+    public func seek(to offset: Int) throws(Errno) {
+        _ = try valueOrErrno(retryOnInterrupt: false) { lseek(rawValue, off_t(offset), SEEK_SET) }
+    }
+
+    /// pipe2(2) with O_CLOEXEC: a new pipe's read and write ends.
+    public static func makePipe() throws(Errno) -> (read: FileDescriptor, write: FileDescriptor) {
+        var ends: [Int32] = [0, 0]
+        _ = try valueOrErrno(retryOnInterrupt: false) { pipe2(&ends, O_CLOEXEC) }
+        return (FileDescriptor(ends[0]), FileDescriptor(ends[1]))
     }
 
     /// write(2) until every byte is out: short writes looped, EINTR retried, EAGAIN
@@ -33,18 +60,11 @@ public struct FileDescriptor: Sendable, Equatable {
     public func writeAll(_ bytes: UnsafeRawBufferPointer) throws(Errno) {
         var offset = 0
         while offset < bytes.count {
-            let n = Glibc.write(rawValue, bytes.baseAddress! + offset, bytes.count - offset)
-            if n >= 0 {
-                offset += n
-                continue
-            }
-            let e = Errno.current
-            if e == .interrupted { continue }
-            if e == .wouldBlock || e.rawValue == EWOULDBLOCK {
+            do throws(Errno) {
+                offset += try valueOrErrno { Glibc.write(rawValue, bytes.baseAddress! + offset, bytes.count - offset) }
+            } catch where error == .wouldBlock {
                 try wait(for: Int16(POLLOUT))
-                continue
             }
-            throw e
         }
     }
 
@@ -62,13 +82,7 @@ public struct FileDescriptor: Sendable, Equatable {
     /// or hang-up condition, which the following read or write then reports). Retries EINTR.
     public func wait(for events: Int16) throws(Errno) {
         var entry = pollfd(fd: rawValue, events: events, revents: 0)
-        while true {
-            let r = poll(&entry, 1, -1)
-            if r >= 0 { return }
-            let e = Errno.current
-            if e == .interrupted { continue }
-            throw e
-        }
+        _ = try valueOrErrno { poll(&entry, 1, -1) }
     }
 
     /// close(2), never retried: on Linux the descriptor is gone even after EINTR.
@@ -81,12 +95,7 @@ public struct FileDescriptor: Sendable, Equatable {
 
     /// open(2) with O_CLOEXEC added. Retries EINTR (a FIFO open can be interrupted).
     public static func open(_ path: String, flags: Int32, mode: mode_t = 0o666) throws(Errno) -> FileDescriptor {
-        while true {
-            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
-            if fd >= 0 { return FileDescriptor(fd) }
-            let e = Errno.current
-            if e != .interrupted { throw e }
-        }
+        FileDescriptor(try valueOrErrno { Glibc.open(path, flags | O_CLOEXEC, mode) })
     }
 
     /// fstat(2): the kind and size of what the descriptor refers to.

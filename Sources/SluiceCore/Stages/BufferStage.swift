@@ -24,8 +24,11 @@ public enum BufferStage {
             }
             start = Int((Double(size) * Double(percent) / 100).rounded(.up))
         }
-        var build = StageBuild(CatStage(), highWaterMark: size, startBytes: start)
-        build.keepsIdleChunks = false
-        return build
+        var plan = StagePlan(CatStage())
+        plan.buffer = BufferSettings(highWaterMark: size)
+        plan.buffer.isSizedByStage = true
+        plan.buffer.startBytes = start
+        plan.buffer.keepsIdleChunks = false
+        return plan
     }
 }

@@ -3,7 +3,7 @@
 public struct CatStage: Stage {
     public init() {}
 
-    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+    public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
         try out.forward(input)
         return .more
     }
@@ -12,5 +12,5 @@ public struct CatStage: Stage {
 
     public static let descriptor = StageDescriptor(
         name: "cat", synopsis: "cat", summary: "pass bytes through unchanged (a place for a buffer)"
-    ) { _, _ throws(SluiceError) in StageBuild(CatStage()) }
+    ) { _, _ throws(SluiceError) in StagePlan(CatStage()) }
 }

@@ -21,11 +21,12 @@ public struct ExecStage: Stage {
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
-        child = try ChildProcess(arguments, pipeBytes: pipeBytes, output: out.channel, pool: out.pool)
+        child = try ChildProcess(arguments, pipeBytes: pipeBytes, output: out.channel, pool: out.pool,
+                                 stats: out.stats)
         return .more
     }
 
-    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+    public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
         guard let child else { return .stop }
         do throws(Errno) {
             try child.input.writeAll(input.bytes)
@@ -55,37 +56,71 @@ public struct ExecStage: Stage {
         stopsAtFirstOperand: true,
         operands: 1...Int.max
     ) { args, context throws(SluiceError) in
-        StageBuild(ExecStage(arguments: args.operands, pipeBytes: context.pipeBytes))
+        StagePlan(ExecStage(arguments: args.operands, pipeBytes: context.pipeBytes))
     }
 }
 
 /// A running command with a pipe to its stdin and a thread draining its stdout into an
 /// output channel.
+///
+/// Owned by the exec stage's thread, which alone calls its methods. The drain thread
+/// touches only `output`, its own `drainStats` and `readError`; the stage's thread reads
+/// `readError` only after joining it (the join orders the two). Bytes the drain thread
+/// sends are counted to the stage's node (atomic counters), its waits to `drainStats`,
+/// as the CRC thread of gunzip does, so the stage's thread is not charged for them.
 final class ChildProcess: @unchecked Sendable {
     let pid: pid_t
     /// The write end of the command's stdin; closed by `finish` or `terminate`.
     let input: FileDescriptor
     private let output: FileDescriptor
     private var reader: Thread?
-    /// Set by the reader thread before it ends; read after joining it.
+    /// Set by the drain thread before it ends; read after joining it.
     private var readError: Errno?
+    /// The drain thread's own waits (blocked on the output channel).
+    private let drainStats = NodeStats(name: "exec-drain")
 
     /// posix_spawnp(3) of `arguments`, its stdin and stdout on new pipes (close-on-exec on
     /// our ends), SIGPIPE back to its default (sluice ignores it, and an ignored signal
     /// stays ignored across exec).
-    init(_ arguments: [String], pipeBytes: Int, output channel: BoundedChannel, pool: ChunkPool) throws(StageError) {
-        var toChild: [Int32] = [0, 0], fromChild: [Int32] = [0, 0]
-        guard pipe2(&toChild, O_CLOEXEC) == 0 else { throw .failed("cannot make a pipe: \(Errno.current)") }
-        guard pipe2(&fromChild, O_CLOEXEC) == 0 else {
-            Glibc.close(toChild[0]); Glibc.close(toChild[1])
-            throw .failed("cannot make a pipe: \(Errno.current)")
+    init(_ arguments: [String], pipeBytes: Int, output channel: BoundedChannel, pool: ChunkPool,
+         stats: NodeStats?) throws(StageError) {
+        let toChild: (read: FileDescriptor, write: FileDescriptor)
+        let fromChild: (read: FileDescriptor, write: FileDescriptor)
+        do throws(Errno) {
+            toChild = try FileDescriptor.makePipe()
+            do throws(Errno) { fromChild = try FileDescriptor.makePipe() } catch {
+                try? toChild.read.close()
+                try? toChild.write.close()
+                throw error
+            }
+        } catch {
+            throw .failed("cannot make a pipe: \(error)")
         }
-        FileDescriptor(toChild[1]).enlargePipe(to: pipeBytes)
-        FileDescriptor(fromChild[0]).enlargePipe(to: pipeBytes)
+        toChild.write.enlargePipe(to: pipeBytes)
+        fromChild.read.enlargePipe(to: pipeBytes)
+        let r = ChildProcess.spawn(arguments, stdin: toChild.read, stdout: fromChild.write)
+        try? toChild.read.close()
+        try? fromChild.write.close()
+        switch r {
+        case .success(let pid):
+            self.pid = pid
+        case .failure(let error):
+            try? toChild.write.close()
+            try? fromChild.read.close()
+            throw .failed("\(arguments[0]): \(error)")
+        }
+        input = toChild.write
+        output = fromChild.read
+        reader = Thread { [self] in drain(into: channel, pool: pool, stats: stats) }
+    }
+
+    /// posix_spawnp(3) with `stdin` and `stdout` as the command's 0 and 1.
+    private static func spawn(_ arguments: [String], stdin: FileDescriptor,
+                              stdout: FileDescriptor) -> Result<pid_t, Errno> {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, stdin.rawValue, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout.rawValue, 1)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         var defaults = sigset_t()
@@ -99,21 +134,12 @@ final class ChildProcess: @unchecked Sendable {
         for p in argv { free(p) }
         posix_spawn_file_actions_destroy(&actions)
         posix_spawnattr_destroy(&attributes)
-        Glibc.close(toChild[0])
-        Glibc.close(fromChild[1])
-        if r != 0 {
-            Glibc.close(toChild[1])
-            Glibc.close(fromChild[0])
-            throw .failed("\(arguments[0]): \(Errno(r))")
-        }
-        self.pid = pid
-        input = FileDescriptor(toChild[1])
-        output = FileDescriptor(fromChild[0])
-        reader = Thread { [self] in drain(into: channel, pool: pool) }
+        return r == 0 ? .success(pid) : .failure(Errno(r))
     }
 
-    /// The reader thread: the command's stdout, chunk by chunk, into `channel`.
-    private func drain(into channel: BoundedChannel, pool: ChunkPool) {
+    /// The drain thread: the command's stdout, chunk by chunk, into `channel`.
+    private func drain(into channel: BoundedChannel, pool: ChunkPool, stats: NodeStats?) {
+        drainStats.begin()
         while true {
             let chunk = pool.take()
             let n: Int
@@ -129,10 +155,12 @@ final class ChildProcess: @unchecked Sendable {
                 break
             }
             chunk.count = n
-            if channel.send(chunk) == .closed { break }
+            if case .closed = channel.send(chunk, waiter: drainStats) { break }
+            stats?.bytesOut.add(n, ordering: .relaxed)
         }
         // Closing our end makes a command still writing get SIGPIPE, as in a shell pipe.
         try? output.close()
+        drainStats.end()
     }
 
     /// End of input: close the command's stdin, take the rest of its output, and
@@ -155,11 +183,10 @@ final class ChildProcess: @unchecked Sendable {
         _ = reap()
     }
 
-    /// waitpid(2), retrying EINTR; the raw status.
+    /// The command's raw wait status (0 if it cannot be had: ECHILD cannot happen for
+    /// our own child, which only this object reaps).
     private func reap() -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return status
+        (try? waitForChild(pid)) ?? 0
     }
 
     /// An error for a command that exited non-zero or died by a signal.

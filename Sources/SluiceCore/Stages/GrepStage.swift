@@ -22,7 +22,7 @@ public struct GrepStage: Stage {
         remaining == 0 ? .stop : .more
     }
 
-    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+    public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
         let split = try splitter.split(input.bytes)
         if let line = split.completedLine, try select(line, into: &out) == .stop { return .stop }
         try splitter.keep(split.tail)
@@ -110,7 +110,7 @@ public struct GrepStage: Stage {
         ],
         operands: 0...1
     ) { args, context throws(SluiceError) in
-        StageBuild(try GrepStage(GrepStage.options(from: args), maxLineBytes: context.maxLineBytes),
+        StagePlan(try GrepStage(GrepStage.options(from: args), maxLineBytes: context.maxLineBytes),
                    heldBytes: 2 * context.maxLineBytes + context.chunkBytes)
     }
 

@@ -54,8 +54,8 @@ public struct GunzipStage: Stage {
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
-        let checker = CRCChecker(output: out.channel, pool: out.pool)
-        inner = Emitter(channel: checker.inbox, pool: out.pool)
+        let checker = CRCChecker(output: out.channel, pool: out.pool, outputStats: out.stats)
+        inner = Emitter(channel: checker.inbox, pool: out.pool, stats: out.stats, countsBytes: false)
         checker.start()
         self.checker = checker
         return .more
@@ -65,7 +65,7 @@ public struct GunzipStage: Stage {
         try inner.flush()
     }
 
-    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+    public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
         var rest = input.bytes
         while !rest.isEmpty {
             let taken: Int
@@ -253,7 +253,7 @@ public struct GunzipStage: Stage {
             policy = p
         }
         do throws(StageError) {
-            return StageBuild(try GunzipStage(trailing: policy, diagnostics: context.diagnostics),
+            return StagePlan(try GunzipStage(trailing: policy, diagnostics: context.diagnostics),
                               heldBytes: heldBytes(chunkBytes: context.chunkBytes))
         } catch {
             throw .runtime("gunzip: \(error.message)")

@@ -46,7 +46,7 @@ public struct GzipStage: Stage {
         return .more
     }
 
-    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+    public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
         if let single {
             try single.compress(input.bytes, flush: Z_NO_FLUSH, into: &out)
         } else {
@@ -104,7 +104,7 @@ public struct GzipStage: Stage {
             ? Deflater.heldBytes
             : ParallelDeflater.heldBytes(threads: settings.threads, blockBytes: settings.blockBytes)
         do throws(StageError) {
-            return StageBuild(try GzipStage(settings), heldBytes: held)
+            return StagePlan(try GzipStage(settings), heldBytes: held)
         } catch {
             throw .runtime("gzip: \(error.message)")
         }

@@ -40,12 +40,12 @@ public struct HeadStage: Stage {
         }
     }
 
-    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+    public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
         switch limit {
         case .bytes:
             let keep = min(remaining, input.count)
             remaining -= keep
-            input.count = keep
+            input.chunk.count = keep
             try out.forward(input)
             return remaining == 0 ? .stop : .more
         case .lines:
@@ -66,7 +66,7 @@ public struct HeadStage: Stage {
         }
     }
 
-    private mutating func firstLines(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+    private mutating func firstLines(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
         let split = try splitter.split(input.bytes)
         if let line = split.completedLine {
             try out.write(line)
@@ -84,7 +84,7 @@ public struct HeadStage: Stage {
         if split.completedLine == nil {
             // The lines wanted are the chunk's own first bytes (its tail, if any, is
             // already kept by the splitter): forward it, trimmed.
-            input.count = end
+            input.chunk.count = end
             try out.forward(input)
         } else {
             try out.write(UnsafeRawBufferPointer(rebasing: lines[..<end]))
@@ -136,6 +136,6 @@ public struct HeadStage: Stage {
         case .allButBytes(let n): held = n + ByteQueue.segmentBytes
         case .allButLines: held = context.maxLineBytes  // plus the N lines, as documented
         }
-        return StageBuild(HeadStage(limit, maxLineBytes: context.maxLineBytes), heldBytes: held)
+        return StagePlan(HeadStage(limit, maxLineBytes: context.maxLineBytes), heldBytes: held)
     }
 }

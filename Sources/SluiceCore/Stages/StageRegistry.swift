@@ -17,28 +17,6 @@ public struct StageContext: Sendable {
     }
 }
 
-/// A stage made from its arguments, with what the pipeline must know about it.
-public struct StageBuild {
-    public var stage: any Stage
-    /// Memory the stage holds beyond its chunks (a line, zlib state), for the bound.
-    public var heldBytes: Int
-    /// Overrides the output high-water mark (`buffer SIZE`).
-    public var highWaterMark: Int?
-    /// `BoundedChannel.startBytes` of the output channel.
-    public var startBytes: Int
-    /// `StagePlan.keepsIdleChunks`.
-    public var keepsIdleChunks = true
-    /// `StagePlan.inputStart`.
-    public var inputStart: InputStart?
-
-    public init(_ stage: any Stage, heldBytes: Int = 0, highWaterMark: Int? = nil, startBytes: Int = 0) {
-        self.stage = stage
-        self.heldBytes = heldBytes
-        self.highWaterMark = highWaterMark
-        self.startBytes = startBytes
-    }
-}
-
 /// A stage as the command line and the help know it.
 public struct StageDescriptor: Sendable {
     public let name: String
@@ -55,12 +33,12 @@ public struct StageDescriptor: Sendable {
     public let stopsAtFirstOperand: Bool
     /// How many operands the stage takes.
     public let operands: ClosedRange<Int>
-    public let make: @Sendable (OptionReader, StageContext) throws(SluiceError) -> StageBuild
+    public let make: @Sendable (OptionReader, StageContext) throws(SluiceError) -> StagePlan
 
     public init(name: String, aliases: [String] = [], synopsis: String, summary: String,
                 options: [OptionSpec] = [], digitsKey: String? = nil, stopsAtFirstOperand: Bool = false,
                 operands: ClosedRange<Int> = 0...0,
-                make: @escaping @Sendable (OptionReader, StageContext) throws(SluiceError) -> StageBuild) {
+                make: @escaping @Sendable (OptionReader, StageContext) throws(SluiceError) -> StagePlan) {
         self.name = name
         self.aliases = aliases
         self.synopsis = synopsis
@@ -124,24 +102,10 @@ public enum StageRegistry {
             if operands.count < d.operands.lowerBound {
                 throw reader.fail("missing operand (usage: \(d.synopsis))")
             }
-            let build = try d.make(reader, context)
-            var hwm = try reader.size("hwm", default: globals.highWaterMark, min: 1)
-            if let own = build.highWaterMark { hwm = own }
-            let lwm: Int
-            if let own = try reader.optionalSize("lwm") {
-                lwm = own
-            } else if let global = globals.lowWaterMark, global < hwm {
-                lwm = global
-            } else {
-                lwm = hwm / 2
-            }
-            if lwm >= hwm {
-                throw reader.fail("low-water mark \(Sizes.human(lwm)) must be below the high-water mark \(Sizes.human(hwm))")
-            }
-            var plan = StagePlan(name: d.name, stage: build.stage, highWaterMark: hwm, lowWaterMark: lwm,
-                                 startBytes: build.startBytes, heldBytes: build.heldBytes)
-            plan.keepsIdleChunks = build.keepsIdleChunks
-            plan.inputStart = build.inputStart
+            var plan = try d.make(reader, context)
+            plan.name = d.name
+            try plan.buffer.resolveWaterMarks(reader, globalHighWaterMark: globals.highWaterMark,
+                                              globalLowWaterMark: globals.lowWaterMark)
             plans.append(plan)
         }
         return plans

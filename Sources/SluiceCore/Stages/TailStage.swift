@@ -39,7 +39,7 @@ public struct TailStage: Stage {
         }
     }
 
-    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+    public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
         switch limit {
         case .bytes(let n):
             held.append(input.bytes)
@@ -53,8 +53,8 @@ public struct TailStage: Stage {
         case .fromByte:
             let skip = min(toSkip, input.count)
             toSkip -= skip
-            input.start += skip
-            input.count -= skip
+            input.chunk.start += skip
+            input.chunk.count -= skip
             try out.forward(input)
         case .fromLine:
             try skipLines(input, into: &out)
@@ -63,7 +63,7 @@ public struct TailStage: Stage {
     }
 
     /// `+N` lines: drop lines until N - 1 are gone, then pass the rest of each chunk.
-    private mutating func skipLines(_ input: Chunk, into out: inout Emitter) throws(StageError) {
+    private mutating func skipLines(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) {
         if toSkip == 0 {
             try out.forward(input)
             return
@@ -80,8 +80,8 @@ public struct TailStage: Stage {
         if toSkip == 0 {
             // Everything after the skipped lines, the unfinished line included, passes.
             let rest = input.bytes.baseAddress!.distance(to: lines.baseAddress! + at)
-            input.start += rest
-            input.count -= rest
+            input.chunk.start += rest
+            input.chunk.count -= rest
             try out.forward(input)
             splitter.release()
         }
@@ -132,9 +132,9 @@ public struct TailStage: Stage {
         case .fromByte: held = 0
         default: held = context.maxLineBytes + ByteQueue.segmentBytes  // plus the N lines held
         }
-        var build = StageBuild(TailStage(limit, maxLineBytes: context.maxLineBytes), heldBytes: held)
-        build.inputStart = inputStart(for: limit)
-        return build
+        var plan = StagePlan(TailStage(limit, maxLineBytes: context.maxLineBytes), heldBytes: held)
+        plan.inputStart = inputStart(for: limit)
+        return plan
     }
 
     /// On a regular file, tail need not read what cannot be among the last N: it starts

@@ -22,7 +22,7 @@ public struct TeeStage: Stage {
         return .more
     }
 
-    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+    public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
         do throws(Errno) {
             try file?.writeAll(input.bytes)
         } catch {
@@ -50,6 +50,6 @@ public struct TeeStage: Stage {
         options: [OptionSpec("a", "append", help: "append to FILE instead of truncating it")],
         operands: 1...1
     ) { args, _ throws(SluiceError) in
-        StageBuild(TeeStage(path: args.operands[0], appends: args.has("append")))
+        StagePlan(TeeStage(path: args.operands[0], appends: args.has("append")))
     }
 }

@@ -22,7 +22,7 @@ public struct ThrottleStage: Stage {
         return .more
     }
 
-    public mutating func process(_ input: Chunk, into out: inout Emitter) throws(StageError) -> Flow {
+    public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
         // Bytes pass in pieces of 1/50 s worth (the whole chunk at high rates), so the
         // flow stays smooth at low rates. A piece goes as soon as the bucket is not in
         // debt and may take it into debt by up to one piece; the next piece waits until
@@ -81,6 +81,6 @@ public struct ThrottleStage: Stage {
         var text = args.operands[0]
         if text.hasSuffix("/s") { text.removeLast(2) }
         let rate = try args.parseSize(text, for: "RATE", min: 1)
-        return StageBuild(ThrottleStage(bytesPerSecond: rate, burstBytes: context.chunkBytes))
+        return StagePlan(ThrottleStage(bytesPerSecond: rate, burstBytes: context.chunkBytes))
     }
 }

@@ -1,0 +1,26 @@
+extension BufferSettings {
+    /// The one place a buffer's water marks are decided from the command line: its own
+    /// `--hwm`/`--lwm` (read through `args`), else the global ones, else 1M and hwm/2. A
+    /// global low-water mark applies only where it is below the high-water mark. A stage
+    /// that sizes its own buffer (`buffer SIZE`) keeps its high-water mark.
+    ///
+    /// For the global options themselves, `args` reads them and there is no global default
+    /// beyond the built-in one.
+    mutating func resolveWaterMarks(_ args: OptionReader, globalHighWaterMark: Int,
+                                    globalLowWaterMark: Int?) throws(SluiceError) {
+        if !isSizedByStage {
+            highWaterMark = try args.size("hwm", default: globalHighWaterMark, min: 1)
+        }
+        if let own = try args.optionalSize("lwm") {
+            lowWaterMark = own
+        } else if let global = globalLowWaterMark, global < highWaterMark {
+            lowWaterMark = global
+        } else {
+            lowWaterMark = highWaterMark / 2
+        }
+        if lowWaterMark >= highWaterMark {
+            throw args.fail("low-water mark \(Sizes.human(lowWaterMark)) must be below the high-water mark "
+                + Sizes.human(highWaterMark))
+        }
+    }
+}
