@@ -6,43 +6,71 @@ import Glibc
 // One thread per node: the reader (stdin → channel 0), one per stage (channel i →
 // channel i+1), and the writer (channel n → stdout). The main thread starts them, then
 // only watches (progress, the stall watchdog) and joins. Nodes share nothing but the
-// channels between them, the chunk pool, the `Outcome`, and their own `NodeStats`.
+// channels between them, the chunk pool, the `Outcome`, and their own `NodeStats`. Two
+// stages start helper threads of their own: gunzip's CRC checker and exec's drain thread
+// (and gzip's compression workers); each forwards into the stage's output channel and
+// charges its waits to stats of its own.
 //
 // ## Who owns a chunk when
 // A chunk comes from the pool. The node that took it fills it and owns it until `send`
-// returns `.sent`; then the channel owns it; `receive` hands it to the next node. A stage
-// either forwards the chunk it received (zero copy: `cat`, `head -c` until its count, `tee`)
-// or reads it and the stage loop recycles it after `process` returns. The writer recycles
-// each chunk after write(2). A `.closed` send recycles the chunk it refused.
+// returns `.sent`; then the channel owns it; `receive` hands it to the next node. A
+// stage gets its input as a `ChunkLease`, a value that cannot be copied: `forward`
+// consumes it (zero copy: `cat`, `head -c` until its count, `tee`), and otherwise it
+// returns the chunk to the pool when `process` ends, on every path. The compiler, not a
+// flag, knows which. The writer recycles each chunk after write(2). A `.closed` send
+// recycles the chunk it refused.
+//
+// ## Each side closes with a reason
+// A channel has two ends and each closes once, with a reason the other end receives
+// (Go's `io.Pipe.CloseWithError`). The sender closes with a `StreamEnd`: `.endOfInput`
+// when the stream is whole, `.upstreamFailed(error)` when it stops because something
+// above failed. The receiver closes with a `StreamCancel`: `.cancelled` when it wants no
+// more (`head` has its lines, or a consumer below went away), `.downstreamFailed(error)`
+// when it failed. No flags are reconciled afterwards: the stage loop switches on what
+// `receive` returned.
 //
 // ## End of input flows down
-// The reader gets 0 from read(2) and calls `finish()` on channel 0. A stage sees nil from
-// `receive`, calls its `finish` (a last line, a gzip trailer), flushes, and finishes its
-// output channel. The writer writes what is queued and ends. A failure upstream ends the
-// stream with `finish(aborted: true)`: downstream stages still flush what they made, so
-// everything decoded before the error reaches stdout, but they do not finish the stream
-// as if it were whole (gzip writes no trailer for half an input).
+// The reader gets 0 from read(2) and closes channel 0 with `.endOfInput`. A stage
+// receives `.ended(.endOfInput)` once the queue is drained, calls its `finish` (a last
+// line, a gzip trailer), flushes, and closes its output the same way. The writer writes
+// what is queued and ends. A failure upstream arrives as `.ended(.upstreamFailed)`:
+// downstream stages still flush what they made, so everything decoded before the error
+// reaches stdout, but they do not finish the stream as if it were whole (gzip writes no
+// trailer for half an input), and pass the same reason on.
 //
 // ## Cancellation flows up
-// A stage that has what it wants (`head`, `grep -m`), a stage that fails, and a writer
-// whose stdout is closed (EPIPE) or broken each `cancel()` their input channel: its queue
-// is dropped and the producer's blocked or next `send` returns `.closed`, and every
-// channel above is cancelled in the same call, so a producer waiting for input wakes
-// with nil too: each stage stops at once, whatever it was waiting on. The reader may be blocked in
-// read(2) on a quiet stdin; nothing downstream waits for it — the main thread joins every
-// node but a reader that has not finished, then the process exits, which ends it. So
-// `yes | sluice head -n 3` and `sleep 9 | sluice head -c 0` both end at once.
+// A stage that has what it wants, a stage that fails, and a writer whose stdout is
+// closed (EPIPE) or broken each close their input channel with a `StreamCancel`: its
+// queue is dropped and the producer's blocked or next `send` returns `.closed(reason)`;
+// the close cascades to every channel above in the same call, so a producer waiting for
+// input receives `.cancelled` too: each stage stops at once, whatever it was waiting on.
+// The reader may be blocked in read(2) on a quiet stdin; nothing downstream waits for it
+// — the main thread joins every node but a reader that has not finished, then the
+// process exits, which ends it. So `yes | sluice head -n 3` and `sleep 9 | sluice head
+// -c 0` both end at once.
+//
+// ## Water marks
+// Each channel asks a `WaterMarks` value, under its lock, the three questions of its
+// policy: must the sender wait (at `highWaterMark` bytes, or `maxChunks` chunks), may a
+// waiting sender go on (drained to `lowWaterMark`), may the receiver take (the `--start`
+// gate). The policy holds no lock and no thread, so the unit tests ask it directly; the
+// overflow policies to come (shed, spill) are further answers to the first question.
+// `BufferSettings` are resolved from the command line in one place (the stage's own
+// `--hwm`/`--lwm`, else the global ones) before any channel exists.
 //
 // ## Errors
 // The first failure recorded in `Outcome` wins: a stage's error, a read error, a write
-// error, or the quiet broken pipe. `main` prints it once.
+// error, or the quiet broken pipe. `main` prints it once; the reasons that travel with
+// the closes only steer the other nodes.
 //
 // ## The memory bound
-// Channel i holds under `hwm_i + chunk` bytes, in at most
-// `ceil(hwm_i / chunk) + 1` chunks (`BoundedChannel.maxChunks`). Each thread holds at most
+// Channel i holds under `hwm_i + chunk` bytes, in at most `ceil(hwm_i / chunk) + 1`
+// chunks (`WaterMarks.maxChunks`); its queue of slots grows with what it holds, so an
+// idle channel with a large high-water mark takes no memory. Each thread holds at most
 // two chunks of its own (the input it works on, the output it fills). Stages hold their
-// own state on top: a line stage at most `--max-line` bytes of one line, gzip its zlib
-// state. The pool keeps idle chunks only up to what the channels could hold. So:
+// own state on top (`StagePlan.heldBytes`): a line stage at most `--max-line` bytes of
+// one line, gzip its zlib state, `tail` and `head -n -N` the lines they keep. The pool
+// keeps idle chunks only up to what the channels could hold. So:
 //
 //     memory ≤ base + Σ_i maxChunks_i × chunk + (stages + 2) × 2 × chunk + Σ_s held_s
 //
