@@ -76,6 +76,10 @@ final class ChildProcess: @unchecked Sendable {
     private var reader: Thread?
     /// Set by the drain thread before it ends; read after joining it.
     private var readError: Errno?
+    /// Why the output channel refused the command's output, if it did: set by the drain
+    /// thread before it ends; read after joining it. The command then dies of SIGPIPE
+    /// (or exits, seeing EPIPE), as a shell pipeline's writer does after `| head`.
+    private var outputClosed: StreamCancel?
     /// The drain thread's own waits (blocked on the output channel).
     private let drainStats = NodeStats(name: "exec-drain")
 
@@ -155,7 +159,10 @@ final class ChildProcess: @unchecked Sendable {
                 break
             }
             chunk.count = n
-            if case .closed = channel.send(chunk, waiter: drainStats) { break }
+            if case .closed(let reason) = channel.send(chunk, waiter: drainStats) {
+                outputClosed = reason
+                break
+            }
             stats?.bytesOut.add(n, ordering: .relaxed)
         }
         // Closing our end makes a command still writing get SIGPIPE, as in a shell pipe.
@@ -165,12 +172,15 @@ final class ChildProcess: @unchecked Sendable {
 
     /// End of input: close the command's stdin, take the rest of its output, and
     /// report how it ended.
+    /// When nothing below wanted the command's output any more, how it then ended is
+    /// not an error: the shell ignores `yes`'s SIGPIPE in `yes | head -n 3` the same way.
     func finish(name: String) throws(StageError) {
         try? input.close()
         reader?.join()
         reader = nil
         let status = reap()
         if let readError { throw .failed("\(name): reading its output: \(readError)") }
+        if outputClosed != nil { throw .downstreamClosed }
         try ChildProcess.check(status, name: name)
     }
 

@@ -1,0 +1,36 @@
+import Testing
+
+/// How an `exec` command's end is judged when the run stops from below: as the shell
+/// judges `yes | head -n 3` — the writer's SIGPIPE is the normal end, not an error —
+/// while a command that fails on its own is still an error.
+@Suite struct ExecEndTests {
+    @Test(arguments: [
+        // A producer followed by head: the command dies of SIGPIPE once head has its lines.
+        ("seq 200000 > $T/big; \"$SLUICE\" exec cat $T/big + head -n 2 < /dev/null", "1\n2\n"),
+        ("\"$SLUICE\" exec yes + head -n 3 < /dev/null", "y\ny\ny\n"),
+        ("seq 200000 | gzip > $T/f.gz; \"$SLUICE\" exec zcat $T/f.gz + grep -m1 99 < /dev/null", "99\n"),
+        // The command exits non-zero because its stdout closed (Python reports EPIPE).
+        ("\"$SLUICE\" exec python3 -c 'import itertools, sys; [sys.stdout.write(\"x\\n\") for _ in itertools.count()]' + head -n 1 < /dev/null", "x\n"),
+        // Input still coming while head stops.
+        ("yes | \"$SLUICE\" exec cat + head -n 2", "y\ny\n"),
+    ])
+    func producerStoppedFromBelowIsANormalEnd(_ script: String, _ expected: String) throws {
+        let r = try sh("\(script); echo \"status=$?\"", timeout: 60)
+        #expect(r.text == expected + "status=0\n")
+        // The command's own stderr is passed through (Python prints BrokenPipeError, as
+        // it does in a shell pipe); sluice itself says nothing.
+        #expect(!r.stderr.contains("sluice"), "\(r.stderr)")
+    }
+
+    @Test func signalDeathWhileNotStoppingIsAnError() throws {
+        let r = try sh("\"$SLUICE\" exec sh -c 'kill -PIPE $$' + head -n 1 < /dev/null; echo \"status=$?\"")
+        #expect(r.text == "status=1\n")
+        #expect(r.stderr == "sluice: exec: sh killed by signal 13 (SIGPIPE)\n")
+    }
+
+    @Test func failureBeforeTheStopIsStillAnError() throws {
+        let r = try sh("\"$SLUICE\" exec sh -c 'exit 4' + head -n 1 < /dev/null; echo \"status=$?\"")
+        #expect(r.text == "status=1\n")
+        #expect(r.stderr == "sluice: exec: sh exited with status 4\n")
+    }
+}
