@@ -22,8 +22,7 @@ public final class ChunkPool: @unchecked Sendable {
     public init(chunkBytes: Int, maxIdleChunks: Int) {
         self.chunkBytes = chunkBytes
         self.maxIdleChunks = max(0, maxIdleChunks)
-        idle = []
-        idle.reserveCapacity(self.maxIdleChunks)
+        idle = []  // grows with use: the cap may be far beyond what a run ever holds
     }
 
     /// An empty chunk, reused when one is idle, else newly allocated.

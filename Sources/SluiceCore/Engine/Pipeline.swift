@@ -72,10 +72,12 @@ import Glibc
 // one line, gzip its zlib state, `tail` and `head -n -N` the lines they keep. The pool
 // keeps idle chunks only up to what the channels could hold. So:
 //
-//     memory ≤ base + Σ_i maxChunks_i × chunk + (stages + 2) × 2 × chunk + Σ_s held_s
+//     memory ≤ base + (Σ_i maxChunks_i + (stages + 2) × 2) × (chunk + overhead) + Σ_s held_s
 //
-// about `base + Σ (hwm_i + 2 × chunk) + (stages + 2) × 2 × chunk + Σ held_s`, where base
-// is the binary's own few MiB. `memoryBound` computes it; `--stats=json` prints it beside
+// about `base + Σ (hwm_i + 2 × chunk) + (stages + 2) × 2 × chunk + Σ held_s` for
+// ordinary chunk sizes, where base is the binary's own few MiB and overhead the
+// bookkeeping of one chunk (`Chunk.overheadBytes`, 192 bytes), which matters only when
+// chunks are tiny (`--chunk 1`). `memoryBound` computes it; `--stats=json` prints it beside
 // the measured peak RSS, and a test holds one under the other.
 
 /// The settings of one buffer (a node's output channel), resolved from the command line
@@ -197,8 +199,9 @@ public final class Pipeline: @unchecked Sendable {
         // Idle chunks are kept up to what the ordinary channels can hold (a `buffer`
         // stage's large channel is left out, so its memory is returned as it drains),
         // plus two per thread.
-        let ordinarySlots = buffers.indices.filter { buffers[$0].keepsIdleChunks }.reduce(0) { $0 + marks[$1].maxChunks }
-        let pool = ChunkPool(chunkBytes: chunkBytes, maxIdleChunks: ordinarySlots + 2 * nodes.count)
+        let ordinarySlots = buffers.indices.filter { buffers[$0].keepsIdleChunks }
+            .reduce(2 * nodes.count) { $0.addingSaturating(marks[$1].maxChunks) }
+        let pool = ChunkPool(chunkBytes: chunkBytes, maxIdleChunks: ordinarySlots)
         self.pool = pool
         channels = marks.map { BoundedChannel($0, pool: pool) }
         for i in channels.indices.dropFirst() { channels[i].upstream = channels[i - 1] }
@@ -216,10 +219,12 @@ public final class Pipeline: @unchecked Sendable {
         return max(0, size - offset)
     }
 
-    /// The memory bound of the essay above, without the binary's base.
+    /// The memory bound of the essay above, without the binary's base: every chunk that
+    /// can exist at once, each with its bookkeeping, plus what stages hold. Saturates
+    /// instead of overflowing (`--hwm 1T --chunk 1` is a valid, if absurd, request).
     public var memoryBound: Int {
-        let queued = channels.reduce(0) { $0 + $1.maxChunks * chunkBytes }
-        return queued + nodes.count * 2 * chunkBytes + heldBytes
+        let chunks = channels.reduce(nodes.count * 2) { $0.addingSaturating($1.maxChunks) }
+        return chunks.multipliedSaturating(by: chunkBytes + Chunk.overheadBytes).addingSaturating(heldBytes)
     }
 
     /// Starts every thread.
