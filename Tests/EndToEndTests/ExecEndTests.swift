@@ -33,4 +33,43 @@ import Testing
         #expect(r.text == "status=1\n")
         #expect(r.stderr == "sluice: exec: sh exited with status 4\n")
     }
+
+    /// A signal sent to sluice alone is forwarded to its commands' process groups; what
+    /// is still running a second later is killed; sluice dies by the signal, silently,
+    /// and leaves nothing behind (the `sleep` of a shell that ignores TERM included).
+    @Test(arguments: [
+        // Each case sleeps for a time of its own, to find its own leftovers.
+        ("TERM", "exec sleep 31.41", 143),
+        ("TERM", "exec sh -c 'trap \"\" TERM; sleep 31.42; :'", 143),
+        ("INT", "exec sh -c 'trap \"\" INT; sleep 31.43; :'", 130),
+        ("HUP", "exec sleep 31.44 + cat", 129),
+    ])
+    func endingSignalEndsTheCommandsToo(_ signal: String, _ stages: String, _ status: Int) throws {
+        let r = try sh("""
+            "$SLUICE" \(stages) < /dev/null > /dev/null 2> $T/err &
+            pid=$!
+            sleep 0.5
+            kill -\(signal) $pid
+            wait $pid
+            echo "status=$?"
+            sleep 0.3
+            ps -eo args | grep -c '^sleep \(stages.split(separator: " ").first { $0.hasPrefix("31.") }!.prefix(5))$'
+            cat $T/err
+            """, timeout: 30)
+        #expect(r.text == "status=\(status)\n0\n", "\(r.stderr)")
+    }
+
+    /// As mbuffer prints its summary when interrupted, --stats is printed before the death.
+    @Test func statsArePrintedBeforeTheSignalDeath() throws {
+        let r = try sh("""
+            yes | "$SLUICE" --stats=json exec cat > /dev/null 2> $T/err &
+            pid=$!
+            sleep 0.5
+            kill -INT $pid
+            wait $pid
+            echo "status=$?"
+            grep -c '"bottleneck"' $T/err
+            """, timeout: 30)
+        #expect(r.text == "status=130\n1\n", "\(r.stderr)")
+    }
 }

@@ -32,6 +32,14 @@ public enum Sluice {
         // A closed stdout must come back as EPIPE so the writer can stop the pipeline and
         // print --stats; the death by SIGPIPE is re-raised at the end.
         signal(SIGPIPE, SIG_IGN)
+        // Before any other thread: INT, TERM and HUP end the children, print --stats (as
+        // mbuffer prints its summary), then end sluice by the same signal.
+        let running = RunningPipeline()
+        EndingSignals.install { _ in
+            guard let stats = globals.stats, let pipeline = running.pipeline else { return }
+            let report = PipelineReport(pipeline, endNanos: monotonicNanos())
+            Diagnostics.writeStandardError(stats == .json ? report.json : report.table)
+        }
         if globals.pipeBytes > 0 {
             FileDescriptor.standardInput.enlargePipe(to: globals.pipeBytes)
             FileDescriptor.standardOutput.enlargePipe(to: globals.pipeBytes)
@@ -44,6 +52,7 @@ public enum Sluice {
         }
         let pipeline = Pipeline(
             stages: plans, chunkBytes: globals.chunkBytes, inputBuffer: globals.inputBuffer)
+        running.pipeline = pipeline
         var monitor: Monitor?
         if drawsProgress || globals.stallTimeoutSeconds != nil {
             monitor = Monitor(pipeline: pipeline,
@@ -67,6 +76,7 @@ public enum Sluice {
         if let failure = pipeline.outcome.first {
             exit(with: failure, report: text)
         }
+        EndingSignals.waitIfEnding()
         if let text { Diagnostics.writeStandardError(text) }
         Glibc.exit(0)
     }
@@ -89,6 +99,7 @@ public enum Sluice {
     /// Prints `failure` the one way sluice prints failures, then the report, and exits
     /// with the status the failure calls for.
     private static func exit(with failure: SluiceError, report: String?) -> Never {
+        EndingSignals.waitIfEnding()
         switch failure {
         case .usage(let message):
             Diagnostics.writeStandardError("sluice: \(message)\n" + Usage.short)
@@ -113,5 +124,16 @@ public enum Sluice {
             exit(with: .runtime("stdout: \(error)"), report: nil)
         }
         Glibc.exit(0)
+    }
+}
+
+/// The pipeline of the run, once it exists, for the signal thread's report.
+private final class RunningPipeline: @unchecked Sendable {
+    /// Protects `stored`.
+    private let lock = Lock()
+    private var stored: Pipeline?
+    var pipeline: Pipeline? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }

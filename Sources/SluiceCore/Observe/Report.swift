@@ -28,8 +28,10 @@ public struct PipelineReport: Sendable {
     /// own pages, thread stacks and zlib tables. Measured at about 3 MiB here; 8 MiB leaves room.
     public static let baseRSSBytes = 8 << 20
 
-    public init(_ pipeline: Pipeline) {
-        let end = pipeline.endNanos
+    /// A report of the run so far at `endNanos` (a run cut short by a signal), or of the
+    /// finished run.
+    public init(_ pipeline: Pipeline, endNanos: UInt64? = nil) {
+        let end = endNanos ?? pipeline.endNanos
         wallSeconds = Double(end &- pipeline.startNanos) / 1e9
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)

@@ -108,6 +108,7 @@ final class ChildProcess: @unchecked Sendable {
         switch r {
         case .success(let pid):
             self.pid = pid
+            ChildRegistry.shared.add(pid)
         case .failure(let error):
             try? toChild.write.close()
             try? fromChild.read.close()
@@ -131,7 +132,14 @@ final class ChildProcess: @unchecked Sendable {
         sigemptyset(&defaults)
         sigaddset(&defaults, SIGPIPE)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+        // sluice blocks the ending signals in every thread (EndingSignals); the command
+        // starts with none blocked.
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        // A process group of its own (pgid = pid), so that ending it reaches what it starts.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
         var pid = pid_t()
         let argv = arguments.map { strdup($0) } + [nil]
         let r = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
@@ -187,7 +195,7 @@ final class ChildProcess: @unchecked Sendable {
     /// Ending early: close the command's stdin, ask it to stop (SIGTERM), and reap it.
     func terminate() {
         try? input.close()
-        kill(pid, SIGTERM)
+        kill(-pid, SIGTERM)  // the command's process group
         reader?.join()
         reader = nil
         _ = reap()
@@ -196,7 +204,9 @@ final class ChildProcess: @unchecked Sendable {
     /// The command's raw wait status (0 if it cannot be had: ECHILD cannot happen for
     /// our own child, which only this object reaps).
     private func reap() -> Int32 {
-        (try? waitForChild(pid)) ?? 0
+        let status = (try? waitForChild(pid)) ?? 0
+        ChildRegistry.shared.remove(pid)
+        return status
     }
 
     /// An error for a command that exited non-zero or died by a signal.
