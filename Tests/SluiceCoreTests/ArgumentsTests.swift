@@ -144,6 +144,22 @@ import Testing
         #expect(try run(["--stats"]).0.stats == .table)
     }
 
+    /// The forms the man page promises: a digit option inside a cluster, and -P's value
+    /// attached as getopt attaches an optional argument.
+    @Test func clusteredDigitsAndAttachedOptionalValues() throws {
+        let (_, stages) = try run(["gzip", "-9p2"])
+        #expect(stages[0].options.last("level")?.value == "9")
+        #expect(stages[0].options.last("threads")?.value == "2")
+        let (_, heads) = try run(["head", "-5"])
+        #expect(heads[0].options.last("lines")?.value == "5")
+        for words in [["-Pforce"], ["-P=force"], ["--progress=force"]] {
+            #expect(try run(words).0.progress == .force, "\(words)")
+        }
+        for words in [["-P"], ["-Pauto"], ["--progress=auto"]] {
+            #expect(try run(words).0.progress == .auto, "\(words)")
+        }
+    }
+
     @Test(arguments: [
         (["hed"], "unknown stage 'hed' (did you mean 'head'?)"),
         (["--hwn", "1M"], "unknown option '--hwn' (did you mean '--hwm'?)"),

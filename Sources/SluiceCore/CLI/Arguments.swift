@@ -80,9 +80,10 @@ public struct ArgumentCursor {
 
 /// A getopt_long-style parser over one segment of the command line. Understands
 /// `--name VALUE`, `--name=VALUE`, unique prefixes of long names, `-n VALUE`, `-nVALUE`,
-/// clustered flags (`-iv`), `--` (the following words are operands; the first of them is
-/// taken literally even when it is `+`), options after operands, and — where the owner
-/// asks — all-digit options (`gzip -6`, `head -5`). It stops at a lone `+`, the stage
+/// clustered flags (`-iv`), an optional value attached to a short option (`-Pforce`,
+/// `-P=force`), `--` (the following words are operands; the first of them is taken
+/// literally even when it is `+`), options after operands, and — where the owner asks —
+/// digit options, alone or in a cluster (`gzip -6`, `head -5`, `gzip -9p2`). It stops at a lone `+`, the stage
 /// separator, unless an option is waiting for its value.
 public struct OptionParser {
     public let options: [OptionSpec]
@@ -192,6 +193,13 @@ public struct OptionParser {
         }
         var rest = Substring(body)
         while let c = rest.first {
+            if let digitsKey, c.isASCII && c.isNumber {
+                // A run of digits inside a cluster is the digit option: `gzip -9p2`.
+                let digits = rest.prefix { $0.isASCII && $0.isNumber }
+                parsed.given.append(GivenOption(key: digitsKey, value: String(digits), spelling: "-\(digits)"))
+                rest = rest.dropFirst(digits.count)
+                continue
+            }
             rest = rest.dropFirst()
             guard let spec = options.first(where: { $0.short == c }) else {
                 let hint = c.isNumber && digitsKey == nil ? "" : suggestShort(c)
@@ -199,8 +207,14 @@ public struct OptionParser {
             }
             let spelling = "-\(c)"
             switch spec.value {
-            case .none, .optional:
+            case .none:
                 parsed.given.append(GivenOption(key: spec.key, value: nil, spelling: spelling))
+            case .optional:
+                // As getopt's optional arguments: the rest of the word is the value
+                // (`-Pforce`, and `-P=force` as for the long form).
+                let value = rest.isEmpty ? nil : String(rest.first == "=" ? rest.dropFirst() : rest)
+                parsed.given.append(GivenOption(key: spec.key, value: value, spelling: spelling))
+                return
             case .required:
                 let value = rest.isEmpty ? cursor.next() : String(rest)
                 guard let value else { throw fail("option '\(spelling)' needs a value") }

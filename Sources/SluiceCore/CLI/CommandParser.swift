@@ -76,7 +76,7 @@ public enum CommandParser {
         OptionSpec(nil, "stats", .optional("FORMAT"),
                    help: "print a table (or json) of what each stage did to stderr at exit"),
         OptionSpec("P", "progress", .optional("WHEN"),
-                   help: "draw live progress per stage on stderr, if a terminal (=force: always)"),
+                   help: "live progress per stage on stderr; WHEN: auto (a terminal) or force"),
         OptionSpec(nil, "stall-timeout", .required("SECONDS"),
                    help: "end with an error naming the stuck stage when no byte moves for SECONDS"),
     ]
