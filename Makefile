@@ -39,14 +39,17 @@ test-large: test-stress
 
 # The end-to-end tests that exercise threads, against builds with ThreadSanitizer and,
 # separately, AddressSanitizer (dynamic builds: the sanitizers need the toolchain).
-SANITIZE_TESTS := IdentityTests|StopTests|OutputFailureTests|NonBlockingTests|BackpressureTests|GunzipFormatTests|ParallelGzipEndToEndTests|ExecTests|TeeTests|StallTests|CardPipelineTests|GrepAgainstGrepTests
+# They are the suites named ...ThreadTests: `swift test --filter` matches test IDs, and
+# Swift 6.3 cannot select a tag from the command line, so the name is the selector.
+# DocsTests checks that this filter picks exactly those suites.
+SANITIZE_FILTER := ThreadTests/
 test-sanitize:
 	@set -o pipefail; for s in thread address; do \
 	  echo "== -sanitize=$$s"; \
 	  $(SWIFT) build -c debug --build-path .build/sanitize-$$s -Xswiftc -sanitize=$$s 2>&1 | $(LINK_NOISE) || exit 1; \
 	  SLUICE_SANITIZED=$$s SLUICE_BIN=$(CURDIR)/.build/sanitize-$$s/debug/sluice TSAN_OPTIONS=halt_on_error=1 \
 	    ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 timeout 3600 \
-	    $(SWIFT) test --build-path .build/sanitize-tests --filter '$(SANITIZE_TESTS)' 2>&1 | $(LINK_NOISE) || exit 1; \
+	    $(SWIFT) test --build-path .build/sanitize-tests --filter '$(SANITIZE_FILTER)' 2>&1 | $(LINK_NOISE) || exit 1; \
 	done
 
 # libFuzzer targets (swiftc -sanitize=fuzzer,address) over the core's sources: gunzip,

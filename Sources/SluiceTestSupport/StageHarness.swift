@@ -19,30 +19,56 @@ public enum StageHarness {
         public var bytesSent: Int
         /// The largest output chunk seen.
         public var largestChunk: Int
+        /// With `stallsCollector`: what the feeder had sent when backpressure held it (or
+        /// when it was done), before the collector took anything.
+        public var bytesSentWhileStalled: Int?
     }
 
     /// `outputLimit`: the collector stops (and the stage sees its consumer go away) once
     /// it holds that many bytes, so a fuzzer's gzip bomb cannot exhaust memory.
+    ///
+    /// `stallsCollector`: the collector takes nothing until the stage is blocked on its
+    /// output (or finished) and then the feeder is blocked on its input (or done); from
+    /// there nothing can move until the collector reads, so `bytesSentWhileStalled` is
+    /// all the input a stage consumes while its consumer does not read. Then it reads
+    /// on as usual. Meant for stages whose only wait for room is on their output.
     public static func run(_ stage: any Stage, input: [UInt8], chunkSize: Int,
-                           highWaterMark: Int? = nil, outputLimit: Int = Int.max) -> Result {
+                           highWaterMark: Int? = nil, outputLimit: Int = Int.max,
+                           stallsCollector: Bool = false) -> Result {
         let hwm = highWaterMark ?? max(4 * chunkSize, 16)
         let pool = ChunkPool(chunkBytes: chunkSize, maxIdleChunks: 64)
         let marks = WaterMarks(highWaterMark: hwm, lowWaterMark: hwm / 2, chunkBytes: chunkSize)
         let inChannel = BoundedChannel(marks, pool: pool)
         let outChannel = BoundedChannel(marks, pool: pool)
         let box = Box()
+        let feederStats = NodeStats(name: "feeder")
+        let stageStats = NodeStats(name: "stage")
+        feederStats.begin()
+        stageStats.begin()
         let feeder = Thread {
             var offset = 0
             while offset < input.count {
                 let chunk = pool.take()
                 let n = input[offset...].prefix(chunkSize).withUnsafeBytes { chunk.append($0) }
                 offset += n
-                if case .closed = inChannel.send(chunk) { break }
+                if case .closed = inChannel.send(chunk, waiter: feederStats) { break }
                 box.lock.withLock { box.sent = offset }
             }
             inChannel.close(reason: .endOfInput)
+            feederStats.end()
         }
         let collector = Thread {
+            if stallsCollector {
+                // The stage first: once it is blocked on its output only this thread can
+                // release it, so a feeder then seen blocked stays blocked.
+                while true {
+                    let stage = stageStats.state
+                    let feeder = feederStats.state
+                    if stage == .blocked || stage == .finished, feeder == .blocked || feeder == .finished { break }
+                    usleep(1000)
+                }
+                box.lock.withLock { box.sentWhileStalled = box.sent }
+            }
             var out: [UInt8] = []
             var largest = 0
             while case .chunk(let chunk) = outChannel.receive() {
@@ -57,11 +83,13 @@ public enum StageHarness {
             box.lock.withLock { box.output = out; box.largest = largest }
         }
         var stage = stage
-        let end = StageLoop.run(&stage, input: inChannel, output: outChannel, pool: pool)
+        let end = StageLoop.run(&stage, input: inChannel, output: outChannel, pool: pool, stats: stageStats)
+        stageStats.end()
         feeder.join()
         collector.join()
         return box.lock.withLock {
-            Result(output: box.output, end: end, bytesSent: box.sent, largestChunk: box.largest)
+            Result(output: box.output, end: end, bytesSent: box.sent, largestChunk: box.largest,
+                   bytesSentWhileStalled: box.sentWhileStalled)
         }
     }
 
@@ -81,6 +109,7 @@ public enum StageHarness {
         let lock = Lock()
         var output: [UInt8] = []
         var sent = 0
+        var sentWhileStalled: Int?
         var largest = 0
     }
 }

@@ -64,6 +64,36 @@ import Testing
         }
     }
 
+    /// The suites written to drive sluice's threads hardest: every stage thread at once,
+    /// gzip's workers, exec's drain thread, early stops and failures mid-stream.
+    static let threadSuites = [
+        "IdentityThreadTests", "StopThreadTests", "OutputFailureThreadTests", "NonBlockingThreadTests",
+        "BackpressureThreadTests", "GunzipFormatThreadTests", "ParallelGzipThreadTests", "ExecThreadTests",
+        "TeeThreadTests", "StallThreadTests", "CardPipelineThreadTests", "GrepAgainstGrepThreadTests",
+    ]
+
+    /// `make test-sanitize` selects suites by name: its filter must pick every suite named
+    /// `...ThreadTests` and no other, and those must still include `threadSuites`.
+    @Test func sanitizerRunSelectsTheThreadSuites() throws {
+        let key = "SANITIZE_FILTER := "
+        let line = try #require(try Self.read("Makefile").split(separator: "\n").first { $0.hasPrefix(key) })
+        let filter = try Regex(String(line.dropFirst(key.count)))
+        let folder = Self.root.appendingPathComponent("Tests/EndToEndTests").path
+        var suites: [String] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder) where file.hasSuffix(".swift") {
+            for line in try Self.read("Tests/EndToEndTests/\(file)").split(separator: "\n") where line.hasPrefix("@Suite") {
+                guard let name = line.split(separator: " ").drop(while: { $0 != "struct" }).dropFirst().first else { continue }
+                suites.append(String(name))
+            }
+        }
+        // A test ID as swift-testing matches a filter against it: module.Suite/test().
+        let selected = Set(suites.filter { "EndToEndTests.\($0)/someTest()".contains(filter) })
+        #expect(selected == Set(suites.filter { $0.hasSuffix("ThreadTests") }))
+        for suite in Self.threadSuites {
+            #expect(selected.contains(suite), "make test-sanitize does not run \(suite)")
+        }
+    }
+
     @Test func manPageLintsClean() throws {
         guard have("mandoc") else { return }
         let r = try sh("mandoc -Tlint -W warning '\(Self.root.path)/man/sluice.1' 2>&1")

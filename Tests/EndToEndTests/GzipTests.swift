@@ -57,7 +57,7 @@ func realText(_ bytes: String, into path: String = "$T/text") -> String {
     }
 }
 
-@Suite struct GunzipFormatTests {
+@Suite struct GunzipFormatThreadTests {
     @Test func concatenatedMembersFromGzipAndPigz() throws {
         let r = try sh("""
             seq 1 50000 > $T/a; seq 50001 90000 > $T/b
@@ -209,7 +209,7 @@ func realText(_ bytes: String, into path: String = "$T/text") -> String {
     }
 }
 
-@Suite struct ParallelGzipEndToEndTests {
+@Suite struct ParallelGzipThreadTests {
     @Test(arguments: [1, 6, 9])
     func levelsThreadsAndBlocks(_ level: Int) throws {
         let r = try sh("""

@@ -291,11 +291,20 @@ enum GzipFixture {
     }
 
     @Test func backpressureStopsTheWorkers() {
-        // A consumer that has not read yet: the stage may not run ahead by more than its
-        // job slots, so the feeder is held back too.
+        // A consumer that does not read: once its channel is full the dispatcher blocks
+        // writing, the 2N job slots fill, the workers idle and the stage takes no more
+        // input, so the feeder is held back too. What it got in by then fits in the
+        // buffers between it and the consumer: the input channel (up to the high-water
+        // mark plus the chunk that crosses it), the chunk the stage is taking apart, 2N
+        // blocks, and the output channel and the emitter's partial chunk (random data
+        // does not compress, so their bytes stand for as many input bytes).
+        let threads = 2, highWaterMark = 8192, chunkSize = 4096
         let input = pseudoRandomBytes(4 << 20)
-        let r = StageHarness.run(try! GzipStage(.init(threads: 2, blockBytes: Self.block)), input: input,
-                                 chunkSize: 4096, highWaterMark: 8192)
+        let r = StageHarness.run(try! GzipStage(.init(threads: threads, blockBytes: Self.block)), input: input,
+                                 chunkSize: chunkSize, highWaterMark: highWaterMark, stallsCollector: true)
+        let bound = 2 * (highWaterMark + chunkSize) + chunkSize + 2 * threads * Self.block + chunkSize
+        let sent = r.bytesSentWhileStalled ?? input.count
+        #expect(sent <= bound, "the feeder sent \(sent) bytes to a consumer that did not read")
         #expect(GzipFixture.gunzip(r.output) == input)
     }
 }

@@ -69,7 +69,6 @@ public struct ArgumentCursor {
     public init(_ words: [String]) { self.words = words }
 
     public var peek: String? { index < words.count ? words[index] : nil }
-    public var isAtEnd: Bool { index >= words.count }
 
     public mutating func next() -> String? {
         guard index < words.count else { return nil }

@@ -157,7 +157,6 @@ public struct OptionReader {
     public var operands: [String] { parsed.operands }
     public func has(_ key: String) -> Bool { parsed.has(key) }
     public func last(_ key: String) -> GivenOption? { parsed.last(key) }
-    public func values(_ key: String) -> [String] { parsed.all(key).compactMap { $0.value } }
 
     /// A usage error from this owner.
     public func fail(_ message: String) -> SluiceError {

@@ -24,8 +24,7 @@ public struct Thread {
         if r != 0 {
             Unmanaged<ThreadBody>.fromOpaque(context).release()
             // Out of memory or thread slots before any data moved: say so and go.
-            let message = "sluice: cannot create a thread: \(Errno(r))\n"
-            _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+            try? FileDescriptor.standardError.writeAll("sluice: cannot create a thread: \(Errno(r))\n")
             _exit(1)
         }
         id = tid

@@ -4,10 +4,10 @@ import CZlib
 final class Deflater {
     private let z = ZStream(.deflate)
 
-    /// deflateInit2 with `windowBits` (31: one gzip member with zlib's header and trailer;
-    /// -15: raw deflate) and `memLevel` 8, zlib's default.
-    init(level: Int, windowBits: Int32 = 31, memLevel: Int32 = 8) throws(StageError) {
-        let r = sluice_deflateInit2(z.pointer, Int32(level), Z_DEFLATED, windowBits, memLevel, Z_DEFAULT_STRATEGY)
+    /// deflateInit2 with windowBits 31 (one gzip member with zlib's header and trailer)
+    /// and memLevel 8, zlib's default.
+    init(level: Int) throws(StageError) {
+        let r = sluice_deflateInit2(z.pointer, Int32(level), Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY)
         if r != Z_OK { throw .failed(r == Z_MEM_ERROR ? "out of memory" : "cannot start zlib's deflate (\(r))") }
         z.isActive = true
     }
@@ -34,9 +34,6 @@ final class Deflater {
 
     /// deflateEnd, once (also done when the deflater is released).
     func end() { z.end() }
-
-    /// deflateReset: a new member with the same settings.
-    func reset() { deflateReset(z.pointer) }
 
     /// The heap memory deflate holds for `level` and memLevel 8: zlib's documented
     /// (1 << (windowBits + 2)) + (1 << (memLevel + 9)) plus its state, about 268 KiB.

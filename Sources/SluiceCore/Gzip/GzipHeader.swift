@@ -46,8 +46,6 @@ struct GzipHeaderParser {
     private(set) var length = 0
 
     var isDone: Bool { step == .done }
-    /// True once the header has taken any byte.
-    var hasStarted: Bool { length > 0 }
 
     /// Consumes header bytes from the front of `bytes`; returns how many it took (fewer
     /// than all only when the header is complete).

@@ -19,9 +19,8 @@ public enum Splice {
 
     /// Moves everything from `input` to `output`. Retries EINTR; on EAGAIN (a
     /// non-blocking descriptor from the parent) waits in poll(2) for the side that is
-    /// not ready. `stats`, if given, counts the bytes.
-    public static func copy(from input: FileDescriptor, to output: FileDescriptor,
-                            stats: NodeStats? = nil) -> Result {
+    /// not ready.
+    public static func copy(from input: FileDescriptor, to output: FileDescriptor) -> Result {
         // 1 MiB per call: the enlarged pipe's capacity; larger asks gain nothing.
         let request = 1 << 20
         var moved = 0
@@ -30,8 +29,6 @@ public enum Splice {
                                   UInt32(SLUICE_SPLICE_F_MOVE | SLUICE_SPLICE_F_MORE))
             if n > 0 {
                 moved += n
-                stats?.bytesIn.add(n, ordering: .relaxed)
-                stats?.bytesOut.add(n, ordering: .relaxed)
                 continue
             }
             if n == 0 { return .finished(moved) }

@@ -43,13 +43,6 @@ public final class Monitor {
         progress?.draw(view(now: now, nodes: nodes, isFinal: true))
     }
 
-    /// The bottleneck over the recent window (the whole run when it is shorter).
-    public func currentBottleneck() -> String? {
-        guard let last = history.last else { return nil }
-        let first = history.count > 1 ? history.first!.nodes : nil
-        return Bottleneck.name(of: last.nodes, before: first, names: pipeline.nodes.map(\.name))
-    }
-
     private func view(now: UInt64, nodes: [NodeSnapshot], isFinal: Bool) -> ProgressView {
         let base = isFinal || history.count < 2 ? nil : history.first
         let elapsed = Double(now &- pipeline.startNanos) / 1e9

@@ -1,5 +1,3 @@
-import Glibc
-
 /// `throttle RATE` (also `rate`): limits the bytes passing this point to RATE per second
 /// with a token bucket. The bucket holds at most one chunk, so a pause does not bank
 /// credit for a flood afterwards. Where it sits decides what it limits:
@@ -47,11 +45,13 @@ public struct ThrottleStage: Stage {
         return .more
     }
 
-    /// Refills the bucket and sleeps until it holds no debt.
+    /// Refills the bucket and sleeps until it holds no debt: at most 100 ms a sleep (the
+    /// loop sleeps again if owed more), at least 10 µs.
     private mutating func payDebt() {
         refill()
         while tokens < 0 {
-            sleep(seconds: -tokens / bytesPerSecond)
+            let seconds = min(0.1, max(0.000_01, -tokens / bytesPerSecond))
+            sleep(nanoseconds: Int(seconds * 1e9))
             refill()
         }
     }
@@ -62,15 +62,6 @@ public struct ThrottleStage: Stage {
         let now = monotonicNanos()
         tokens = min(burst, tokens + Double(now &- lastRefill) / 1e9 * bytesPerSecond)
         lastRefill = now
-    }
-
-    /// nanosleep(2) for `seconds`, at most 100 ms (`payDebt` sleeps again if owed more),
-    /// retrying EINTR.
-    private func sleep(seconds: Double) {
-        let ns = Int(min(0.1, max(0.000_01, seconds)) * 1e9)
-        var request = timespec(tv_sec: 0, tv_nsec: ns)
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 
     public static let descriptor = StageDescriptor(
