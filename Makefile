@@ -12,27 +12,38 @@ RELEASE_FLAGS := -c release -Xswiftc -static-executable
 # never dlopens, so that one line is noise.
 LINK_NOISE := grep -v "statically linked applications requires at runtime"
 
-.PHONY: all build test test-large test-stress test-sanitize fuzz fuzz-build install uninstall clean check-zlib lint-man bench
+.PHONY: all build deps deps-build test test-large test-stress test-sanitize fuzz fuzz-build install uninstall clean lint-man bench
 
 all: build
 
-check-zlib:
-	@test -f /usr/include/zlib.h || { \
-	  echo "sluice needs zlib's header and static library: apt-get install zlib1g-dev" >&2; exit 1; }
+# Debian packages. The build: make, zlib's header and static library, and the static C++
+# runtime that -static-executable links, from the GCC installation the toolchain's clang
+# selects (12 on Debian 12). The tests: what they run and compare against (script is in
+# bsdutils, /usr/bin/time in time). `make deps` installs what is missing when run as root,
+# or names the apt-get line to run; it prints nothing when all are there.
+GCC_MAJOR = $(or $(shell clang -v 2>&1 | sed -n 's|^Selected GCC installation: .*/||p'),12)
+BUILD_PACKAGES = make zlib1g-dev libstdc++-$(GCC_MAJOR)-dev
+TEST_PACKAGES := bash bsdutils coreutils diffutils gzip grep mawk mandoc pigz pv python3 sed time
 
-build: check-zlib
+deps-build:
+	@.ci/deps $(BUILD_PACKAGES)
+
+deps: deps-build
+	@.ci/deps $(TEST_PACKAGES)
+
+build: deps-build
 	@set -o pipefail 2>/dev/null; $(SWIFT) build $(RELEASE_FLAGS) 2>&1 | $(LINK_NOISE); exit $${PIPESTATUS[0]}
 
 # Unit tests pin the engine; end-to-end tests run the release binary through real
 # pipes, files and shells and compare with gzip, grep, head and tail.
 # A hung test must fail the run, not hold CI until its deadline: 25 minutes at most.
-test: build
+test: deps build
 	@set -o pipefail; SLUICE_BIN=$(CURDIR)/$(BIN) timeout --signal=KILL 1500 \
 	  $(SWIFT) test --parallel 2>&1 | $(LINK_NOISE)
 
 # Multi-gigabyte checks: flat memory from 100 MiB to 10 GiB, ISIZE past 4 GiB, a 10 GiB
 # gzip bomb, faults and signals. Not part of `make test`; takes a while.
-test-stress: build
+test-stress: deps build
 	SLUICE=$(CURDIR)/$(BIN) Tests/stress/run.sh
 
 test-large: test-stress
@@ -43,7 +54,7 @@ test-large: test-stress
 # Swift 6.3 cannot select a tag from the command line, so the name is the selector.
 # DocsTests checks that this filter picks exactly those suites.
 SANITIZE_FILTER := ThreadTests/
-test-sanitize:
+test-sanitize: deps
 	@set -o pipefail; for s in thread address; do \
 	  echo "== -sanitize=$$s"; \
 	  $(SWIFT) build -c debug --build-path .build/sanitize-$$s -Xswiftc -sanitize=$$s 2>&1 | $(LINK_NOISE) || exit 1; \
@@ -69,7 +80,7 @@ FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -wmo -module-name Sl
 	@swiftc $(FUZZ_FLAGS) $(CORE_SOURCES) $< -o $@ 2>&1 | grep -v "Cannot export local symbol" || true
 	@test -x $@
 
-fuzz-build: $(addprefix .build/fuzz/,$(FUZZ_TARGETS))
+fuzz-build: deps-build $(addprefix .build/fuzz/,$(FUZZ_TARGETS))
 
 fuzz: fuzz-build
 	@mkdir -p fuzz/artifacts

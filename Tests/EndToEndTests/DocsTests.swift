@@ -95,7 +95,6 @@ import Testing
     }
 
     @Test func manPageLintsClean() throws {
-        guard have("mandoc") else { return }
         let r = try sh("mandoc -Tlint -W warning '\(Self.root.path)/man/sluice.1' 2>&1")
         #expect(r.text.isEmpty, "\(r.text)")
     }

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 
-/// Real text for compression tests: the C headers every build machine has (libc6-dev,
-/// zlib1g-dev), cut to `bytes`.
+/// Text that compresses and greps like real C source, `bytes` of it (`3M`, `300K`, as
+/// `head -c` reads them): the same bytes on every machine, from Tests/scripts/source-text.awk
+/// rather than from whatever /usr/include holds.
 func realText(_ bytes: String, into path: String = "$T/text") -> String {
-    "cat /usr/include/*.h /usr/include/*/*.h /usr/include/*/*/*.h 2>/dev/null | head -c \(bytes) > \(path)"
+    "awk -v size=\(bytes) -f '\(scriptsDirectory)/source-text.awk' | head -c \(bytes) > \(path)"
 }
 
 @Suite struct GzipRoundTripTests {
@@ -72,10 +73,11 @@ func realText(_ bytes: String, into path: String = "$T/text") -> String {
     /// Members made by Python with every optional header field, the FHCRC checked.
     @Test func pythonHeaderFields() throws {
         let r = try sh("""
+            \(realText("40K"))
             python3 - $T <<'EOF'
             import struct, sys, zlib, os
             d = sys.argv[1]
-            data = open('/usr/include/stdio.h', 'rb').read()
+            data = open(d + '/text', 'rb').read()
             def member(flags, extra=b'', name=b'', comment=b'', os_byte=3):
                 h = b'\\x1f\\x8b\\x08' + bytes([flags]) + struct.pack('<I', 1700000000) + b'\\x00' + bytes([os_byte])
                 if flags & 4: h += struct.pack('<H', len(extra)) + extra
@@ -94,7 +96,7 @@ func realText(_ bytes: String, into path: String = "$T/text") -> String {
             EOF
             gzip -t $T/fields.gz || exit 9
             "$SLUICE" gunzip < $T/fields.gz | cmp - $T/want || exit 1
-            "$SLUICE" gunzip < $T/py.gz | cmp - /usr/include/stdio.h || exit 2
+            "$SLUICE" gunzip < $T/py.gz | cmp - $T/text || exit 2
             """)
         #expect(r.status == 0, "\(r.stderr)")
     }

@@ -33,8 +33,10 @@ struct Outcome {
 
 /// Runs `script` in bash with `$SLUICE` set to the binary and `$T` to a fresh temporary
 /// directory (removed afterwards), feeding `stdin` if given. `timeout` kills a hang.
+/// Throws `MissingTool` instead when the script names a tool that is not installed.
 @discardableResult
 func sh(_ script: String, stdin: Data? = nil, timeout: Int = 120) throws -> Outcome {
+    if let missing = missingTool(in: script) { throw missing }
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-e2e-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -85,7 +87,36 @@ func milliseconds(in text: String, key: String = "ms") -> Int? {
     return nil
 }
 
-/// Whether a tool the comparison tests need is installed.
-func have(_ tool: String) -> Bool {
-    (try? sh("command -v \(tool) >/dev/null"))?.status == 0
+/// A tool a script runs is not installed. The test fails with this one line naming the
+/// package, rather than with whatever the script makes of "command not found".
+struct MissingTool: Error, CustomStringConvertible {
+    var tool: String
+    var package: String
+    var description: String { "\(tool) is not installed: apt-get install \(package), or run make deps" }
+}
+
+/// The tools the scripts run beyond bash, coreutils, diffutils, grep, gzip and sed (which
+/// every Debian machine has), with the Debian package of each: the Makefile's
+/// TEST_PACKAGES, which `make deps` installs.
+let testTools: [(tool: String, package: String)] = [
+    ("pigz", "pigz"), ("pv", "pv"), ("python3", "python3"), ("mandoc", "mandoc"),
+    ("script", "bsdutils"), ("/usr/bin/time", "time"), ("awk", "mawk"),
+]
+
+/// The tools of `testTools` that are not on `PATH` (or not at their absolute path), looked
+/// up once.
+let missingTools: [MissingTool] = {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    func isInstalled(_ tool: String) -> Bool {
+        if tool.hasPrefix("/") { return FileManager.default.isExecutableFile(atPath: tool) }
+        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
+    }
+    return testTools.filter { !isInstalled($0.tool) }.map { MissingTool(tool: $0.tool, package: $0.package) }
+}()
+
+/// The first missing tool that `script` names as a word of its own (`pv -q`, not `$T/pv`).
+func missingTool(in script: String) -> MissingTool? {
+    guard !missingTools.isEmpty else { return nil }
+    let words = Set(script.split { !($0.isLetter || $0.isNumber || "_./-".contains($0)) })
+    return missingTools.first { words.contains(Substring($0.tool)) }
 }

@@ -28,9 +28,9 @@ for tool in gzip pigz pv python3 md5sum; do
     command -v "$tool" >/dev/null || { echo "stress: needs $tool" >&2; exit 1; }
 done
 
-# A 4 MiB seed of real text (C headers), repeated to any length on the fly.
-SEED="$W/seed.txt"
-[ -s "$SEED" ] || cat /usr/include/*.h /usr/include/*/*.h /usr/include/*/*/*.h 2>/dev/null | head -c 4M > "$SEED"
+# A 4 MiB seed of text like C source (the tests' generator), repeated to any length on the fly.
+SEED="$W/source-text.txt"
+[ -s "$SEED" ] || awk -v size=4M -f "$ROOT/Tests/scripts/source-text.awk" | head -c 4M > "$SEED"
 gen() { while cat "$SEED"; do :; done 2>/dev/null | head -c "$1"; }
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
 
