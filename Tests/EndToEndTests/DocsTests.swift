@@ -70,6 +70,7 @@ import Testing
         "IdentityThreadTests", "StopThreadTests", "OutputFailureThreadTests", "NonBlockingThreadTests",
         "BackpressureThreadTests", "GunzipFormatThreadTests", "ParallelGzipThreadTests", "ExecThreadTests",
         "TeeThreadTests", "StallThreadTests", "CardPipelineThreadTests", "GrepAgainstGrepThreadTests",
+        "ExecEndThreadTests",
     ]
 
     /// `make test-sanitize` selects suites by name: its filter must pick every suite named
