@@ -18,7 +18,7 @@ public func fuzzCommandLine(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 
         var plans = try StageRegistry.plans(for: stages, globals: globals, context: context)
         for i in plans.indices { plans[i].stage.close() }
     } catch {
-        guard case .usage(let message) = error, !message.isEmpty else {
+        guard case .usage(let message, _) = error, !message.isEmpty else {
             fatalError("not a usage error: \(error)")
         }
     }

@@ -159,6 +159,30 @@ import Testing
         #expect(lines.dropFirst().first?.hasPrefix("usage: sluice") == true)
     }
 
+    /// The triple for a stage's usage error: its message, that stage's synopsis (not the
+    /// global one), and where to read more.
+    @Test func stageUsageErrorShowsTheStageSynopsis() throws {
+        let r = try sh("echo hi | \"$SLUICE\" grep -Q x")
+        #expect(r.status == 2)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr == """
+            sluice: grep: unknown option '-Q'
+            usage: sluice [OPTION]... grep [-F|-E|-G] [-ivxw] [-m NUM] [-e PATTERN]... [-f FILE] [PATTERN]
+            Try 'sluice grep --help' for more information.
+
+            """)
+    }
+
+    /// A file named where standard input is meant: say so, with the command that works.
+    @Test func fileOperandPointsToStandardInput() throws {
+        let r = try sh("\"$SLUICE\" gunzip app.log.gz")
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("""
+            sluice: gunzip: unexpected argument 'app.log.gz' (sluice reads standard input: sluice gunzip < app.log.gz)
+            usage: sluice [OPTION]... gunzip
+            """))
+    }
+
     @Test func helpGoesToStdout() throws {
         let r = try sh("\"$SLUICE\" --help")
         #expect(r.status == 0)

@@ -95,7 +95,7 @@ import Testing
         (["-5"], "t: unknown option '-5'"),
     ])
     func errors(_ words: [String], _ message: String) {
-        #expect(throws: SluiceError.usage(message)) { _ = try parse(words) }
+        #expect(throws: SluiceError.usage(message, stage: "t")) { _ = try parse(words) }
     }
 
     @Test func suggestionDistance() {
@@ -177,19 +177,21 @@ import Testing
         (["cat", "+", "head", "-n"], "head: option '-n' needs a value"),
     ])
     func usageErrors(_ words: [String], _ message: String) {
-        #expect(throws: SluiceError.usage(message)) { _ = try CommandParser.parse(words) }
+        // A stage's error names the stage, whose synopsis follows the message.
+        let stage = ["head", "cat"].first { message.hasPrefix("\($0):") }
+        #expect(throws: SluiceError.usage(message, stage: stage)) { _ = try CommandParser.parse(words) }
     }
 
     @Test(arguments: [
         (["head", "-n", "x"], "head: -n: invalid number 'x'"),
-        (["head", "extra"], "head: unexpected argument 'extra'"),
+        (["head", "extra"], "head: unexpected argument 'extra' (sluice reads standard input: sluice head < extra)"),
         (["cat", "--hwm", "1K", "--lwm", "2K"], "cat: low-water mark 2 KiB must be below the high-water mark 1 KiB"),
         (["cat", "--hwm", "0"], "cat: --hwm: size must be at least 1 B: '0'"),
     ])
     func stageBuildErrors(_ words: [String], _ message: String) throws {
         let (g, stages) = try run(words)
         let context = StageContext(chunkBytes: g.chunkBytes, maxLineBytes: g.maxLineBytes, diagnostics: Diagnostics())
-        #expect(throws: SluiceError.usage(message)) {
+        #expect(throws: SluiceError.usage(message, stage: words[0])) {
             _ = try StageRegistry.plans(for: stages, globals: g, context: context)
         }
     }

@@ -103,7 +103,7 @@ public struct OptionParser {
     }
 
     private func fail(_ message: String) -> SluiceError {
-        .usage(owner.map { "\($0): \(message)" } ?? message)
+        .usage(owner.map { "\($0): \(message)" } ?? message, stage: owner)
     }
 
     /// Parses words up to a lone `+` or the end. With `stopsAtFirstOperand`, the first

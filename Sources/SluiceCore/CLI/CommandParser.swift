@@ -160,7 +160,7 @@ public struct OptionReader {
 
     /// A usage error from this owner.
     public func fail(_ message: String) -> SluiceError {
-        .usage(owner.map { "\($0): \(message)" } ?? message)
+        .usage(owner.map { "\($0): \(message)" } ?? message, stage: owner)
     }
 
     public func size(_ key: String, default value: Int, min: Int = 0, max: Int = Int.max) throws(SluiceError) -> Int {

@@ -101,8 +101,8 @@ public enum Sluice {
     private static func exit(with failure: SluiceError, report: String?) -> Never {
         EndingSignals.waitIfEnding()
         switch failure {
-        case .usage(let message):
-            Diagnostics.writeStandardError("sluice: \(message)\n" + Usage.short)
+        case .usage(let message, let stage):
+            Diagnostics.writeStandardError("sluice: \(message)\n" + Usage.short(for: stage))
             Glibc.exit(2)
         case .runtime(let message):
             Diagnostics.writeStandardError("sluice: \(message)\n" + (report ?? ""))

@@ -8,6 +8,12 @@ public enum Usage {
     /// What follows a usage error.
     public static let short = synopsis + "\nTry 'sluice --help' for more information.\n"
 
+    /// What follows a usage error in the arguments of `stage`: that stage's synopsis.
+    public static func short(for stage: String?) -> String {
+        guard let stage, let d = StageRegistry.all.first(where: { $0.name == stage }) else { return short }
+        return "usage: sluice [OPTION]... \(d.synopsis)\nTry 'sluice \(d.name) --help' for more information.\n"
+    }
+
     public static var version: String {
         "sluice \(sluiceVersion)\n"
     }

@@ -1,7 +1,8 @@
 /// Every failure sluice reports, printed in one place (`main`).
 public enum SluiceError: Error, Equatable, Sendable {
-    /// A bad command line: the message, then the short synopsis; exit status 2.
-    case usage(String)
+    /// A bad command line: the message, then the short synopsis (of `stage`, when the
+    /// error is in a stage's arguments); exit status 2.
+    case usage(String, stage: String? = nil)
     /// A failure while running: `sluice: MESSAGE`; exit status 1.
     case runtime(String)
     /// Standard output was closed by its reader: no message, death by SIGPIPE (141).
@@ -10,7 +11,7 @@ public enum SluiceError: Error, Equatable, Sendable {
     /// The text after `sluice: `, or nil for the quiet broken pipe.
     public var message: String? {
         switch self {
-        case .usage(let m), .runtime(let m): return m
+        case .usage(let m, _), .runtime(let m): return m
         case .brokenPipe: return nil
         }
     }

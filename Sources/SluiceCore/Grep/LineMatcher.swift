@@ -149,7 +149,7 @@ final class LineMatcher {
         if options.lineRegexp || options.wordRegexp {
             let groups = options.lineRegexp ? 1 : 2
             guard let shifted = RegexText.shiftingBackReferences(pattern, by: groups) else {
-                throw .usage("grep: pattern '\(shown)': too many back-references for -x or -w")
+                throw .usage("grep: pattern '\(shown)': too many back-references for -x or -w", stage: "grep")
             }
             let (open, close, alt) = basic ? ("\\(", "\\)", "\\|") : ("(", ")", "|")
             let nonWord = "[^[:alnum:]_]"
@@ -177,7 +177,7 @@ final class LineMatcher {
             let reason = String(cString: error)
             regfree(regex)
             regex.deallocate()
-            throw .usage("grep: invalid pattern '\(shown)': \(reason)")
+            throw .usage("grep: invalid pattern '\(shown)': \(reason)", stage: "grep")
         }
         return regex
     }

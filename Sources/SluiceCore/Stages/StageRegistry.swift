@@ -97,7 +97,10 @@ public enum StageRegistry {
             let reader = OptionReader(invocation.options, owner: d.name)
             let operands = reader.operands
             if operands.count > d.operands.upperBound {
-                throw reader.fail("unexpected argument '\(operands[d.operands.upperBound])'")
+                let extra = operands[d.operands.upperBound]
+                let kept = operands.prefix(d.operands.upperBound).map { " \($0)" }.joined()
+                throw reader.fail("unexpected argument '\(extra)' (sluice reads standard input: "
+                    + "sluice \(d.name)\(kept) < \(extra))")
             }
             if operands.count < d.operands.lowerBound {
                 throw reader.fail("missing operand (usage: \(d.synopsis))")
