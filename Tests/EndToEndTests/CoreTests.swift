@@ -167,7 +167,8 @@ import Testing
         #expect(r.stdout.isEmpty)
         #expect(r.stderr == """
             sluice: grep: unknown option '-Q'
-            usage: sluice [OPTION]... grep [-F|-E|-G] [-ivxw] [-m NUM] [-e PATTERN]... [-f FILE] [PATTERN]
+            usage: sluice [OPTION]... grep [-F|-E|-G] [-ivxw] [-m NUM] [-e PATTERN]...
+                          [-f FILE] [PATTERN]
             Try 'sluice grep --help' for more information.
 
             """)

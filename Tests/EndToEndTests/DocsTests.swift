@@ -19,8 +19,9 @@ import Testing
             if line.hasSuffix(":") && !line.hasPrefix(" ") { section = String(line); continue }
             let words = line.split(separator: " ")
             guard line.hasPrefix("  "), let first = words.first else { continue }
-            if section == "Stages:" { stages.append(String(first)) }
-            if section == "Options:" {
+            // A stage's synopsis is indented by two; its summary, below, by more.
+            if section == "Stages:" && !line.hasPrefix("   ") { stages.append(String(first)) }
+            if section == "Options:" && first.hasPrefix("-") {
                 for w in words where w.hasPrefix("--") {
                     options.append(String(w.split(separator: "[")[0].split(separator: "=")[0]))
                     break
@@ -49,6 +50,20 @@ import Testing
             #expect(man.contains("Fl \\-\(name)"), "man page lacks \(option)")
             #expect(readme.contains("`\(option)"), "README lacks \(option)")
         }
+    }
+
+    /// Help is read in an 80-column terminal: no line of it is wider.
+    @Test func helpFitsEightyColumns() throws {
+        let (stages, _) = try Self.helpListing()
+        #expect(stages.count >= 10)
+        for args in [["--help"]] + stages.map { [$0, "--help"] } {
+            let help = try sh("\"$SLUICE\" \(args.joined(separator: " "))").text
+            for line in help.split(separator: "\n") {
+                #expect(line.count <= 80, "\(args.joined(separator: " ")): \(line.count) columns: \(line)")
+            }
+        }
+        let usage = try sh("\"$SLUICE\" grep -Q x").stderr
+        for line in usage.split(separator: "\n") { #expect(line.count <= 80, "\(line)") }
     }
 
     @Test func everyStageOptionIsInTheManPage() throws {

@@ -2,8 +2,12 @@
 /// the stage registry so they cannot drift from what the parser accepts.
 public enum Usage {
     public static let synopsis = """
-        usage: sluice [OPTION]... [STAGE [STAGE-OPTION|ARG]...] [+ STAGE [STAGE-OPTION|ARG]...]...
+        usage: sluice [OPTION]... [STAGE [STAGE-OPTION|ARG]...]
+                      [+ STAGE [STAGE-OPTION|ARG]...]...
         """
+
+    /// Help is written for an 80-column terminal.
+    static let width = 80
 
     /// What follows a usage error.
     public static let short = synopsis + "\nTry 'sluice --help' for more information.\n"
@@ -11,7 +15,7 @@ public enum Usage {
     /// What follows a usage error in the arguments of `stage`: that stage's synopsis.
     public static func short(for stage: String?) -> String {
         guard let stage, let d = StageRegistry.all.first(where: { $0.name == stage }) else { return short }
-        return "usage: sluice [OPTION]... \(d.synopsis)\nTry 'sluice \(d.name) --help' for more information.\n"
+        return synopsis(of: d) + "Try 'sluice \(d.name) --help' for more information.\n"
     }
 
     public static var version: String {
@@ -23,23 +27,27 @@ public enum Usage {
         text += """
             Read standard input in chunks, pass it through a chain of stages separated by
             a lone '+', and write standard output. Each stage runs on its own thread behind
-            a bounded buffer; a slow consumer holds everything upstream back, so memory stays
-            bounded whatever the input size. With no stage, sluice copies input to output.
+            a bounded buffer; a slow consumer holds everything upstream back, so memory
+            stays bounded whatever the input size. With no stage, sluice copies input to
+            output.
 
             Options:
 
             """
         text += table(CommandParser.globalOptions)
         text += "\nStages:\n"
-        let width = StageRegistry.all.map { $0.synopsis.count }.max() ?? 0
         for stage in StageRegistry.all {
-            text += "  " + pad(stage.synopsis, width) + "  " + stage.summary + "\n"
+            text += "  " + stage.synopsis + "\n"
+            var summary = stage.summary
+            if !stage.aliases.isEmpty { summary += "; also called " + stage.aliases.joined(separator: ", ") }
+            text += wrap(summary, indent: 6)
         }
         text += """
 
             Every stage also takes --hwm SIZE and --lwm SIZE for its own output buffer, and
             --help. SIZE is bytes or a number with K, M, G or T (powers of 1024): 64K, 4M.
-            '--' ends a stage's options; a '+' right after it is an argument, not a separator.
+            '--' ends a stage's options; a '+' right after it is an argument, not a
+            separator.
 
             Exit status: 0 success, 1 runtime error, 2 usage error; when the reader of
             standard output goes away early, death by SIGPIPE (141), as for cat.
@@ -52,19 +60,74 @@ public enum Usage {
 
     /// `sluice STAGE --help`.
     public static func help(for stage: StageDescriptor) -> String {
-        var text = "usage: sluice [OPTION]... \(stage.synopsis)\n\n\(stage.summary)\n"
+        var text = synopsis(of: stage) + "\n" + wrap(stage.summary, indent: 0)
         if !stage.aliases.isEmpty { text += "Also called: \(stage.aliases.joined(separator: ", ")).\n" }
         text += "\nOptions:\n" + table(stage.allOptions)
         return text
     }
 
+    /// Options in two columns, the help wrapped under its own column.
     private static func table(_ options: [OptionSpec]) -> String {
         let rows = options.map { ($0.short == nil ? "    " + $0.displayName : $0.displayName, $0.help) }
-        let width = rows.map { $0.0.count }.max() ?? 0
-        return rows.map { "  " + pad($0.0, width) + "  " + $0.1 + "\n" }.joined()
+        let column = (rows.map { $0.0.count }.max() ?? 0) + 4
+        return rows.map { row in
+            let lines = wrap(row.1, indent: column)
+            return "  " + pad(row.0, column - 2) + lines.dropFirst(column)
+        }.joined()
+    }
+
+    /// The words of `text`, a bracketed group (`[-f FILE]`) counting as one.
+    private static func words(of text: String) -> [Substring] {
+        var words: [Substring] = []
+        var depth = 0, start = text.startIndex
+        for i in text.indices {
+            switch text[i] {
+            case "[": depth += 1
+            case "]": depth -= 1
+            case " " where depth == 0:
+                if start < i { words.append(text[start..<i]) }
+                start = text.index(after: i)
+            default: break
+            }
+        }
+        if start < text.endIndex { words.append(text[start...]) }
+        return words
+    }
+
+    /// `usage: sluice [OPTION]... STAGE-SYNOPSIS`, continued under `sluice`'s
+    /// argument column when it is wider than the terminal.
+    static func synopsis(of stage: StageDescriptor) -> String {
+        let head = "usage: sluice [OPTION]... "
+        let lines = wrap(stage.synopsis, indent: head.count)
+        return head + lines.dropFirst(head.count).replacingFirstIndent(with: "usage: sluice ".count)
+    }
+
+    /// `text` wrapped at word boundaries to `width` columns, each line indented by
+    /// `indent` spaces and ended by a newline.
+    static func wrap(_ text: String, indent: Int) -> String {
+        let margin = String(repeating: " ", count: indent)
+        var out = "", line = ""
+        for word in words(of: text) {
+            if !line.isEmpty && indent + line.count + 1 + word.count > width {
+                out += margin + line + "\n"
+                line = ""
+            }
+            line += (line.isEmpty ? "" : " ") + word
+        }
+        return out + margin + line + "\n"
     }
 
     private static func pad(_ s: String, _ width: Int) -> String {
         s + String(repeating: " ", count: max(0, width - s.count))
+    }
+}
+
+extension Substring {
+    /// Continuation lines re-indented to `indent` columns.
+    fileprivate func replacingFirstIndent(with indent: Int) -> String {
+        split(separator: "\n", omittingEmptySubsequences: false).enumerated().map { i, line in
+            i == 0 || line.isEmpty ? String(line)
+                : String(repeating: " ", count: indent) + line.drop { $0 == " " }
+        }.joined(separator: "\n")
     }
 }
