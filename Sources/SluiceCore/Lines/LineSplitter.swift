@@ -5,7 +5,8 @@ import Glibc
 /// most one line completed from the bytes held over (`completedLine`, in the held
 /// buffer), then the run of complete lines inside the chunk (`lines`, a slice of the
 /// chunk itself), then a tail without a newline, which the caller hands back with
-/// `keep` once it is done with `completedLine`.
+/// `keep` once it is done with `completedLine` (keeping it overwrites the held buffer).
+/// `LineStageAdapter` is its one user, and makes those calls in that order.
 ///
 /// Invariants: the held partial line never exceeds `maxLineBytes` (a longer line is an
 /// error, never unbounded growth); `offset` is the stream offset of the next byte fed.
@@ -16,8 +17,9 @@ struct LineSplitter {
         var completedLine: UnsafeRawBufferPointer?
         /// The complete lines inside the chunk after that; empty or ends in "\n".
         var lines: UnsafeRawBufferPointer
-        /// The bytes after the last newline, to hand back with `keep`.
-        var tail: UnsafeRawBufferPointer
+        /// The bytes after the last newline, to hand back with `keep`; nil when the chunk
+        /// had no newline (its bytes already joined the held partial line).
+        var tail: UnsafeRawBufferPointer?
     }
 
     let maxLineBytes: Int
@@ -27,16 +29,11 @@ struct LineSplitter {
     private var heldStart = 0
     /// Stream offset of the next byte fed.
     private(set) var offset = 0
-    /// The last split found a newline, so its tail is still to be kept.
-    private var isTailPending = false
 
     init(maxLineBytes: Int) {
         self.maxLineBytes = maxLineBytes
         held = ByteBuffer(limit: maxLineBytes)
     }
-
-    /// True when a partial line is held.
-    var hasPartialLine: Bool { !held.isEmpty }
 
     /// Cuts `bytes`. With no newline in it, the bytes join the held partial line and the
     /// split is empty. Throws when a line grows past the limit.
@@ -44,15 +41,12 @@ struct LineSplitter {
         let start = offset
         offset += bytes.count
         guard let base = bytes.baseAddress, !bytes.isEmpty else {
-            return Split(completedLine: nil, lines: bytes, tail: bytes)
+            return Split(completedLine: nil, lines: bytes, tail: nil)
         }
         guard let firstHit = memchr(base, 0x0A, bytes.count) else {
-            isTailPending = false
             try hold(bytes, at: start)
-            return Split(completedLine: nil, lines: UnsafeRawBufferPointer(start: base, count: 0),
-                         tail: UnsafeRawBufferPointer(start: base + bytes.count, count: 0))
+            return Split(completedLine: nil, lines: UnsafeRawBufferPointer(start: base, count: 0), tail: nil)
         }
-        isTailPending = true
         var first = base.distance(to: UnsafeRawPointer(firstHit))
         var completed: UnsafeRawBufferPointer?
         if !held.isEmpty {
@@ -69,12 +63,9 @@ struct LineSplitter {
         return Split(completedLine: completed, lines: lines, tail: UnsafeRawBufferPointer(rebasing: bytes[last...]))
     }
 
-    /// Holds `tail` (the split's tail) as the new partial line; call after the split's
-    /// `completedLine` is no longer needed. Does nothing when the split had no newline
-    /// (its bytes are already held).
+    /// Holds `tail` (a split's non-nil tail) as the new partial line; call after the
+    /// split's `completedLine` is no longer needed.
     mutating func keep(_ tail: UnsafeRawBufferPointer) throws(StageError) {
-        guard isTailPending else { return }
-        isTailPending = false
         held.removeAll()
         heldStart = offset - tail.count
         try hold(tail, at: heldStart)
