@@ -227,6 +227,26 @@ func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignore
         #expect(r.output == [UInt8]("abcdefg\nabcdefg\nabcdefg\n"))
     }
 
+    @Test func heldBytesCountTheLinesKept() {
+        let context = StageContext(chunkBytes: 128 << 10, maxLineBytes: 1 << 20, diagnostics: Diagnostics())
+        let line = (1 << 20) + 1, segments = 3 * ByteQueue.segmentBytes
+        // The partial line, N lines kept, one line or chunk appended, three segments.
+        #expect(TailStage.heldBytes(.lines(10), context) == line + 10 * line + line + segments)
+        #expect(HeadStage.heldBytes(.allButLines(10), context) == line + 10 * line + line + segments)
+        #expect(TailStage.heldBytes(.bytes(1000), context) == 1000 + (128 << 10) + segments)
+        #expect(HeadStage.heldBytes(.allButBytes(1000), context) == 1000 + (128 << 10) + segments)
+        #expect(TailStage.heldBytes(.fromLine(5), context) == line)
+        #expect(HeadStage.heldBytes(.lines(5), context) == line)
+    }
+
+    @Test func heldBytesSaturate() {
+        let context = StageContext(chunkBytes: 128 << 10, maxLineBytes: 1 << 30, diagnostics: Diagnostics())
+        #expect(TailStage.heldBytes(.lines(Int.max), context) == Int.max)
+        #expect(HeadStage.heldBytes(.allButLines(1 << 40), context) == Int.max)
+        #expect(TailStage.heldBytes(.bytes(Int.max), context) == Int.max)
+        #expect(HeadStage.heldBytes(.allButBytes(Int.max - 1), context) == Int.max)
+    }
+
     @Test func headLineOverTheLimit() {
         let r = StageHarness.run(HeadStage.make(.lines(1), maxLineBytes: 1000), input: [UInt8](repeating: 0, count: 5000), chunkSize: 512)
         #expect(r.end == .failed("line longer than 1000 B at byte 0 (raise --max-line)"))

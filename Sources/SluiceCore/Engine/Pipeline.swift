@@ -42,13 +42,15 @@ import Glibc
 // `ceil(hwm_i / chunk) + 1` chunks (`BoundedChannel.maxChunks`). Each thread holds at most
 // two chunks of its own (the input it works on, the output it fills). Stages hold their
 // own state on top: a line stage at most `--max-line` bytes of one line, gzip its zlib
-// state. The pool keeps idle chunks only up to what the channels could hold. So:
+// state, `tail -n N` and `head -n -N` N lines (`ByteQueue.memoryBound`). The pool keeps
+// idle chunks only up to what the channels could hold. So:
 //
 //     memory ≤ base + Σ_i maxChunks_i × chunk + (stages + 2) × 2 × chunk + Σ_s held_s
 //
 // about `base + Σ (hwm_i + 2 × chunk) + (stages + 2) × 2 × chunk + Σ held_s`, where base
 // is the binary's own few MiB. `memoryBound` computes it; `--stats=json` prints it beside
-// the measured peak RSS, and a test holds one under the other.
+// the measured peak RSS, and a test holds one under the other. The sums saturate at
+// `Int.max` (`Saturating`): `tail -n 1000000000000` has a bound past any memory, not a trap.
 
 /// The settings of one buffer (a node's output channel), resolved from the command line
 /// in one place (`resolveWaterMarks`), from which the channel's `WaterMarks` are made.
@@ -174,7 +176,7 @@ public final class Pipeline: @unchecked Sendable {
         self.pool = pool
         channels = marks.map { BoundedChannel($0, pool: pool) }
         for i in channels.indices.dropFirst() { channels[i].upstream = channels[i - 1] }
-        heldBytes = stages.reduce(0) { $0 + $1.heldBytes }
+        heldBytes = stages.reduce(0) { Saturating.sum($0, $1.heldBytes) }
     }
 
     /// On a regular-file stdin, moves its offset to where the first stage wants to start
@@ -191,7 +193,7 @@ public final class Pipeline: @unchecked Sendable {
     /// The memory bound of the essay above, without the binary's base.
     public var memoryBound: Int {
         let queued = channels.reduce(0) { $0 + $1.maxChunks * chunkBytes }
-        return queued + nodes.count * 2 * chunkBytes + heldBytes
+        return Saturating.sum(queued, nodes.count * 2 * chunkBytes, heldBytes)
     }
 
     /// Starts every thread.
@@ -314,5 +316,25 @@ public final class Pipeline: @unchecked Sendable {
             isWriterDone = true
             done.broadcast()
         }
+    }
+}
+
+/// Sums and products of non-negative sizes that stop at `Int.max` instead of trapping: a
+/// memory bound can be past any real memory (N lines of up to `--max-line` each), and
+/// `Int.max` then says so.
+enum Saturating {
+    static func sum(_ terms: Int...) -> Int {
+        var total = 0
+        for term in terms {
+            let (next, overflowed) = total.addingReportingOverflow(term)
+            if overflowed { return Int.max }
+            total = next
+        }
+        return total
+    }
+
+    static func product(_ a: Int, _ b: Int) -> Int {
+        let (p, overflowed) = a.multipliedReportingOverflow(by: b)
+        return overflowed ? Int.max : p
     }
 }

@@ -18,6 +18,28 @@ struct ByteQueue {
     /// memory held past what is needed is small.
     static let segmentBytes = 64 << 10
 
+    /// The most memory in segments of a queue that, after each append of at most
+    /// `appendBytes`, is cut back to at most `keptBytes` (`emitFront`) or to its first
+    /// segment plus at most `keptBytes` after it (`trimKeeping...`):
+    ///
+    ///     keptBytes + appendBytes + 3 × segmentBytes
+    ///
+    /// After a cut the kept bytes fill whole segments but two (the first, partly emitted
+    /// or wholly held; the last, partly filled), one spare segment may wait for reuse, and
+    /// the next append adds its bytes before the next cut. Saturates at `Int.max`. The
+    /// segment table, 32 bytes a segment, is bookkeeping like malloc's, not counted.
+    static func memoryBound(keeping keptBytes: Int, appending appendBytes: Int) -> Int {
+        Saturating.sum(keptBytes, appendBytes, 3 * segmentBytes)
+    }
+
+    /// `memoryBound` for the last `lines` lines (`tail -n N`, `head -n -N`), with lines of
+    /// at most `maxLineBytes` and a newline: `lines × (maxLineBytes + 1)` kept, and appends
+    /// of a run of lines from one chunk or of one line completed from held bytes.
+    static func memoryBound(keepingLines lines: Int, maxLineBytes: Int, chunkBytes: Int) -> Int {
+        let line = maxLineBytes + 1
+        return memoryBound(keeping: Saturating.product(lines, line), appending: max(line, chunkBytes))
+    }
+
     private var segments: [Segment] = []
     private var spare: UnsafeMutableRawPointer?
     /// Bytes held.

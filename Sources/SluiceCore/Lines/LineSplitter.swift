@@ -35,6 +35,10 @@ struct LineSplitter {
         held = ByteBuffer(limit: maxLineBytes)
     }
 
+    /// The most memory a splitter holds: one partial line of up to `maxLineBytes`, and
+    /// room for the newline `finish` may add.
+    static func memoryBound(maxLineBytes: Int) -> Int { maxLineBytes + 1 }
+
     /// Cuts `bytes`. With no newline in it, the bytes join the held partial line and the
     /// split is empty. Throws when a line grows past the limit.
     mutating func split(_ bytes: UnsafeRawBufferPointer) throws(StageError) -> Split {

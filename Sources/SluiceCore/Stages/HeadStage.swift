@@ -128,13 +128,24 @@ public enum HeadStage {
             case (false, true): limit = .allButBytes(n)
             }
         }
-        let held: Int
+        return StagePlan(make(limit, maxLineBytes: context.maxLineBytes), heldBytes: heldBytes(limit, context))
+    }
+
+    /// What the stage for `limit` holds beyond its chunks, at most: a partial line for the
+    /// line modes, and what the `allBut` modes keep back in their queue.
+    static func heldBytes(_ limit: Limit, _ context: StageContext) -> Int {
+        let line = LineSplitter.memoryBound(maxLineBytes: context.maxLineBytes)
         switch limit {
-        case .lines: held = context.maxLineBytes
-        case .bytes: held = 0
-        case .allButBytes(let n): held = n + ByteQueue.segmentBytes
-        case .allButLines: held = context.maxLineBytes  // plus the N lines, as documented
+        case .lines:
+            return line
+        case .bytes:
+            return 0
+        case .allButLines(let n):
+            let kept = ByteQueue.memoryBound(keepingLines: n, maxLineBytes: context.maxLineBytes,
+                                             chunkBytes: context.chunkBytes)
+            return Saturating.sum(line, kept)
+        case .allButBytes(let n):
+            return ByteQueue.memoryBound(keeping: n, appending: context.chunkBytes)
         }
-        return StagePlan(make(limit, maxLineBytes: context.maxLineBytes), heldBytes: held)
     }
 }

@@ -3,8 +3,9 @@ import Glibc
 
 /// `tail`: the last N lines or bytes, as coreutils tail prints them, or with `+N`
 /// everything from line or byte N on. It holds only what may still be among the last N:
-/// whole segments that cannot are dropped as input arrives, so memory is bounded by N
-/// lines (each within `--max-line`) or N bytes, plus one segment.
+/// whole segments that cannot are dropped as input arrives, so memory stays within
+/// `heldBytes`: N lines (each within `--max-line`) or N bytes, plus a little (a partial
+/// line, one append, three segments).
 public enum TailStage {
     public enum Limit: Equatable, Sendable {
         /// The last N lines.
@@ -134,15 +135,27 @@ public enum TailStage {
             case (false, true): limit = .fromByte(n)
             }
         }
-        let held: Int
-        switch limit {
-        case .bytes(let n): held = n + ByteQueue.segmentBytes
-        case .fromByte: held = 0
-        default: held = context.maxLineBytes + ByteQueue.segmentBytes  // plus the N lines held
-        }
-        var plan = StagePlan(make(limit, maxLineBytes: context.maxLineBytes), heldBytes: held)
+        var plan = StagePlan(make(limit, maxLineBytes: context.maxLineBytes), heldBytes: heldBytes(limit, context))
         plan.inputStart = inputStart(for: limit)
         return plan
+    }
+
+    /// What the stage for `limit` holds beyond its chunks, at most: a partial line for the
+    /// line modes, and the last N lines or bytes in a queue.
+    static func heldBytes(_ limit: Limit, _ context: StageContext) -> Int {
+        let line = LineSplitter.memoryBound(maxLineBytes: context.maxLineBytes)
+        switch limit {
+        case .lines(let n):
+            let kept = ByteQueue.memoryBound(keepingLines: n, maxLineBytes: context.maxLineBytes,
+                                             chunkBytes: context.chunkBytes)
+            return Saturating.sum(line, kept)
+        case .bytes(let n):
+            return ByteQueue.memoryBound(keeping: n, appending: context.chunkBytes)
+        case .fromLine:
+            return line
+        case .fromByte:
+            return 0
+        }
     }
 
     /// On a regular file, tail need not read what cannot be among the last N: it starts
