@@ -221,10 +221,22 @@ func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignore
     }
 
     @Test func tailHoldsOnlyWhatItMust() {
-        // 4 MiB of short lines, tail -n 3: the queue never holds more than a few segments.
+        // 4 MiB of short lines, tail -n 3: after each run the queue is cut back to its first
+        // segment and the 3 lines after it, so at its peak it also holds one chunk's run.
         let input = [UInt8](String(repeating: "abcdefg\n", count: 1 << 19).utf8)
-        let r = StageHarness.run(TailStage.make(.lines(3)), input: input, chunkSize: 65536)
+        var tail = LineStageAdapter(TailStage.LastLines(keeping: 3), maxLineBytes: 1 << 20)
+        let r = StageHarness.run(&tail, input: input, chunkSize: 65536)
         #expect(r.output == [UInt8]("abcdefg\nabcdefg\nabcdefg\n"))
+        #expect(tail.stage.held.peakCount <= ByteQueue.segmentBytes + 3 * 8 + 65536)
+    }
+
+    @Test func headAllButHoldsOnlyWhatItMust() {
+        // head -n -3 keeps exactly the last 3 lines after each run, plus the run it adds.
+        let input = [UInt8](String(repeating: "abcdefg\n", count: 1 << 19).utf8)
+        var head = LineStageAdapter(HeadStage.AllButLastLines(keeping: 3), maxLineBytes: 1 << 20)
+        let r = StageHarness.run(&head, input: input, chunkSize: 65536)
+        #expect(r.output == Array(input.dropLast(24)))
+        #expect(head.stage.held.peakCount <= 3 * 8 + 65536)
     }
 
     @Test func heldBytesCountTheLinesKept() {

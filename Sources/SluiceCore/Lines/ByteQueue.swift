@@ -46,6 +46,9 @@ struct ByteQueue {
     private(set) var count = 0
     /// Newlines held.
     private(set) var newlines = 0
+    /// The most bytes held at once over the queue's life (`release` keeps it), so that a
+    /// test can hold a stage to what it must keep.
+    private(set) var peakCount = 0
 
     var isEmpty: Bool { count == 0 }
 
@@ -69,6 +72,7 @@ struct ByteQueue {
             count += n
             rest = UnsafeRawBufferPointer(rebasing: rest[n...])
         }
+        peakCount = max(peakCount, count)
     }
 
     /// Drops whole segments from the front while the rest still holds more than `lines`
