@@ -176,18 +176,19 @@ public enum TailStage {
     }
 
     /// The offset just past the `newlines`th newline before `size`, reading backwards
-    /// with pread(2) no further than `from`; nil when there are fewer.
+    /// (`FileDescriptor.read(into:at:)`) no further than `from`; nil when there are fewer,
+    /// or when the file ends early or a read fails.
     static func startOfLastLines(_ newlines: Int, in file: FileDescriptor, from: Int, size: Int) -> Int? {
         let blockBytes = 64 << 10
-        let block = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 16)
-        defer { block.deallocate() }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockBytes, alignment: 16)
+        defer { buffer.deallocate() }
+        let block = buffer.baseAddress!
         var end = size
         var seen = 0
         while end > from {
             let start = max(from, end - blockBytes)
-            let n = pread(file.rawValue, block, end - start, off_t(start))
-            if n < 0 && errno == EINTR { continue }
-            guard n == end - start else { return nil }
+            let wanted = UnsafeMutableRawBufferPointer(rebasing: buffer[..<(end - start)])
+            guard let n = try? file.read(into: wanted, at: start), n == wanted.count else { return nil }
             var length = n
             while let hit = memrchr(block, 0x0A, length) {
                 let at = block.distance(to: hit)
