@@ -24,10 +24,11 @@ struct ByteQueue {
     ///
     ///     keptBytes + appendBytes + 3 × segmentBytes
     ///
-    /// After a cut the kept bytes fill whole segments but two (the first, partly emitted
-    /// or wholly held; the last, partly filled), one spare segment may wait for reuse, and
-    /// the next append adds its bytes before the next cut. Saturates at `Int.max`. The
-    /// segment table, 32 bytes a segment, is bookkeeping like malloc's, not counted.
+    /// After a cut the segments hold the kept bytes and at most two segments more: a first
+    /// one partly emitted (or, trimming, held whole beside the kept bytes) and a last one
+    /// partly filled. One spare segment may wait for reuse, and the next append adds its
+    /// bytes before the next cut. Saturates at `Int.max`. The segment table, 32 bytes a
+    /// segment, is bookkeeping like malloc's, not counted.
     static func memoryBound(keeping keptBytes: Int, appending appendBytes: Int) -> Int {
         Saturating.sum(keptBytes, appendBytes, 3 * segmentBytes)
     }
@@ -49,8 +50,6 @@ struct ByteQueue {
     /// The most bytes held at once over the queue's life (`release` keeps it), so that a
     /// test can hold a stage to what it must keep.
     private(set) var peakCount = 0
-
-    var isEmpty: Bool { count == 0 }
 
     /// Appends `bytes`.
     mutating func append(_ bytes: UnsafeRawBufferPointer) {

@@ -28,7 +28,7 @@ struct LineSplitter {
     /// Stream offset of the first held byte (or of the next byte when none is held).
     private var heldStart = 0
     /// Stream offset of the next byte fed.
-    private(set) var offset = 0
+    private var offset = 0
 
     init(maxLineBytes: Int) {
         self.maxLineBytes = maxLineBytes

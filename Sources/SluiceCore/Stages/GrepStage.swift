@@ -124,24 +124,7 @@ public struct GrepStage: LineStage {
         if let m = args.last("max-count"), let text = m.value {
             o.maxCount = try args.parseCount(text, for: m.spelling)
         }
-        var texts: [[UInt8]] = []
-        var sawPatternOption = false
-        for given in args.parsed.given where given.key == "regexp" || given.key == "file" {
-            sawPatternOption = true
-            guard let value = given.value else { continue }
-            if given.key == "regexp" {
-                texts.append(Array(value.utf8))
-            } else {
-                texts += try patternFile(value, args)
-            }
-        }
-        if !sawPatternOption {
-            guard let first = args.operands.first else { throw args.fail("no pattern given (usage: grep PATTERN)") }
-            texts.append(Array(first.utf8))
-        } else if let extra = args.operands.first {
-            throw args.fail("unexpected argument '\(extra)' (grep reads standard input; patterns come from -e)")
-        }
-        for text in texts {
+        for text in try patternTexts(args) {
             o.patterns += text.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
         }
         // Regexes that are plain text search as fixed strings (GNU grep does the same):
@@ -159,6 +142,28 @@ public struct GrepStage: LineStage {
         case .fixed: break
         }
         return o
+    }
+
+    /// The texts of every `-e` and `-f`, in order, or else of the operand.
+    private static func patternTexts(_ args: OptionReader) throws(SluiceError) -> [[UInt8]] {
+        var texts: [[UInt8]] = []
+        var sawPatternOption = false
+        for given in args.parsed.given where given.key == "regexp" || given.key == "file" {
+            sawPatternOption = true
+            guard let value = given.value else { continue }
+            if given.key == "regexp" {
+                texts.append(Array(value.utf8))
+            } else {
+                texts += try patternFile(value, args)
+            }
+        }
+        if !sawPatternOption {
+            guard let first = args.operands.first else { throw args.fail("no pattern given (usage: grep PATTERN)") }
+            texts.append(Array(first.utf8))
+        } else if let extra = args.operands.first {
+            throw args.fail("unexpected argument '\(extra)' (grep reads standard input; patterns come from -e)")
+        }
+        return texts
     }
 
     /// The lines of FILE as patterns (a final newline does not add an empty pattern).
