@@ -95,8 +95,8 @@ public enum TailStage {
             return toSkip == 0 ? .passAll(from: at) : .more
         }
 
-        /// A last line without a newline reaches here only while skipping: it is one of
-        /// the lines dropped.
+        /// While still skipping, a last line without a newline is one of the lines
+        /// dropped; after `passAll` it went out with its chunk, and `lastLine` is empty.
         func finish(lastLine: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) {}
     }
 
