@@ -30,7 +30,9 @@ public func fuzzGrep(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     case .regex(.basic): options.patterns = options.patterns.map(RegexText.normalizingBasic)
     case .fixed: break
     }
-    let make = { (fast: Bool) -> GrepStage? in try? GrepStage(options, maxLineBytes: 1 << 20, usesLiterals: fast) }
+    let make = { (fast: Bool) -> LineStageAdapter<GrepStage>? in
+        (try? GrepStage(options, usesLiterals: fast)).map { LineStageAdapter($0, maxLineBytes: 1 << 20) }
+    }
     guard let a = make(true), let b = make(true), let c = make(false) else { return 0 }
     let small = StageHarness.run(a, input: text, chunkSize: chunk)
     let large = StageHarness.run(b, input: text, chunkSize: 65536)

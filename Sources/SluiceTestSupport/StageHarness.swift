@@ -35,6 +35,22 @@ public enum StageHarness {
     public static func run(_ stage: any Stage, input: [UInt8], chunkSize: Int,
                            highWaterMark: Int? = nil, outputLimit: Int = Int.max,
                            stallsCollector: Bool = false) -> Result {
+        var stage = stage
+        return run(&stage, input: input, chunkSize: chunkSize, highWaterMark: highWaterMark,
+                   outputLimit: outputLimit, stallsCollector: stallsCollector)
+    }
+
+    /// `run`, leaving `stage` as the run left it (closed), for a test that looks at what
+    /// the stage held on the way.
+    public static func run<S: Stage>(_ stage: inout S, input: [UInt8], chunkSize: Int) -> Result {
+        var any: any Stage = stage
+        defer { stage = any as! S }
+        return run(&any, input: input, chunkSize: chunkSize, highWaterMark: nil, outputLimit: Int.max,
+                   stallsCollector: false)
+    }
+
+    private static func run(_ stage: inout any Stage, input: [UInt8], chunkSize: Int,
+                            highWaterMark: Int?, outputLimit: Int, stallsCollector: Bool) -> Result {
         let hwm = highWaterMark ?? max(4 * chunkSize, 16)
         let pool = ChunkPool(chunkBytes: chunkSize, maxIdleChunks: 64)
         let marks = WaterMarks(highWaterMark: hwm, lowWaterMark: hwm / 2, chunkBytes: chunkSize)
@@ -82,7 +98,6 @@ public enum StageHarness {
             }
             box.lock.withLock { box.output = out; box.largest = largest }
         }
-        var stage = stage
         let end = StageLoop.run(&stage, input: inChannel, output: outChannel, pool: pool, stats: stageStats)
         stageStats.end()
         feeder.join()

@@ -21,14 +21,14 @@ import SluiceTestSupport
         (5, "one\ntwo\n\nfour\nfive"), (9, "one\ntwo\n\nfour\nfive"),
     ])
     func lines(_ n: Int, _ expected: String) {
-        for (size, result) in StageHarness.runAtAllSizes(Self.text, { HeadStage(.lines(n)) }) {
+        for (size, result) in StageHarness.runAtAllSizes(Self.text, { HeadStage.make(.lines(n)) }) {
             #expect(result.output == [UInt8](expected), "chunk size \(size)")
         }
     }
 
     @Test(arguments: [0, 1, 2, 3, 7, 18, 19, 100])
     func bytes(_ n: Int) {
-        for (size, result) in StageHarness.runAtAllSizes(Self.text, { HeadStage(.bytes(n)) }) {
+        for (size, result) in StageHarness.runAtAllSizes(Self.text, { HeadStage.make(.bytes(n)) }) {
             #expect(result.output == Array(Self.text.prefix(n)), "chunk size \(size)")
         }
     }
@@ -36,14 +36,14 @@ import SluiceTestSupport
     @Test func stopsReadingWhenDone() {
         // 1 MiB of lines, head -n 1: the feeder must be told to stop long before the end.
         let input = [UInt8](repeating: 0x0A, count: 1 << 20)
-        let result = StageHarness.run(HeadStage(.lines(1)), input: input, chunkSize: 4096)
+        let result = StageHarness.run(HeadStage.make(.lines(1)), input: input, chunkSize: 4096)
         #expect(result.output == [0x0A])
         #expect(result.end == .stopped)
         #expect(result.bytesSent < input.count)
     }
 
     @Test func zeroReadsNothing() {
-        let result = StageHarness.run(HeadStage(.lines(0)), input: [UInt8]("abc\n"), chunkSize: 1)
+        let result = StageHarness.run(HeadStage.make(.lines(0)), input: [UInt8]("abc\n"), chunkSize: 1)
         #expect(result.output.isEmpty)
         #expect(result.end == .stopped)
     }

@@ -26,7 +26,7 @@ func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignore
                     #expect(line.last == 0x0A)
                     out += line
                 }
-                try splitter.keep(split.tail)
+                if let tail = split.tail { try splitter.keep(tail) }
                 #expect(split.lines.isEmpty || split.lines.last == 0x0A)
                 out += split.lines
             }
@@ -40,7 +40,7 @@ func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignore
         let ok = [UInt8]("0123456789\nabc")
         try ok.withUnsafeBytes { (b) throws in
             let split = try splitter.split(b)
-            try splitter.keep(split.tail)
+            if let tail = split.tail { try splitter.keep(tail) }
         }
         #expect(throws: StageError.failed("line longer than 10 B at byte 11 (raise --max-line)")) {
             try [UInt8]("defghijk").withUnsafeBytes { (b) throws in _ = try splitter.split(b) }
@@ -63,7 +63,7 @@ func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignore
         o.patterns = patterns.map { Array($0.utf8) }
         configure(&o)
         let options = o
-        return { try! GrepStage(options, maxLineBytes: 1 << 20) }
+        return { LineStageAdapter(try! GrepStage(options), maxLineBytes: 1 << 20) }
     }
 
     func expectAllSizes(_ make: () -> any Stage, _ expected: [UInt8], input: [UInt8] = edgeText,
@@ -130,7 +130,7 @@ func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignore
         var o = GrepOptions()
         o.mode = .fixed
         o.patterns = [[UInt8]("x")]
-        let r = StageHarness.run(try! GrepStage(o, maxLineBytes: 100), input: [UInt8](repeating: 0x61, count: 1000), chunkSize: 64)
+        let r = StageHarness.run(LineStageAdapter(try! GrepStage(o), maxLineBytes: 100), input: [UInt8](repeating: 0x61, count: 1000), chunkSize: 64)
         #expect(r.end == .failed("line longer than 100 B at byte 0 (raise --max-line)"))
     }
 }
@@ -202,7 +202,7 @@ func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignore
         (.allButLines(9), ""), (.allButBytes(10), "1\n22\n\n333\n4444\n"), (.allButBytes(0), "1\n22\n\n333\n4444\nno newline"),
     ])
     func head(_ limit: HeadStage.Limit, _ expected: String) {
-        for (size, r) in StageHarness.runAtAllSizes(Self.text, { HeadStage(limit) }) {
+        for (size, r) in StageHarness.runAtAllSizes(Self.text, { HeadStage.make(limit) }) {
             #expect(r.output == [UInt8](expected), "chunk size \(size)")
         }
     }
@@ -215,20 +215,52 @@ func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignore
         (.fromByte(3), "22\n\n333\n4444\nno newline"), (.fromByte(100), ""),
     ])
     func tail(_ limit: TailStage.Limit, _ expected: String) {
-        for (size, r) in StageHarness.runAtAllSizes(Self.text, { TailStage(limit) }) {
+        for (size, r) in StageHarness.runAtAllSizes(Self.text, { TailStage.make(limit) }) {
             #expect(r.output == [UInt8](expected), "chunk size \(size)")
         }
     }
 
     @Test func tailHoldsOnlyWhatItMust() {
-        // 4 MiB of short lines, tail -n 3: the queue never holds more than a few segments.
+        // 4 MiB of short lines, tail -n 3: after each run the queue is cut back to its first
+        // segment and the 3 lines after it, so at its peak it also holds one chunk's run.
         let input = [UInt8](String(repeating: "abcdefg\n", count: 1 << 19).utf8)
-        let r = StageHarness.run(TailStage(.lines(3)), input: input, chunkSize: 65536)
+        var tail = LineStageAdapter(TailStage.LastLines(keeping: 3), maxLineBytes: 1 << 20)
+        let r = StageHarness.run(&tail, input: input, chunkSize: 65536)
         #expect(r.output == [UInt8]("abcdefg\nabcdefg\nabcdefg\n"))
+        #expect(tail.stage.held.peakCount <= ByteQueue.segmentBytes + 3 * 8 + 65536)
+    }
+
+    @Test func headAllButHoldsOnlyWhatItMust() {
+        // head -n -3 keeps exactly the last 3 lines after each run, plus the run it adds.
+        let input = [UInt8](String(repeating: "abcdefg\n", count: 1 << 19).utf8)
+        var head = LineStageAdapter(HeadStage.AllButLastLines(keeping: 3), maxLineBytes: 1 << 20)
+        let r = StageHarness.run(&head, input: input, chunkSize: 65536)
+        #expect(r.output == Array(input.dropLast(24)))
+        #expect(head.stage.held.peakCount <= 3 * 8 + 65536)
+    }
+
+    @Test func heldBytesCountTheLinesKept() {
+        let context = StageContext(chunkBytes: 128 << 10, maxLineBytes: 1 << 20, diagnostics: Diagnostics())
+        let line = (1 << 20) + 1, segments = 3 * ByteQueue.segmentBytes
+        // The partial line, N lines kept, one line or chunk appended, three segments.
+        #expect(TailStage.heldBytes(.lines(10), context) == line + 10 * line + line + segments)
+        #expect(HeadStage.heldBytes(.allButLines(10), context) == line + 10 * line + line + segments)
+        #expect(TailStage.heldBytes(.bytes(1000), context) == 1000 + (128 << 10) + segments)
+        #expect(HeadStage.heldBytes(.allButBytes(1000), context) == 1000 + (128 << 10) + segments)
+        #expect(TailStage.heldBytes(.fromLine(5), context) == line)
+        #expect(HeadStage.heldBytes(.lines(5), context) == line)
+    }
+
+    @Test func heldBytesSaturate() {
+        let context = StageContext(chunkBytes: 128 << 10, maxLineBytes: 1 << 30, diagnostics: Diagnostics())
+        #expect(TailStage.heldBytes(.lines(Int.max), context) == Int.max)
+        #expect(HeadStage.heldBytes(.allButLines(1 << 40), context) == Int.max)
+        #expect(TailStage.heldBytes(.bytes(Int.max), context) == Int.max)
+        #expect(HeadStage.heldBytes(.allButBytes(Int.max - 1), context) == Int.max)
     }
 
     @Test func headLineOverTheLimit() {
-        let r = StageHarness.run(HeadStage(.lines(1), maxLineBytes: 1000), input: [UInt8](repeating: 0, count: 5000), chunkSize: 512)
+        let r = StageHarness.run(HeadStage.make(.lines(1), maxLineBytes: 1000), input: [UInt8](repeating: 0, count: 5000), chunkSize: 512)
         #expect(r.end == .failed("line longer than 1000 B at byte 0 (raise --max-line)"))
         #expect(r.output.isEmpty)
     }

@@ -69,8 +69,9 @@ import Glibc
 // idle channel with a large high-water mark takes no memory. Each thread holds at most
 // two chunks of its own (the input it works on, the output it fills). Stages hold their
 // own state on top (`StagePlan.heldBytes`): a line stage at most `--max-line` bytes of
-// one line, gzip its zlib state, `tail` and `head -n -N` the lines they keep. The pool
-// keeps idle chunks only up to what the channels could hold. So:
+// one line, gzip its zlib state, `tail -n N` and `head -n -N` N lines
+// (`ByteQueue.memoryBound`). The pool keeps idle chunks only up to what the channels
+// could hold. So:
 //
 //     memory ≤ base + (Σ_i maxChunks_i + (stages + 2) × 2) × (chunk + overhead) + Σ_s held_s
 //
@@ -78,7 +79,8 @@ import Glibc
 // ordinary chunk sizes, where base is the binary's own few MiB and overhead the
 // bookkeeping of one chunk (`Chunk.overheadBytes`, 192 bytes), which matters only when
 // chunks are tiny (`--chunk 1`). `memoryBound` computes it; `--stats=json` prints it beside
-// the measured peak RSS, and a test holds one under the other.
+// the measured peak RSS, and a test holds one under the other. The sums saturate at
+// `Int.max` (`Saturating`): `tail -n 1000000000000` has a bound past any memory, not a trap.
 
 /// The settings of one buffer (a node's output channel), resolved from the command line
 /// in one place (`resolveWaterMarks`), from which the channel's `WaterMarks` are made.
@@ -200,12 +202,12 @@ public final class Pipeline: @unchecked Sendable {
         // stage's large channel is left out, so its memory is returned as it drains),
         // plus two per thread.
         let ordinarySlots = buffers.indices.filter { buffers[$0].keepsIdleChunks }
-            .reduce(2 * nodes.count) { $0.addingSaturating(marks[$1].maxChunks) }
+            .reduce(2 * nodes.count) { Saturating.sum($0, marks[$1].maxChunks) }
         let pool = ChunkPool(chunkBytes: chunkBytes, maxIdleChunks: ordinarySlots)
         self.pool = pool
         channels = marks.map { BoundedChannel($0, pool: pool) }
         for i in channels.indices.dropFirst() { channels[i].upstream = channels[i - 1] }
-        heldBytes = stages.reduce(0) { $0 + $1.heldBytes }
+        heldBytes = stages.reduce(0) { Saturating.sum($0, $1.heldBytes) }
     }
 
     /// On a regular-file stdin, moves its offset to where the first stage wants to start
@@ -223,8 +225,8 @@ public final class Pipeline: @unchecked Sendable {
     /// can exist at once, each with its bookkeeping, plus what stages hold. Saturates
     /// instead of overflowing (`--hwm 1T --chunk 1` is a valid, if absurd, request).
     public var memoryBound: Int {
-        let chunks = channels.reduce(nodes.count * 2) { $0.addingSaturating($1.maxChunks) }
-        return chunks.multipliedSaturating(by: chunkBytes + Chunk.overheadBytes).addingSaturating(heldBytes)
+        let chunks = channels.reduce(nodes.count * 2) { Saturating.sum($0, $1.maxChunks) }
+        return Saturating.sum(Saturating.product(chunks, chunkBytes + Chunk.overheadBytes), heldBytes)
     }
 
     /// Starts every thread.

@@ -42,7 +42,7 @@ public struct WaterMarks: Sendable, Equatable {
     /// The chunk cap for a buffer: `ceil(highWaterMark / chunkBytes) + 1`, at least 2.
     public static func maxChunks(highWaterMark: Int, chunkBytes: Int) -> Int {
         let (q, r) = highWaterMark.quotientAndRemainder(dividingBy: chunkBytes)
-        return max(2, q.addingSaturating(r > 0 ? 2 : 1))
+        return max(2, Saturating.sum(q, r > 0 ? 2 : 1))
     }
 
     /// A sender must wait before adding to a buffer holding `bytes` in `chunks`.
@@ -69,19 +69,5 @@ public struct WaterMarks: Sendable, Equatable {
     /// The receiver took a chunk, leaving `chunks`: an empty buffer re-arms the gate.
     public mutating func didTake(chunksLeft chunks: Int) {
         if chunks == 0 && startBytes > 0 { isGated = true }
-    }
-}
-
-extension Int {
-    /// `self + other`, or `Int.max` where it would overflow (sizes are never negative).
-    func addingSaturating(_ other: Int) -> Int {
-        let (sum, overflow) = addingReportingOverflow(other)
-        return overflow ? .max : sum
-    }
-
-    /// `self × other`, or `Int.max` where it would overflow (sizes are never negative).
-    func multipliedSaturating(by other: Int) -> Int {
-        let (product, overflow) = multipliedReportingOverflow(by: other)
-        return overflow ? .max : product
     }
 }

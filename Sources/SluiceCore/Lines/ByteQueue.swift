@@ -18,14 +18,38 @@ struct ByteQueue {
     /// memory held past what is needed is small.
     static let segmentBytes = 64 << 10
 
+    /// The most memory in segments of a queue that, after each append of at most
+    /// `appendBytes`, is cut back to at most `keptBytes` (`emitFront`) or to its first
+    /// segment plus at most `keptBytes` after it (`trimKeeping...`):
+    ///
+    ///     keptBytes + appendBytes + 3 × segmentBytes
+    ///
+    /// After a cut the segments hold the kept bytes and at most two segments more: a first
+    /// one partly emitted (or, trimming, held whole beside the kept bytes) and a last one
+    /// partly filled. One spare segment may wait for reuse, and the next append adds its
+    /// bytes before the next cut. Saturates at `Int.max`. The segment table, 32 bytes a
+    /// segment, is bookkeeping like malloc's, not counted.
+    static func memoryBound(keeping keptBytes: Int, appending appendBytes: Int) -> Int {
+        Saturating.sum(keptBytes, appendBytes, 3 * segmentBytes)
+    }
+
+    /// `memoryBound` for the last `lines` lines (`tail -n N`, `head -n -N`), with lines of
+    /// at most `maxLineBytes` and a newline: `lines × (maxLineBytes + 1)` kept, and appends
+    /// of a run of lines from one chunk or of one line completed from held bytes.
+    static func memoryBound(keepingLines lines: Int, maxLineBytes: Int, chunkBytes: Int) -> Int {
+        let line = maxLineBytes + 1
+        return memoryBound(keeping: Saturating.product(lines, line), appending: max(line, chunkBytes))
+    }
+
     private var segments: [Segment] = []
     private var spare: UnsafeMutableRawPointer?
     /// Bytes held.
     private(set) var count = 0
     /// Newlines held.
     private(set) var newlines = 0
-
-    var isEmpty: Bool { count == 0 }
+    /// The most bytes held at once over the queue's life (`release` keeps it), so that a
+    /// test can hold a stage to what it must keep.
+    private(set) var peakCount = 0
 
     /// Appends `bytes`.
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
@@ -47,6 +71,7 @@ struct ByteQueue {
             count += n
             rest = UnsafeRawBufferPointer(rebasing: rest[n...])
         }
+        peakCount = max(peakCount, count)
     }
 
     /// Drops whole segments from the front while the rest still holds more than `lines`

@@ -1,67 +1,12 @@
 import CSys
 import Glibc
 
-/// A growable byte buffer with a hard limit, for the one partial line a line stage holds.
-/// It grows (doubling) to the longest line seen and then stays, so steady state does not
-/// allocate; it never grows past `limit` bytes (plus one, for an added final newline).
-struct ByteBuffer {
-    private(set) var base: UnsafeMutableRawPointer?
-    private(set) var capacity = 0
-    /// Valid bytes from `base`.
-    private(set) var count = 0
-    /// The most bytes it may ever hold.
-    let limit: Int
-
-    init(limit: Int) { self.limit = limit }
-
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
-    var isEmpty: Bool { count == 0 }
-
-    /// Appends `source`; the caller has checked that `count + source.count <= limit + 1`.
-    mutating func append(_ source: UnsafeRawBufferPointer) {
-        guard !source.isEmpty else { return }
-        reserve(count + source.count)
-        memcpy(base! + count, source.baseAddress!, source.count)
-        count += source.count
-    }
-
-    mutating func append(byte: UInt8) {
-        reserve(count + 1)
-        base!.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
-        count += 1
-    }
-
-    mutating func removeAll() { count = 0 }
-
-    private mutating func reserve(_ needed: Int) {
-        if needed <= capacity { return }
-        var grown = max(capacity * 2, 4096)
-        while grown < needed { grown *= 2 }
-        grown = min(grown, limit + 1)
-        precondition(grown >= needed, "ByteBuffer past its limit")
-        let fresh = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
-        if let base {
-            memcpy(fresh, base, count)
-            base.deallocate()
-        }
-        base = fresh
-        capacity = grown
-    }
-
-    /// Frees the storage.
-    mutating func release() {
-        base?.deallocate()
-        base = nil
-        capacity = 0
-        count = 0
-    }
-}
-
 /// Cuts a byte stream into complete lines without copying them: each chunk yields at
 /// most one line completed from the bytes held over (`completedLine`, in the held
 /// buffer), then the run of complete lines inside the chunk (`lines`, a slice of the
 /// chunk itself), then a tail without a newline, which the caller hands back with
-/// `keep` once it is done with `completedLine`.
+/// `keep` once it is done with `completedLine` (keeping it overwrites the held buffer).
+/// `LineStageAdapter` is its one user, and makes those calls in that order.
 ///
 /// Invariants: the held partial line never exceeds `maxLineBytes` (a longer line is an
 /// error, never unbounded growth); `offset` is the stream offset of the next byte fed.
@@ -72,8 +17,9 @@ struct LineSplitter {
         var completedLine: UnsafeRawBufferPointer?
         /// The complete lines inside the chunk after that; empty or ends in "\n".
         var lines: UnsafeRawBufferPointer
-        /// The bytes after the last newline, to hand back with `keep`.
-        var tail: UnsafeRawBufferPointer
+        /// The bytes after the last newline, to hand back with `keep`; nil when the chunk
+        /// had no newline (its bytes already joined the held partial line).
+        var tail: UnsafeRawBufferPointer?
     }
 
     let maxLineBytes: Int
@@ -82,17 +28,16 @@ struct LineSplitter {
     /// Stream offset of the first held byte (or of the next byte when none is held).
     private var heldStart = 0
     /// Stream offset of the next byte fed.
-    private(set) var offset = 0
-    /// The last split found a newline, so its tail is still to be kept.
-    private var isTailPending = false
+    private var offset = 0
 
     init(maxLineBytes: Int) {
         self.maxLineBytes = maxLineBytes
         held = ByteBuffer(limit: maxLineBytes)
     }
 
-    /// True when a partial line is held.
-    var hasPartialLine: Bool { !held.isEmpty }
+    /// The most memory a splitter holds: one partial line of up to `maxLineBytes`, and
+    /// room for the newline `finish` may add.
+    static func memoryBound(maxLineBytes: Int) -> Int { maxLineBytes + 1 }
 
     /// Cuts `bytes`. With no newline in it, the bytes join the held partial line and the
     /// split is empty. Throws when a line grows past the limit.
@@ -100,15 +45,12 @@ struct LineSplitter {
         let start = offset
         offset += bytes.count
         guard let base = bytes.baseAddress, !bytes.isEmpty else {
-            return Split(completedLine: nil, lines: bytes, tail: bytes)
+            return Split(completedLine: nil, lines: bytes, tail: nil)
         }
         guard let firstHit = memchr(base, 0x0A, bytes.count) else {
-            isTailPending = false
             try hold(bytes, at: start)
-            return Split(completedLine: nil, lines: UnsafeRawBufferPointer(start: base, count: 0),
-                         tail: UnsafeRawBufferPointer(start: base + bytes.count, count: 0))
+            return Split(completedLine: nil, lines: UnsafeRawBufferPointer(start: base, count: 0), tail: nil)
         }
-        isTailPending = true
         var first = base.distance(to: UnsafeRawPointer(firstHit))
         var completed: UnsafeRawBufferPointer?
         if !held.isEmpty {
@@ -125,12 +67,9 @@ struct LineSplitter {
         return Split(completedLine: completed, lines: lines, tail: UnsafeRawBufferPointer(rebasing: bytes[last...]))
     }
 
-    /// Holds `tail` (the split's tail) as the new partial line; call after the split's
-    /// `completedLine` is no longer needed. Does nothing when the split had no newline
-    /// (its bytes are already held).
+    /// Holds `tail` (a split's non-nil tail) as the new partial line; call after the
+    /// split's `completedLine` is no longer needed.
     mutating func keep(_ tail: UnsafeRawBufferPointer) throws(StageError) {
-        guard isTailPending else { return }
-        isTailPending = false
         held.removeAll()
         heldStart = offset - tail.count
         try hold(tail, at: heldStart)

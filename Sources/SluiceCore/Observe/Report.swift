@@ -36,7 +36,7 @@ public struct PipelineReport: Sendable {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         peakRSSBytes = Int(usage.ru_maxrss) * 1024
-        memoryBoundBytes = pipeline.memoryBound.addingSaturating(PipelineReport.baseRSSBytes)
+        memoryBoundBytes = Saturating.sum(pipeline.memoryBound, PipelineReport.baseRSSBytes)
         chunkBytes = pipeline.chunkBytes
         let snapshots = pipeline.nodes.map { $0.snapshot(at: end) }
         nodes = pipeline.nodes.indices.map { i in

@@ -3,43 +3,33 @@ import Glibc
 /// `grep`: passes the lines that match (or, with `-v`, those that do not), byte for byte
 /// as `LC_ALL=C grep -a` prints them — a last line without a newline gets one. Whether
 /// anything matched does not change the exit status: sluice transforms, it does not test.
-public struct GrepStage: Stage {
+/// A `LineStage`: the matcher searches each run of whole lines at once.
+public struct GrepStage: LineStage {
     private let matcher: LineMatcher
-    private var splitter: LineSplitter
     private let invert: Bool
     /// Selected lines still allowed by `-m`; nil without `-m`.
     private var remaining: Int?
 
+    /// grep prints a last line without "\n" with one.
+    public static var completesLastLine: Bool { true }
+
     /// `usesLiterals: false` is the slow path, for fuzzing the fast one against it.
-    public init(_ options: GrepOptions, maxLineBytes: Int, usesLiterals: Bool = true) throws(SluiceError) {
+    public init(_ options: GrepOptions, usesLiterals: Bool = true) throws(SluiceError) {
         matcher = try LineMatcher(options, usesLiterals: usesLiterals)
-        splitter = LineSplitter(maxLineBytes: maxLineBytes)
         invert = options.invert
         remaining = options.maxCount
     }
 
-    public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
+    public mutating func begin() -> Flow {
         remaining == 0 ? .stop : .more
     }
 
-    public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
-        let split = try splitter.split(input.bytes)
-        if let line = split.completedLine, try select(line, into: &out) == .stop { return .stop }
-        try splitter.keep(split.tail)
-        return try select(split.lines, into: &out)
-    }
-
-    public mutating func finish(into out: inout Emitter) throws(StageError) {
-        if remaining == 0 { return }  // stopped by -m: what is held was not read
-        let last = splitter.finish(addingNewline: true)
-        if !last.isEmpty { _ = try select(last, into: &out) }
-    }
-
-    public mutating func close() { splitter.release() }
+    /// Nothing is held: the last line came to `lines`, with its newline.
+    public mutating func finish(lastLine: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) {}
 
     /// Writes the selected lines of `lines` (whole lines, each ending in "\n"); adjacent
-    /// selected lines go out in one write.
-    private mutating func select(_ lines: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Flow {
+    /// selected lines go out in one write. Stops at `-m`.
+    public mutating func lines(_ lines: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> LineFlow {
         var position = 0
         var run = 0..<0
         while position < lines.count {
@@ -110,8 +100,8 @@ public struct GrepStage: Stage {
         ],
         operands: 0...1
     ) { args, context throws(SluiceError) in
-        StagePlan(try GrepStage(GrepStage.options(from: args), maxLineBytes: context.maxLineBytes),
-                   heldBytes: 2 * context.maxLineBytes + context.chunkBytes)
+        StagePlan(LineStageAdapter(try GrepStage(GrepStage.options(from: args)), maxLineBytes: context.maxLineBytes),
+                  heldBytes: 2 * context.maxLineBytes + context.chunkBytes)
     }
 
     /// Reads grep's options as GNU grep does: the matchers conflict, patterns come from
@@ -134,24 +124,7 @@ public struct GrepStage: Stage {
         if let m = args.last("max-count"), let text = m.value {
             o.maxCount = try args.parseCount(text, for: m.spelling)
         }
-        var texts: [[UInt8]] = []
-        var sawPatternOption = false
-        for given in args.parsed.given where given.key == "regexp" || given.key == "file" {
-            sawPatternOption = true
-            guard let value = given.value else { continue }
-            if given.key == "regexp" {
-                texts.append(Array(value.utf8))
-            } else {
-                texts += try patternFile(value, args)
-            }
-        }
-        if !sawPatternOption {
-            guard let first = args.operands.first else { throw args.fail("no pattern given (usage: grep PATTERN)") }
-            texts.append(Array(first.utf8))
-        } else if let extra = args.operands.first {
-            throw args.fail("unexpected argument '\(extra)' (grep reads standard input; patterns come from -e)")
-        }
-        for text in texts {
+        for text in try patternTexts(args) {
             o.patterns += text.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
         }
         // Regexes that are plain text search as fixed strings (GNU grep does the same):
@@ -169,6 +142,28 @@ public struct GrepStage: Stage {
         case .fixed: break
         }
         return o
+    }
+
+    /// The texts of every `-e` and `-f`, in order, or else of the operand.
+    private static func patternTexts(_ args: OptionReader) throws(SluiceError) -> [[UInt8]] {
+        var texts: [[UInt8]] = []
+        var sawPatternOption = false
+        for given in args.parsed.given where given.key == "regexp" || given.key == "file" {
+            sawPatternOption = true
+            guard let value = given.value else { continue }
+            if given.key == "regexp" {
+                texts.append(Array(value.utf8))
+            } else {
+                texts += try patternFile(value, args)
+            }
+        }
+        if !sawPatternOption {
+            guard let first = args.operands.first else { throw args.fail("no pattern given (usage: grep PATTERN)") }
+            texts.append(Array(first.utf8))
+        } else if let extra = args.operands.first {
+            throw args.fail("unexpected argument '\(extra)' (grep reads standard input; patterns come from -e)")
+        }
+        return texts
     }
 
     /// The lines of FILE as patterns (a final newline does not add an empty pattern).

@@ -1,11 +1,11 @@
 import Glibc
 
 /// `head`: the first N lines or bytes, then stop, so that every stage upstream stops
-/// reading; or, with a negative count as in GNU head, all but the last N. Lines are cut by
-/// the shared `LineSplitter`, so no line longer than `--max-line` is ever held
-/// (`head -n 1 < /dev/zero` ends with that error instead of eating memory). Chunks of
-/// whole lines are forwarded without copying where they can be.
-public struct HeadStage: Stage {
+/// reading; or, with a negative count as in GNU head, all but the last N. The line modes
+/// are `LineStage`s, so no line longer than `--max-line` is ever held (`head -n 1 <
+/// /dev/zero` ends with that error instead of eating memory). Input chunks are forwarded
+/// without copying where they can be.
+public enum HeadStage {
     public enum Limit: Equatable, Sendable {
         /// The first N lines.
         case lines(Int)
@@ -17,98 +17,97 @@ public struct HeadStage: Stage {
         case allButBytes(Int)
     }
 
-    private let limit: Limit
-    /// Lines or bytes still to pass (`lines`, `bytes`).
-    private var remaining: Int
-    private var splitter: LineSplitter
-    /// What may still turn out to be among the last N (`allBut...`).
-    private var held = ByteQueue()
-
-    public init(_ limit: Limit, maxLineBytes: Int = GlobalOptions.defaultMaxLineBytes) {
-        self.limit = limit
+    /// The stage that passes what `limit` asks for.
+    public static func make(_ limit: Limit, maxLineBytes: Int = GlobalOptions.defaultMaxLineBytes) -> any Stage {
         switch limit {
-        case .lines(let n), .bytes(let n): remaining = n
-        case .allButLines, .allButBytes: remaining = 0
-        }
-        splitter = LineSplitter(maxLineBytes: maxLineBytes)
-    }
-
-    public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
-        switch limit {
-        case .lines(0), .bytes(0): return .stop
-        default: return .more
+        case .lines(let n): LineStageAdapter(FirstLines(remaining: n), maxLineBytes: maxLineBytes)
+        case .bytes(let n): FirstBytes(remaining: n)
+        case .allButLines(let n): LineStageAdapter(AllButLastLines(keeping: n), maxLineBytes: maxLineBytes)
+        case .allButBytes(let n): AllButLastBytes(keeping: n)
         }
     }
 
-    public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
-        switch limit {
-        case .bytes:
+    /// `head -n N`: the first N lines; a last line without a newline counts, and passes as
+    /// it is.
+    struct FirstLines: LineStage {
+        /// Lines still to pass.
+        var remaining: Int
+
+        func begin() -> Flow { remaining == 0 ? .stop : .more }
+
+        mutating func lines(_ run: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> LineFlow {
+            var end = 0
+            while remaining > 0 && end < run.count {
+                end = lineEnd(run.baseAddress!, run.count, end)
+                remaining -= 1
+            }
+            return .pass(first: end, then: remaining == 0 ? .stop : .more)
+        }
+
+        func finish(lastLine: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) {
+            if remaining > 0 { try out.write(lastLine) }
+        }
+    }
+
+    /// `head -c N`: the first N bytes, forwarding each chunk trimmed.
+    struct FirstBytes: Stage {
+        /// Bytes still to pass.
+        var remaining: Int
+
+        func begin(into out: inout Emitter) throws(StageError) -> Flow { remaining == 0 ? .stop : .more }
+
+        mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
             let keep = min(remaining, input.count)
             remaining -= keep
             input.chunk.count = keep
             try out.forward(input)
             return remaining == 0 ? .stop : .more
-        case .lines:
-            return try firstLines(input, into: &out)
-        case .allButBytes(let n):
-            held.append(input.bytes)
-            if held.count > n { try held.emitFront(held.count - n, into: &out) }
-            return .more
-        case .allButLines(let n):
-            let split = try splitter.split(input.bytes)
-            if let line = split.completedLine { held.append(line) }
-            try splitter.keep(split.tail)
-            held.append(split.lines)
-            if held.newlines > n, let cut = held.offset(afterNewline: held.newlines - n) {
+        }
+
+        func finish(into out: inout Emitter) throws(StageError) {}
+    }
+
+    /// `head -n -N`: every line but the last N. Holds exactly the last N complete lines
+    /// seen (fewer at first), and writes out whatever falls before them.
+    struct AllButLastLines: LineStage {
+        let keeping: Int
+        /// The last `keeping` complete lines seen, or all of them while fewer.
+        private(set) var held = ByteQueue()
+
+        init(keeping: Int) { self.keeping = keeping }
+
+        mutating func lines(_ run: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> LineFlow {
+            held.append(run)
+            if held.newlines > keeping, let cut = held.offset(afterNewline: held.newlines - keeping) {
                 try held.emitFront(cut, into: &out)
             }
             return .more
         }
+
+        mutating func finish(lastLine: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) {
+            held.append(lastLine)
+            try held.emitFront(held.startOfLast(keeping, hasPartialLine: !lastLine.isEmpty), into: &out)
+        }
+
+        mutating func close() { held.release() }
     }
 
-    private mutating func firstLines(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
-        let split = try splitter.split(input.bytes)
-        if let line = split.completedLine {
-            try out.write(line)
-            remaining -= 1
-            if remaining == 0 { return .stop }
-        }
-        try splitter.keep(split.tail)
-        let lines = split.lines
-        guard !lines.isEmpty else { return .more }
-        var end = 0
-        while remaining > 0 && end < lines.count {
-            end = lineEnd(lines.baseAddress!, lines.count, end)
-            remaining -= 1
-        }
-        if split.completedLine == nil {
-            // The lines wanted are the chunk's own first bytes (its tail, if any, is
-            // already kept by the splitter): forward it, trimmed.
-            input.chunk.count = end
-            try out.forward(input)
-        } else {
-            try out.write(UnsafeRawBufferPointer(rebasing: lines[..<end]))
-        }
-        return remaining == 0 ? .stop : .more
-    }
+    /// `head -c -N`: every byte but the last N. Holds at most the last N bytes seen.
+    struct AllButLastBytes: Stage {
+        let keeping: Int
+        private var held = ByteQueue()
 
-    public mutating func finish(into out: inout Emitter) throws(StageError) {
-        switch limit {
-        case .lines:
-            // A last line without a newline counts, and is passed as it is.
-            if remaining > 0 { try out.write(splitter.finish(addingNewline: false)) }
-        case .bytes, .allButBytes:
-            break
-        case .allButLines(let n):
-            let partial = splitter.finish(addingNewline: false)
-            held.append(partial)
-            try held.emitFront(held.startOfLast(n, hasPartialLine: !partial.isEmpty), into: &out)
-        }
-    }
+        init(keeping: Int) { self.keeping = keeping }
 
-    public mutating func close() {
-        splitter.release()
-        held.release()
+        mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
+            held.append(input.bytes)
+            if held.count > keeping { try held.emitFront(held.count - keeping, into: &out) }
+            return .more
+        }
+
+        func finish(into out: inout Emitter) throws(StageError) {}
+
+        mutating func close() { held.release() }
     }
 
     public static let descriptor = StageDescriptor(
@@ -129,13 +128,24 @@ public struct HeadStage: Stage {
             case (false, true): limit = .allButBytes(n)
             }
         }
-        let held: Int
+        return StagePlan(make(limit, maxLineBytes: context.maxLineBytes), heldBytes: heldBytes(limit, context))
+    }
+
+    /// What the stage for `limit` holds beyond its chunks, at most: a partial line for the
+    /// line modes, and what the `allBut` modes keep back in their queue.
+    static func heldBytes(_ limit: Limit, _ context: StageContext) -> Int {
+        let line = LineSplitter.memoryBound(maxLineBytes: context.maxLineBytes)
         switch limit {
-        case .lines: held = context.maxLineBytes
-        case .bytes: held = 0
-        case .allButBytes(let n): held = n + ByteQueue.segmentBytes
-        case .allButLines: held = context.maxLineBytes  // plus the N lines, as documented
+        case .lines:
+            return line
+        case .bytes:
+            return 0
+        case .allButLines(let n):
+            let kept = ByteQueue.memoryBound(keepingLines: n, maxLineBytes: context.maxLineBytes,
+                                             chunkBytes: context.chunkBytes)
+            return Saturating.sum(line, kept)
+        case .allButBytes(let n):
+            return ByteQueue.memoryBound(keeping: n, appending: context.chunkBytes)
         }
-        return StagePlan(HeadStage(limit, maxLineBytes: context.maxLineBytes), heldBytes: held)
     }
 }

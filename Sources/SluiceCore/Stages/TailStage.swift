@@ -3,9 +3,10 @@ import Glibc
 
 /// `tail`: the last N lines or bytes, as coreutils tail prints them, or with `+N`
 /// everything from line or byte N on. It holds only what may still be among the last N:
-/// whole segments that cannot are dropped as input arrives, so memory is bounded by N
-/// lines (each within `--max-line`) or N bytes, plus one segment.
-public struct TailStage: Stage {
+/// whole segments that cannot are dropped as input arrives, so memory stays within
+/// `heldBytes`: N lines (each within `--max-line`) or N bytes, plus a little (a partial
+/// line, one append, three segments).
+public enum TailStage {
     public enum Limit: Equatable, Sendable {
         /// The last N lines.
         case lines(Int)
@@ -17,95 +18,103 @@ public struct TailStage: Stage {
         case fromByte(Int)
     }
 
-    private let limit: Limit
-    private var held = ByteQueue()
-    private var splitter: LineSplitter
-    /// Lines or bytes still to skip (`from...`).
-    private var toSkip: Int
-
-    public init(_ limit: Limit, maxLineBytes: Int = GlobalOptions.defaultMaxLineBytes) {
-        self.limit = limit
+    /// The stage that passes what `limit` asks for.
+    public static func make(_ limit: Limit, maxLineBytes: Int = GlobalOptions.defaultMaxLineBytes) -> any Stage {
         switch limit {
-        case .fromLine(let n), .fromByte(let n): toSkip = max(0, n - 1)
-        default: toSkip = 0
-        }
-        splitter = LineSplitter(maxLineBytes: maxLineBytes)
-    }
-
-    public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
-        switch limit {
-        case .lines(0), .bytes(0): return .stop
-        default: return .more
+        case .lines(let n): LineStageAdapter(LastLines(keeping: n), maxLineBytes: maxLineBytes)
+        case .bytes(let n): LastBytes(keeping: n)
+        // From line 1 (or 0) nothing is skipped, lines or bytes: every chunk passes as it is.
+        case .fromLine(let n) where n <= 1: FromByte(toSkip: 0)
+        case .fromLine(let n): LineStageAdapter(FromLine(toSkip: n - 1), maxLineBytes: maxLineBytes)
+        case .fromByte(let n): FromByte(toSkip: max(0, n - 1))
         }
     }
 
-    public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
-        switch limit {
-        case .bytes(let n):
+    /// `tail -n N`: the last N lines; a last line without a newline counts, and passes as
+    /// it is.
+    struct LastLines: LineStage {
+        let keeping: Int
+        /// Complete lines that may still be among the last `keeping`: after each run, the
+        /// queue's first segment plus at most `keeping` lines after it.
+        private(set) var held = ByteQueue()
+
+        init(keeping: Int) { self.keeping = keeping }
+
+        func begin() -> Flow { keeping == 0 ? .stop : .more }
+
+        mutating func lines(_ run: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> LineFlow {
+            held.append(run)
+            held.trimKeepingLines(keeping)
+            return .more
+        }
+
+        mutating func finish(lastLine: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) {
+            held.append(lastLine)
+            try held.emit(from: held.startOfLast(keeping, hasPartialLine: !lastLine.isEmpty), into: &out)
+        }
+
+        mutating func close() { held.release() }
+    }
+
+    /// `tail -c N`: the last N bytes.
+    struct LastBytes: Stage {
+        let keeping: Int
+        /// The input's last bytes: after each chunk, the queue's first segment plus fewer
+        /// than `keeping` bytes after it.
+        private var held = ByteQueue()
+
+        init(keeping: Int) { self.keeping = keeping }
+
+        func begin(into out: inout Emitter) throws(StageError) -> Flow { keeping == 0 ? .stop : .more }
+
+        mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
             held.append(input.bytes)
-            held.trimKeepingBytes(n)
-        case .lines(let n):
-            let split = try splitter.split(input.bytes)
-            if let line = split.completedLine { held.append(line) }
-            try splitter.keep(split.tail)
-            held.append(split.lines)
-            held.trimKeepingLines(n)
-        case .fromByte:
+            held.trimKeepingBytes(keeping)
+            return .more
+        }
+
+        mutating func finish(into out: inout Emitter) throws(StageError) {
+            try held.emit(from: max(0, held.count - keeping), into: &out)
+        }
+
+        mutating func close() { held.release() }
+    }
+
+    /// `tail -n +N`, N >= 2: drops lines until N - 1 are gone, then passes everything after
+    /// them, the input chunks themselves.
+    struct FromLine: LineStage {
+        /// Lines still to drop; more than 0 until the stage asks for `passAll`.
+        var toSkip: Int
+
+        mutating func lines(_ run: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> LineFlow {
+            var at = 0
+            while toSkip > 0 && at < run.count {
+                at = lineEnd(run.baseAddress!, run.count, at)
+                toSkip -= 1
+            }
+            return toSkip == 0 ? .passAll(from: at) : .more
+        }
+
+        /// While still skipping, a last line without a newline is one of the lines
+        /// dropped; after `passAll` it went out with its chunk, and `lastLine` is empty.
+        func finish(lastLine: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) {}
+    }
+
+    /// `tail -c +N`: drops N - 1 bytes, then forwards the rest of each chunk.
+    struct FromByte: Stage {
+        /// Bytes still to drop.
+        var toSkip: Int
+
+        mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
             let skip = min(toSkip, input.count)
             toSkip -= skip
             input.chunk.start += skip
             input.chunk.count -= skip
             try out.forward(input)
-        case .fromLine:
-            try skipLines(input, into: &out)
+            return .more
         }
-        return .more
-    }
 
-    /// `+N` lines: drop lines until N - 1 are gone, then pass the rest of each chunk.
-    private mutating func skipLines(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) {
-        if toSkip == 0 {
-            try out.forward(input)
-            return
-        }
-        let split = try splitter.split(input.bytes)
-        if split.completedLine != nil { toSkip -= 1 }
-        try splitter.keep(split.tail)
-        let lines = split.lines
-        var at = 0
-        while toSkip > 0 && at < lines.count {
-            at = lineEnd(lines.baseAddress!, lines.count, at)
-            toSkip -= 1
-        }
-        if toSkip == 0 {
-            // Everything after the skipped lines, the unfinished line included, passes.
-            let rest = input.bytes.baseAddress!.distance(to: lines.baseAddress! + at)
-            input.chunk.start += rest
-            input.chunk.count -= rest
-            try out.forward(input)
-            splitter.release()
-        }
-    }
-
-    public mutating func finish(into out: inout Emitter) throws(StageError) {
-        switch limit {
-        case .bytes(let n):
-            try held.emit(from: max(0, held.count - n), into: &out)
-        case .lines(let n):
-            let partial = splitter.finish(addingNewline: false)
-            held.append(partial)
-            try held.emit(from: held.startOfLast(n, hasPartialLine: !partial.isEmpty), into: &out)
-        case .fromLine:
-            // Input ended while still skipping: a last unfinished line may be wanted.
-            if toSkip == 0 { try out.write(splitter.finish(addingNewline: false)) }
-        case .fromByte:
-            break
-        }
-    }
-
-    public mutating func close() {
-        held.release()
-        splitter.release()
+        func finish(into out: inout Emitter) throws(StageError) {}
     }
 
     public static let descriptor = StageDescriptor(
@@ -126,15 +135,27 @@ public struct TailStage: Stage {
             case (false, true): limit = .fromByte(n)
             }
         }
-        let held: Int
-        switch limit {
-        case .bytes(let n): held = n + ByteQueue.segmentBytes
-        case .fromByte: held = 0
-        default: held = context.maxLineBytes + ByteQueue.segmentBytes  // plus the N lines held
-        }
-        var plan = StagePlan(TailStage(limit, maxLineBytes: context.maxLineBytes), heldBytes: held)
+        var plan = StagePlan(make(limit, maxLineBytes: context.maxLineBytes), heldBytes: heldBytes(limit, context))
         plan.inputStart = inputStart(for: limit)
         return plan
+    }
+
+    /// What the stage for `limit` holds beyond its chunks, at most: a partial line for the
+    /// line modes, and the last N lines or bytes in a queue.
+    static func heldBytes(_ limit: Limit, _ context: StageContext) -> Int {
+        let line = LineSplitter.memoryBound(maxLineBytes: context.maxLineBytes)
+        switch limit {
+        case .lines(let n):
+            let kept = ByteQueue.memoryBound(keepingLines: n, maxLineBytes: context.maxLineBytes,
+                                             chunkBytes: context.chunkBytes)
+            return Saturating.sum(line, kept)
+        case .bytes(let n):
+            return ByteQueue.memoryBound(keeping: n, appending: context.chunkBytes)
+        case .fromLine:
+            return line
+        case .fromByte:
+            return 0
+        }
     }
 
     /// On a regular file, tail need not read what cannot be among the last N: it starts
@@ -155,18 +176,19 @@ public struct TailStage: Stage {
     }
 
     /// The offset just past the `newlines`th newline before `size`, reading backwards
-    /// with pread(2) no further than `from`; nil when there are fewer.
+    /// (`FileDescriptor.read(into:at:)`) no further than `from`; nil when there are fewer,
+    /// or when the file ends early or a read fails.
     static func startOfLastLines(_ newlines: Int, in file: FileDescriptor, from: Int, size: Int) -> Int? {
         let blockBytes = 64 << 10
-        let block = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 16)
-        defer { block.deallocate() }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockBytes, alignment: 16)
+        defer { buffer.deallocate() }
+        let block = buffer.baseAddress!
         var end = size
         var seen = 0
         while end > from {
             let start = max(from, end - blockBytes)
-            let n = pread(file.rawValue, block, end - start, off_t(start))
-            if n < 0 && errno == EINTR { continue }
-            guard n == end - start else { return nil }
+            let wanted = UnsafeMutableRawBufferPointer(rebasing: buffer[..<(end - start)])
+            guard let n = try? file.read(into: wanted, at: start), n == wanted.count else { return nil }
             var length = n
             while let hit = memrchr(block, 0x0A, length) {
                 let at = block.distance(to: hit)
