@@ -16,13 +16,13 @@ LINK_NOISE := grep -v "statically linked applications requires at runtime"
 
 all: build
 
-# Debian packages. The build: make, zlib's header and static library, and the static C++
+# Debian packages. The build: make, binutils (strip, for make install), zlib's header and static library, and the static C++
 # runtime that -static-executable links, from the GCC installation the toolchain's clang
 # selects (12 on Debian 12). The tests: what they run and compare against (script is in
 # bsdutils, /usr/bin/time in time). `make deps` installs what is missing when run as root,
 # or names the apt-get line to run; it prints nothing when all are there.
 GCC_MAJOR = $(or $(shell clang -v 2>&1 | sed -n 's|^Selected GCC installation: .*/||p'),12)
-BUILD_PACKAGES = make zlib1g-dev libstdc++-$(GCC_MAJOR)-dev
+BUILD_PACKAGES = make binutils zlib1g-dev libstdc++-$(GCC_MAJOR)-dev
 TEST_PACKAGES := bash bsdutils coreutils diffutils gzip grep mawk mandoc pigz pv python3 sed time
 
 deps-build:
@@ -96,7 +96,7 @@ fuzz: fuzz-build
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/sluice
+	install -m 755 -s $(BIN) $(DESTDIR)$(PREFIX)/bin/sluice
 	install -m 644 man/sluice.1 $(DESTDIR)$(PREFIX)/share/man/man1/sluice.1
 
 uninstall:

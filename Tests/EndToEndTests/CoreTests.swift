@@ -141,7 +141,7 @@ import Testing
     @Test(arguments: [
         (["hed"], "sluice: unknown stage 'hed' (did you mean 'head'?)"),
         (["head", "--lnes", "3"], "sluice: head: unknown option '--lnes' (did you mean '--lines'?)"),
-        (["--hwm", "12X", "cat"], "sluice: --hwm: invalid size '12X' (bytes, or with K, M, G, T: 64K, 4M, 1G)"),
+        (["--hwm", "12X", "cat"], "sluice: --hwm: invalid size '12X' (bytes, or with K, M, G, T: 64K, 1.5M, 1G)"),
         (["--hwm"], "sluice: option '--hwm' needs a value"),
         (["--bogus"], "sluice: unknown option '--bogus'"),
         (["cat", "+"], "sluice: missing stage after '+'"),

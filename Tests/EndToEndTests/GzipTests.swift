@@ -206,7 +206,7 @@ func realText(_ bytes: String, into path: String = "$T/text") -> String {
         #expect(firsts == [
             "sluice: gzip: invalid level '-0' (use -1 to -9)",
             "sluice: gzip: --level: invalid level '10' (use 1 to 9)",
-            "sluice: gunzip: unexpected argument 'extra'",
+            "sluice: gunzip: unexpected argument 'extra' (sluice reads standard input: sluice gunzip < extra)",
         ])
     }
 }
@@ -260,5 +260,28 @@ func realText(_ bytes: String, into path: String = "$T/text") -> String {
         #expect(r.text == "s=2\ns=2\n")
         #expect(r.stderr.contains("sluice: gzip: -p: invalid number of threads '0' (use 1 to 256)"))
         #expect(r.stderr.contains("sluice: gzip: --block: size must be at least 32 KiB: '1K'"))
+    }
+}
+
+/// As gzip: compressed data is not written to a terminal unless forced.
+@Suite struct GzipTerminalTests {
+    @Test func refusesATerminalUnlessForced() throws {
+        let r = try sh("""
+            printf 'hello\\n' > $T/in
+            script -qfec '"$SLUICE" gzip < '$T/in'; echo "status=$?"' /dev/null | tr -d '\\r'
+            script -qfec '"$SLUICE" gzip + cat < '$T/in' | cat > /dev/null; echo "piped=$?"' /dev/null | tr -d '\\r'
+            script -qfec '"$SLUICE" gzip + gunzip < '$T/in'; echo "round=$?"' /dev/null | tr -d '\\r'
+            script -qfec '"$SLUICE" gzip -f < '$T/in' | wc -c; "$SLUICE" gzip -f < '$T/in' > /dev/null; echo "forced=$?"' /dev/null | tr -d '\\r'
+            """)
+        #expect(r.text == """
+            sluice: gzip: compressed data not written to a terminal (use -f to force)
+            status=1
+            piped=0
+            hello
+            round=0
+            26
+            forced=0
+
+            """, "\(r.stderr)")
     }
 }

@@ -72,7 +72,6 @@ let makeEdgeFile = #"""
         (["grep", "-E", "a("], "sluice: grep: invalid pattern 'a(': Unmatched ( or \\("),
         (["grep", "-e", "x", "y"], "sluice: grep: unexpected argument 'y' (grep reads standard input; patterns come from -e)"),
         (["grep", "-m", "x", "y"], "sluice: grep: -m: invalid number 'x'"),
-        (["grep", "-f", "/nonexistent", "y"], "sluice: grep: /nonexistent: No such file or directory"),
         (["tail", "-n", "x"], "sluice: tail: -n: invalid number 'x'"),
         (["--max-line", "2G", "grep", "x"], "sluice: --max-line: size must be at most 1 GiB: '2G'"),
     ])
@@ -81,6 +80,15 @@ let makeEdgeFile = #"""
         let r = try sh("echo x | \"$SLUICE\" \(quoted)")
         #expect(r.status == 2)
         #expect(r.stderr.split(separator: "\n").first.map(String.init) == message)
+    }
+
+    /// A pattern file that cannot be read is a runtime error, like any file: status 1,
+    /// the message, no synopsis.
+    @Test func unreadablePatternFileIsARuntimeError() throws {
+        let r = try sh("echo x | \"$SLUICE\" grep -f /nonexistent")
+        #expect(r.status == 1)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr == "sluice: grep: /nonexistent: No such file or directory\n")
     }
 
     @Test func patternFile() throws {

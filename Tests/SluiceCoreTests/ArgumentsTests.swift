@@ -163,7 +163,7 @@ import Testing
     @Test(arguments: [
         (["hed"], "unknown stage 'hed' (did you mean 'head'?)"),
         (["--hwn", "1M"], "unknown option '--hwn' (did you mean '--hwm'?)"),
-        (["--hwm", "12X"], "--hwm: invalid size '12X' (bytes, or with K, M, G, T: 64K, 4M, 1G)"),
+        (["--hwm", "12X"], "--hwm: invalid size '12X' (bytes, or with K, M, G, T: 64K, 1.5M, 1G)"),
         (["--hwm", "0"], "--hwm: size must be at least 1 B: '0'"),
         (["--hwm", "99999999999T"], "--hwm: size is too large: '99999999999T'"),
         (["--hwm"], "option '--hwm' needs a value"),

@@ -5,12 +5,16 @@ import Testing
     @Test(arguments: [
         ("0", 0), ("1", 1), ("65536", 65536), ("64K", 65536), ("64k", 65536), ("64KiB", 65536),
         ("4M", 4 << 20), ("4MiB", 4 << 20), ("1G", 1 << 30), ("1GiB", 1 << 30), ("2T", 2 << 40),
+        // Decimals, and the KB-style suffixes in powers of 1000, as coreutils and rsync.
+        ("1.5M", 1_572_864), ("1.5K", 1536), ("0.5k", 512), ("10MB", 10_000_000), ("1KB", 1000),
+        ("1kB", 1000), ("2GB", 2_000_000_000), ("1TB", 1_000_000_000_000), ("1Mi", 1 << 20),
+        ("1.0000000001K", 1024), ("0.001K", 1), ("1.5", 1), ("3mb", 3_000_000),
     ])
     func parsesSizes(_ text: String, _ expected: Int) {
         #expect(Sizes.parse(text) == .success(expected))
     }
 
-    @Test(arguments: ["", "K", "-1", "1.5M", "12X", "1KB", "1 M", "0x10", "M1", "1MM"])
+    @Test(arguments: ["", "K", "-1", ".5M", "1.M", "12X", "1KiBB", "1 M", "0x10", "M1", "1MM", "1iB", "1.5.5K"])
     func rejectsInvalid(_ text: String) {
         #expect(Sizes.parse(text) == .failure(.invalid))
     }
@@ -18,6 +22,11 @@ import Testing
     @Test(arguments: ["9223372036854775808", "99999999999999999999", "8388608T", "9007199254740992K"])
     func rejectsOverflow(_ text: String) {
         #expect(Sizes.parse(text) == .failure(.overflow))
+    }
+
+    @Test func countsAreWhole() {
+        #expect(Sizes.parse("1.5", allowsFraction: false) == .failure(.invalid))
+        #expect(Sizes.parse("2K", allowsFraction: false) == .success(2048))
     }
 
     @Test func largestThatFits() {

@@ -176,7 +176,7 @@ public struct OptionReader {
     public func parseSize(_ text: String, for spelling: String, min: Int = 0, max: Int = Int.max) throws(SluiceError) -> Int {
         switch Sizes.parse(text) {
         case .failure(.invalid):
-            throw fail("\(spelling): invalid size '\(text)' (bytes, or with K, M, G, T: 64K, 4M, 1G)")
+            throw fail("\(spelling): invalid size '\(text)' (bytes, or with K, M, G, T: 64K, 1.5M, 1G)")
         case .failure(.overflow):
             throw fail("\(spelling): size is too large: '\(text)'")
         case .success(let n):
@@ -203,7 +203,7 @@ public struct OptionReader {
     public func parseCount(_ text: String, for spelling: String, max: Int = Int.max,
                            shown: String? = nil) throws(SluiceError) -> Int {
         let typed = shown ?? text
-        switch Sizes.parse(text) {
+        switch Sizes.parse(text, allowsFraction: false) {
         case .failure(.invalid): throw fail("\(spelling): invalid number '\(typed)'")
         case .failure(.overflow): throw fail("\(spelling): number is too large: '\(typed)'")
         case .success(let n):

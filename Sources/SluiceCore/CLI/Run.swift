@@ -29,6 +29,12 @@ public enum Sluice {
         } catch {
             exit(with: error, report: nil)
         }
+        if FileDescriptor.standardOutput.isTerminal,
+           let last = plans.last(where: { $0.output != .sameAsInput }), last.output == .compressed {
+            // As gzip: compressed bytes on a terminal are never what was meant.
+            exit(with: .runtime("\(last.name): compressed data not written to a terminal (use -f to force)"),
+                 report: nil)
+        }
         // A closed stdout must come back as EPIPE so the writer can stop the pipeline and
         // print --stats; the death by SIGPIPE is re-raised at the end.
         signal(SIGPIPE, SIG_IGN)

@@ -1,6 +1,8 @@
-/// Parses sizes and counts as users type them: `65536`, `64K`, `64KiB`, `4M`, `1G`.
-/// Suffixes are powers of 1024 (`K`/`KiB`, `M`/`MiB`, `G`/`GiB`, `T`/`TiB`, either case);
-/// `KB`-style suffixes are refused rather than guessed at, since tools disagree on them.
+/// Parses sizes and counts as users type them: `65536`, `64K`, `64KiB`, `4M`, `1.5G`,
+/// `10MB`. As in coreutils and rsync, `K`, `Ki` and `KiB` (any case of the letter) are
+/// powers of 1024, and `KB` powers of 1000; likewise M, G and T. A size may have a
+/// fractional part (`1.5M` is 1572864 bytes, rounded down to a whole byte); a count
+/// (`head -n`) may not.
 public enum Sizes {
     public enum Failure: Error, Equatable {
         /// Not a number with a known suffix.
@@ -10,33 +12,60 @@ public enum Sizes {
     }
 
     /// The byte count `text` names, or a failure.
-    public static func parse(_ text: String) -> Result<Int, Failure> {
+    public static func parse(_ text: String, allowsFraction: Bool = true) -> Result<Int, Failure> {
         let utf8 = Array(text.utf8)
         var i = 0
-        var value = 0
-        while i < utf8.count, utf8[i] >= 0x30, utf8[i] <= 0x39 {
-            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+        var whole = 0
+        while i < utf8.count, isDigit(utf8[i]) {
+            let (m, o1) = whole.multipliedReportingOverflow(by: 10)
             let (a, o2) = m.addingReportingOverflow(Int(utf8[i] - 0x30))
             if o1 || o2 { return .failure(.overflow) }
-            value = a
+            whole = a
             i += 1
         }
         if i == 0 { return .failure(.invalid) }
-        let suffix = String(decoding: utf8[i...], as: UTF8.self)
-        guard let shift = shift(for: suffix) else { return .failure(.invalid) }
-        if shift > 0 && value > (Int.max >> shift) { return .failure(.overflow) }
-        return .success(value << shift)
+        // Up to 9 fractional digits, as a numerator over 10^digits.
+        var fraction = 0, scale = 1
+        if allowsFraction, i < utf8.count, utf8[i] == 0x2E {
+            i += 1
+            let first = i
+            while i < utf8.count, isDigit(utf8[i]) {
+                if scale < 1_000_000_000 {
+                    fraction = fraction * 10 + Int(utf8[i] - 0x30)
+                    scale *= 10
+                }
+                i += 1
+            }
+            if i == first { return .failure(.invalid) }
+        }
+        guard let unit = multiplier(for: String(decoding: utf8[i...], as: UTF8.self)) else {
+            return .failure(.invalid)
+        }
+        let (bytes, o1) = whole.multipliedReportingOverflow(by: unit)
+        let (part, o2) = fraction.multipliedReportingOverflow(by: unit)
+        if o1 || o2 { return .failure(.overflow) }
+        let (sum, o3) = bytes.addingReportingOverflow(part / scale)
+        return o3 ? .failure(.overflow) : .success(sum)
     }
 
-    private static func shift(for suffix: String) -> Int? {
-        switch suffix {
-        case "": return 0
-        case "K", "k", "KiB", "kiB", "Ki": return 10
-        case "M", "m", "MiB", "Mi": return 20
-        case "G", "g", "GiB", "Gi": return 30
-        case "T", "t", "TiB", "Ti": return 40
+    @inline(__always) private static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+
+    /// The unit a suffix names: `K`/`Ki`/`KiB` 1024, `KB` 1000, and so on to T.
+    private static func multiplier(for suffix: String) -> Int? {
+        if suffix.isEmpty { return 1 }
+        let letters: [Character] = ["K", "M", "G", "T"]
+        guard let letter = suffix.first.map({ Character($0.uppercased()) }),
+              let power = letters.firstIndex(of: letter) else { return nil }
+        let rest = suffix.dropFirst()
+        let base: Int
+        switch rest {
+        case "", "i", "iB", "ib": base = 1024
+        case "B", "b": base = 1000
         default: return nil
         }
+        var unit = 1
+        for _ in 0...power { unit *= base }
+        return unit
     }
 
     /// `bytes` in the largest binary unit that keeps it readable: `512 B`, `64 KiB`,

@@ -45,7 +45,8 @@ public enum Usage {
         text += """
 
             Every stage also takes --hwm SIZE and --lwm SIZE for its own output buffer, and
-            --help. SIZE is bytes or a number with K, M, G or T (powers of 1024): 64K, 4M.
+            --help. SIZE is bytes or a number with K, M, G or T (powers of 1024; KB, MB,
+            GB, TB: powers of 1000), which may have a fraction: 64K, 1.5M, 10MB.
             '--' ends a stage's options; a '+' right after it is an argument, not a
             separator.
 

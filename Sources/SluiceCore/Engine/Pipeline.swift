@@ -121,6 +121,16 @@ public struct StagePlan {
     /// Where the first stage may start reading when stdin is a regular file: `tail`
     /// skips to its last lines or bytes, as coreutils tail seeks. Nil: from the start.
     public var inputStart: InputStart?
+    /// What the stage's output is, for the terminal check: compressed bytes (gzip), or
+    /// whatever came in (cat, buffer, head, grep...), or anything else.
+    public var output = OutputKind.sameAsInput
+
+    public enum OutputKind: Sendable {
+        case sameAsInput
+        /// Not for a terminal (gzip without -f).
+        case compressed
+        case other
+    }
 
     public init(_ stage: any Stage, heldBytes: Int = 0) {
         self.stage = stage

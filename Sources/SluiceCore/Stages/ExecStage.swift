@@ -56,7 +56,9 @@ public struct ExecStage: Stage {
         stopsAtFirstOperand: true,
         operands: 1...Int.max
     ) { args, context throws(SluiceError) in
-        StagePlan(ExecStage(arguments: args.operands, pipeBytes: context.pipeBytes))
+        var plan = StagePlan(ExecStage(arguments: args.operands, pipeBytes: context.pipeBytes))
+        plan.output = .other
+        return plan
     }
 }
 

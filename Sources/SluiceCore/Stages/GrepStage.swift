@@ -170,7 +170,7 @@ public struct GrepStage: LineStage {
     private static func patternFile(_ path: String, _ args: OptionReader) throws(SluiceError) -> [[UInt8]] {
         let fd: FileDescriptor
         do throws(Errno) { fd = try FileDescriptor.open(path, flags: O_RDONLY) } catch {
-            throw args.fail("\(path): \(error)")
+            throw .runtime("grep: \(path): \(error)")
         }
         defer { try? fd.close() }
         var data: [UInt8] = []
@@ -178,10 +178,10 @@ public struct GrepStage: LineStage {
         defer { buffer.deallocate() }
         while true {
             let n: Int
-            do throws(Errno) { n = try fd.read(into: buffer) } catch { throw args.fail("\(path): \(error)") }
+            do throws(Errno) { n = try fd.read(into: buffer) } catch { throw .runtime("grep: \(path): \(error)") }
             if n == 0 { break }
             data += UnsafeRawBufferPointer(rebasing: buffer[..<n])
-            if data.count > 64 << 20 { throw args.fail("\(path): pattern file larger than 64 MiB") }
+            if data.count > 64 << 20 { throw .runtime("grep: \(path): pattern file larger than 64 MiB") }
         }
         if data.isEmpty { return [] }
         if data.last == 0x0A { data.removeLast() }

@@ -253,8 +253,10 @@ public struct GunzipStage: Stage {
             policy = p
         }
         do throws(StageError) {
-            return StagePlan(try GunzipStage(trailing: policy, diagnostics: context.diagnostics),
-                              heldBytes: heldBytes(chunkBytes: context.chunkBytes))
+            var plan = StagePlan(try GunzipStage(trailing: policy, diagnostics: context.diagnostics),
+                                 heldBytes: heldBytes(chunkBytes: context.chunkBytes))
+            plan.output = .other
+            return plan
         } catch {
             throw .runtime("gunzip: \(error.message)")
         }

@@ -78,7 +78,7 @@ public struct GzipStage: Stage {
     static var onlineCores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     public static let descriptor = StageDescriptor(
-        name: "gzip", synopsis: "gzip [-1..-9] [-p N] [--block SIZE] [-i]",
+        name: "gzip", synopsis: "gzip [-1..-9] [-p N] [--block SIZE] [-i] [-f]",
         summary: "compress into one gzip member with zlib (level 6), in parallel blocks as pigz",
         options: [
             OptionSpec(nil, "level", .required("N"), help: "compression level, 1 (fast) to 9 (small); -1 ... -9 too"),
@@ -87,6 +87,7 @@ public struct GzipStage: Stage {
             OptionSpec("p", "threads", .required("N"), help: "compress on N threads (default: one per online core)"),
             OptionSpec(nil, "block", .required("SIZE"), help: "block size for parallel compression (default 128K)"),
             OptionSpec("i", "independent", help: "compress blocks independently, decodable from any block"),
+            OptionSpec("f", "force", help: "write compressed data even to a terminal"),
         ],
         digitsKey: "level"
     ) { args, context throws(SluiceError) in
@@ -104,7 +105,9 @@ public struct GzipStage: Stage {
             ? Deflater.heldBytes
             : ParallelDeflater.heldBytes(threads: settings.threads, blockBytes: settings.blockBytes)
         do throws(StageError) {
-            return StagePlan(try GzipStage(settings), heldBytes: held)
+            var plan = StagePlan(try GzipStage(settings), heldBytes: held)
+            plan.output = args.has("force") ? .other : .compressed
+            return plan
         } catch {
             throw .runtime("gzip: \(error.message)")
         }

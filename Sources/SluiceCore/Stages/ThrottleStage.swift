@@ -66,7 +66,7 @@ public struct ThrottleStage: Stage {
 
     public static let descriptor = StageDescriptor(
         name: "throttle", aliases: ["rate"], synopsis: "throttle RATE",
-        summary: "limit the bytes passing this point to RATE per second (K, M, G suffixes)",
+        summary: "limit the bytes passing this point to RATE per second (a SIZE: 10M, 1.5MB)",
         operands: 1...1
     ) { args, context throws(SluiceError) in
         var text = args.operands[0]
