@@ -34,6 +34,8 @@ public enum Received {
     case ended(StreamEnd)
     /// This side was closed (by this receiver, or by the cascade from a consumer below).
     case cancelled(StreamCancel)
+    /// Nothing arrived before the deadline the receiver gave.
+    case timedOut
 
     /// The chunk, if one was received.
     public var chunk: Chunk? {
@@ -175,17 +177,27 @@ public final class BoundedChannel: @unchecked Sendable {
     }
 
     /// The next chunk, waiting while there is none to take (or the start gate holds);
-    /// else why there will be none.
-    public func receive(waiter: NodeStats? = nil) -> Received {
+    /// else why there will be none. With `deadlineNanos` (a monotonic instant), waits no
+    /// longer than that and returns `.timedOut` if nothing came.
+    public func receive(waiter: NodeStats? = nil, deadlineNanos: UInt64? = nil) -> Received {
         lock.lock()
         if mustWaitToReceive {
             let since = waiter?.beginWait(.starved)
             isReceiverWaiting = true
             repeat {
-                notEmpty.wait(lock)
+                if let deadlineNanos {
+                    if monotonicNanos() >= deadlineNanos { break }
+                    notEmpty.wait(lock, untilNanos: deadlineNanos)
+                } else {
+                    notEmpty.wait(lock)
+                }
             } while mustWaitToReceive
             isReceiverWaiting = false
             if let since { waiter?.endWait(.starved, since: since) }
+            if mustWaitToReceive {
+                lock.unlock()
+                return .timedOut
+            }
         }
         if let reason = cancel {
             lock.unlock()

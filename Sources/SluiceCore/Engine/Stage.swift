@@ -27,6 +27,15 @@ public protocol Stage {
     /// trickle still flows. The default flushes `out`.
     mutating func willWait(into out: inout Emitter) throws(StageError)
 
+    /// How long the input may stay quiet before `idle` is called; nil (the default):
+    /// never. Read once, when the stage starts.
+    var idleNanos: UInt64? { get }
+
+    /// The input has been quiet for `idleNanos` since the last chunk: make what the stage
+    /// holds decodable downstream (gzip ends its deflate block with a sync flush). Called
+    /// once per quiet spell, not again until more input came.
+    mutating func idle(into out: inout Emitter) throws(StageError)
+
     /// Releases resources, however the stage ended: a child process, a helper thread
     /// (which must have handed on everything it holds before `close` returns). Called
     /// once, after the last `process`/`finish`, before the output channel is finished.
@@ -36,6 +45,8 @@ public protocol Stage {
 extension Stage {
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow { .more }
     public mutating func willWait(into out: inout Emitter) throws(StageError) { try out.flush() }
+    public var idleNanos: UInt64? { nil }
+    public mutating func idle(into out: inout Emitter) throws(StageError) {}
     public mutating func close() {}
 }
 

@@ -57,12 +57,24 @@ public enum StageLoop {
             try stage.finish(into: &out)
             return .stopped
         }
+        let idleNanos = stage.idleNanos
+        // True once `idle` ran in this quiet spell: the next wait has no deadline.
+        var isIdleDone = true
         while true {
             // Flush a partial output chunk before waiting, so a trickle of input still
             // comes out promptly (tail -f | sluice grep).
-            if !input.hasInputReady { try stage.willWait(into: &out) }
-            switch input.receive(waiter: stats) {
+            var deadline: UInt64?
+            if !input.hasInputReady {
+                try stage.willWait(into: &out)
+                if let idleNanos, !isIdleDone { deadline = monotonicNanos() &+ idleNanos }
+            }
+            switch input.receive(waiter: stats, deadlineNanos: deadline) {
+            case .timedOut:
+                isIdleDone = true
+                try stage.idle(into: &out)
+                try out.flush()
             case .chunk(let chunk):
+                isIdleDone = false
                 stats?.bytesIn.add(chunk.count, ordering: .relaxed)
                 if try stage.process(ChunkLease(chunk, pool: out.pool), into: &out) == .stop {
                     try stage.finish(into: &out)

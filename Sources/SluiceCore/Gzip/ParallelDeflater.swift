@@ -125,6 +125,14 @@ final class ParallelDeflater: @unchecked Sendable {
         try writeFinished(waiting: false, into: &out)
     }
 
+    /// The input went quiet: the block being filled goes out now, short (ended with a
+    /// sync flush, as every block is), and every block submitted is written, so all the
+    /// input so far can be decoded downstream. The next block is primed from this one.
+    func flushPartialBlock(into out: inout Emitter) throws(StageError) {
+        if let filling, filling.inputCount > 0 { submit(filling, isLast: false) }
+        try writeFinished(waiting: true, into: &out)
+    }
+
     /// End of input: the last block (empty for empty input) with finish, every block
     /// out, then the trailer.
     func finish(into out: inout Emitter) throws(StageError) {

@@ -12,6 +12,9 @@ public struct GzipStage: Stage {
         public var blockBytes = 128 << 10
         /// No dictionary priming: each block decodes on its own (pigz -i).
         public var isIndependent = false
+        /// How long the input may stay quiet before what was compressed so far is flushed
+        /// (`--flush-idle`); nil: never.
+        public var flushIdleNanos: UInt64? = GzipStage.defaultFlushIdleNanos
 
         public init(level: Int = 6, threads: Int = 1, blockBytes: Int = 128 << 10, isIndependent: Bool = false) {
             self.level = level
@@ -21,9 +24,16 @@ public struct GzipStage: Stage {
         }
     }
 
+    /// 200 ms: a live stream (`tail -F | sluice gzip`) is decodable downstream within a
+    /// fraction of a second of each line, while a sync flush (5 bytes, and a fresh block)
+    /// costs at most 5 times a second on a trickle; a file input never waits that long.
+    public static let defaultFlushIdleNanos: UInt64 = 200_000_000
+
     private let settings: Settings
     private var single: Deflater?
     private var parallel: ParallelDeflater?
+    /// Input taken since the last flush (single-stream mode).
+    private var hasUnflushedInput = false
 
     public init(_ settings: Settings) throws(StageError) {
         self.settings = settings
@@ -49,10 +59,25 @@ public struct GzipStage: Stage {
     public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
         if let single {
             try single.compress(input.bytes, flush: Z_NO_FLUSH, into: &out)
+            hasUnflushedInput = true
         } else {
             try parallel!.compress(input.bytes, into: &out)
         }
         return .more
+    }
+
+    public var idleNanos: UInt64? { settings.flushIdleNanos }
+
+    /// The input went quiet: end the deflate block so everything so far decodes
+    /// downstream; the stream stays one gzip member.
+    public mutating func idle(into out: inout Emitter) throws(StageError) {
+        if let single {
+            guard hasUnflushedInput else { return }
+            try single.compress(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_SYNC_FLUSH, into: &out)
+            hasUnflushedInput = false
+        } else {
+            try parallel!.flushPartialBlock(into: &out)
+        }
     }
 
     public mutating func willWait(into out: inout Emitter) throws(StageError) {
@@ -78,7 +103,7 @@ public struct GzipStage: Stage {
     static var onlineCores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     public static let descriptor = StageDescriptor(
-        name: "gzip", synopsis: "gzip [-1..-9] [-p N] [--block SIZE] [-i] [-f]",
+        name: "gzip", synopsis: "gzip [-1..-9] [-p N] [--block SIZE] [-i] [-f] [--flush-idle DURATION]",
         summary: "compress into one gzip member with zlib (level 6), in parallel blocks as pigz",
         options: [
             OptionSpec(nil, "level", .required("N"), help: "compression level, 1 (fast) to 9 (small); -1 ... -9 too"),
@@ -88,6 +113,8 @@ public struct GzipStage: Stage {
             OptionSpec(nil, "block", .required("SIZE"), help: "block size for parallel compression (default 128K)"),
             OptionSpec("i", "independent", help: "compress blocks independently, decodable from any block"),
             OptionSpec("f", "force", help: "write compressed data even to a terminal"),
+            OptionSpec(nil, "flush-idle", .required("DURATION"),
+                       help: "flush what is compressed when input is quiet this long (200ms; 0: never)"),
         ],
         digitsKey: "level"
     ) { args, context throws(SluiceError) in
@@ -101,6 +128,12 @@ public struct GzipStage: Stage {
         // 32 KiB: a block must hold a whole dictionary for the next one.
         settings.blockBytes = try args.size("block", default: settings.blockBytes, min: 32 << 10, max: 64 << 20)
         settings.isIndependent = args.has("independent")
+        if let given = args.last("flush-idle"), let text = given.value {
+            guard let nanos = Durations.parse(text) else {
+                throw args.fail("\(given.spelling): invalid duration '\(text)' (seconds, or with ms or s: 200ms, 1.5s)")
+            }
+            settings.flushIdleNanos = nanos == 0 ? nil : nanos
+        }
         let held = settings.threads <= 1 && !settings.isIndependent
             ? Deflater.heldBytes
             : ParallelDeflater.heldBytes(threads: settings.threads, blockBytes: settings.blockBytes)
