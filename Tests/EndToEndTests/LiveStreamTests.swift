@@ -55,3 +55,22 @@ import Testing
         #expect(r.text == "same\nsame\n", "\(r.stderr)")
     }
 }
+
+/// `kill -USR1` prints the --stats table so far, as dd prints its status, and the run
+/// goes on with its output intact.
+@Suite struct StatusSignalTests {
+    @Test func usr1PrintsTheTableAndTheRunGoesOn() throws {
+        let r = try sh("""
+            seq 1 3000000 > $T/in
+            "$SLUICE" throttle 8M + gzip -1 < $T/in > $T/out.gz 2> $T/err &
+            pid=$!
+            sleep 0.8; kill -USR1 $pid
+            sleep 0.5; kill -USR1 $pid
+            wait $pid; echo "status=$?"
+            grep -c '^stage ' $T/err
+            grep -c 'bottleneck' $T/err
+            gzip -dc < $T/out.gz | cmp - $T/in && echo intact
+            """, timeout: 60)
+        #expect(r.text == "status=0\n2\n2\nintact\n", "\(r.stderr)")
+    }
+}

@@ -38,14 +38,19 @@ public enum Sluice {
         // A closed stdout must come back as EPIPE so the writer can stop the pipeline and
         // print --stats; the death by SIGPIPE is re-raised at the end.
         signal(SIGPIPE, SIG_IGN)
-        // Before any other thread: INT, TERM and HUP end the children, print --stats (as
-        // mbuffer prints its summary), then end sluice by the same signal.
+        // Before any other thread: USR1 prints the stats so far and the run goes on (as
+        // dd's status); INT, TERM and HUP end the children, print --stats (as mbuffer
+        // prints its summary), then end sluice by the same signal.
         let running = RunningPipeline()
-        EndingSignals.install { _ in
+        EndingSignals.install(onStatus: {
+            guard let pipeline = running.pipeline else { return }
+            let report = PipelineReport(pipeline, endNanos: monotonicNanos())
+            diagnostics.write(globals.stats == .json ? report.json : report.table)
+        }, onSignal: { _ in
             guard let stats = globals.stats, let pipeline = running.pipeline else { return }
             let report = PipelineReport(pipeline, endNanos: monotonicNanos())
             Diagnostics.writeStandardError(stats == .json ? report.json : report.table)
-        }
+        })
         if globals.pipeBytes > 0 {
             FileDescriptor.standardInput.enlargePipe(to: globals.pipeBytes)
             FileDescriptor.standardOutput.enlargePipe(to: globals.pipeBytes)

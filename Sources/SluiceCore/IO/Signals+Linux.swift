@@ -17,14 +17,17 @@ final class ChildRegistry: @unchecked Sendable {
     var running: [pid_t] { lock.withLock { Array(pids) } }
 }
 
-/// SIGINT, SIGTERM and SIGHUP, taken by one thread with sigwait(2) instead of a
-/// handler, so that what happens next is ordinary code: `install` blocks them in the
-/// calling thread, and so in every thread started after it (children get an empty mask
-/// from posix_spawn). When one arrives, `onSignal` runs on that thread (a report), the
-/// signal is forwarded to every child, children still running after `graceNanos` are
-/// killed, and sluice dies by the signal, as the README promises.
+/// SIGINT, SIGTERM and SIGHUP, and SIGUSR1, taken by one thread with sigwait(2) instead
+/// of handlers, so that what happens next is ordinary code, not async-signal-safe code:
+/// `install` blocks them in the calling thread, and so in every thread started after it
+/// (children get an empty mask from posix_spawn). SIGUSR1 runs `onStatus` (the --stats
+/// table so far, as dd prints its status) and the run goes on. An ending signal runs
+/// `onSignal` (a report), is forwarded to every child, children still running after
+/// `graceNanos` are killed, and sluice dies by the signal, as the README promises.
 public enum EndingSignals {
     public static let all: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+    /// Asks for a status report; does not end the run.
+    public static let status = SIGUSR1
     /// Set when an ending signal arrived: from then on the signal thread alone ends the
     /// process (`waitIfEnding`), so a stage's error caused by the forwarded signal (a
     /// command "killed by signal 15") is neither printed nor turned into status 1.
@@ -33,14 +36,17 @@ public enum EndingSignals {
     static let graceNanos: UInt64 = 1_000_000_000
 
     /// Call before starting any other thread.
-    public static func install(onSignal: @escaping @Sendable (Int32) -> Void) {
+    public static func install(onStatus: @escaping @Sendable () -> Void,
+                               onSignal: @escaping @Sendable (Int32) -> Void) {
         var set = sigset_t()
         sigemptyset(&set)
-        for s in all { sigaddset(&set, s) }
+        for s in all + [status] { sigaddset(&set, s) }
         pthread_sigmask(SIG_BLOCK, &set, nil)
         let thread = Thread {
             var signal: Int32 = 0
-            while sigwait(&set, &signal) != 0 {}
+            while sigwait(&set, &signal) != 0 || signal == status {
+                if signal == status { onStatus() }
+            }
             isEnding.store(true, ordering: .sequentiallyConsistent)
             onSignal(signal)
             endChildren(with: signal)
