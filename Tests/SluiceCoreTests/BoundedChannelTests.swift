@@ -285,3 +285,71 @@ final class Counter: @unchecked Sendable {
         #expect(pool.peakChunks == 3)  // both came from the idle list
     }
 }
+
+/// A dropping channel, driven from one thread: it never blocks, drops whole lines only,
+/// and counts exactly what it dropped.
+@Suite struct DroppingChannelTests {
+    func channel(_ policy: OverflowPolicy, hwm: Int = 8, chunkBytes: Int = 64) -> (BoundedChannel, ChunkPool) {
+        let pool = ChunkPool(chunkBytes: chunkBytes, maxIdleChunks: 16)
+        let marks = WaterMarks(highWaterMark: hwm, lowWaterMark: hwm / 2, chunkBytes: chunkBytes, whenFull: policy)
+        return (BoundedChannel(marks, pool: pool), pool)
+    }
+
+    func send(_ c: BoundedChannel, _ pool: ChunkPool, _ text: String) {
+        let chunk = pool.take()
+        _ = Array(text.utf8).withUnsafeBytes { chunk.append($0) }
+        #expect(c.send(chunk) == .sent)
+    }
+
+    func drain(_ c: BoundedChannel) -> String {
+        var out = ""
+        while case .chunk(let chunk) = c.receive(deadlineNanos: 0) { out += String(decoding: chunk.bytes, as: UTF8.self) }
+        return out
+    }
+
+    @Test func dropNewestKeepsWhatFitsAndDropsWholeLines() {
+        let (c, pool) = channel(.dropNewest)
+        send(c, pool, "aaaa\nbbbb\n")       // 10 bytes: now full
+        send(c, pool, "cc\ndd")             // dropped: a line and the start of another
+        send(c, pool, "dd\neeee\n")         // the end of the dropped line is dropped too
+        #expect(drain(c) == "aaaa\nbbbb\n")
+        send(c, pool, "ff\n")               // room again: kept
+        #expect(drain(c) == "ff\n")
+        #expect(c.dropped.records == 3 && c.dropped.bytes == 5 + 8)
+    }
+
+    @Test func dropNewestCompletesALineBegunBeforeTheBufferFilled() {
+        let (c, pool) = channel(.dropNewest)
+        send(c, pool, "aaaaaaaa")           // 8 bytes of an unfinished line: full
+        send(c, pool, "aa\nbb\n")           // its end is kept; the next line dropped
+        #expect(drain(c) == "aaaaaaaaaa\n")
+        #expect(c.dropped.records == 1 && c.dropped.bytes == 3)
+    }
+
+    /// At the high-water mark the oldest whole lines go, down to the low-water mark.
+    @Test func dropOldestMakesRoomForTheNewest() {
+        let (c, pool) = channel(.dropOldest, hwm: 12)
+        send(c, pool, "aaaa\nbbbb\ncc\n")  // 13 bytes: full
+        send(c, pool, "dddd\n")             // lines go from the front to get under 6
+        #expect(drain(c) == "cc\ndddd\n")
+        #expect(c.dropped.records == 2 && c.dropped.bytes == 10)
+    }
+
+    @Test func dropOldestKeepsTheLineTheReceiverIsIn() {
+        let (c, pool) = channel(.dropOldest, hwm: 12, chunkBytes: 4)
+        send(c, pool, "aaaa")                // the receiver takes the start of a line
+        #expect(drain(c) == "aaaa")
+        send(c, pool, "a\nbb"); send(c, pool, "b\ncc"); send(c, pool, "c\ndd")  // full
+        send(c, pool, "d\n")                // drops "bbb\nccc\n", never the end of "aaaaa\n"
+        #expect(drain(c) == "a\n" + "dd" + "d\n")
+        #expect(c.dropped.records == 2 && c.dropped.bytes == 8)
+    }
+
+    @Test func aLastLineDroppedWithoutNewlineCountsAtTheEnd() {
+        let (c, pool) = channel(.dropNewest)
+        send(c, pool, "aaaa\nbbbb\n")
+        send(c, pool, "tail without newline")
+        c.close(reason: .endOfInput)
+        #expect(c.dropped.records == 1 && c.dropped.bytes == 20)
+    }
+}

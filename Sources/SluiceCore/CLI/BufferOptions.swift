@@ -7,7 +7,21 @@ extension BufferSettings {
     /// For the global options themselves, `args` reads them and there is no global default
     /// beyond the built-in one.
     mutating func resolveWaterMarks(_ args: OptionReader, globalHighWaterMark: Int,
-                                    globalLowWaterMark: Int?) throws(SluiceError) {
+                                    globalLowWaterMark: Int?, globalWhenFull: OverflowPolicy = .block,
+                                    carriesLines: Bool = true) throws(SluiceError) {
+        whenFull = globalWhenFull
+        if let given = args.last("when-full"), let text = given.value {
+            guard let policy = OverflowPolicy(rawValue: text) else {
+                throw args.fail("\(given.spelling): unknown policy '\(text)' (use block, drop-newest or drop-oldest)")
+            }
+            if policy.drops && !carriesLines {
+                throw args.fail("\(given.spelling)=\(text): the output is compressed bytes, not lines, "
+                    + "and dropping any would corrupt it")
+            }
+            whenFull = policy
+        } else if !carriesLines {
+            whenFull = .block  // a global drop policy leaves compressed output whole
+        }
         if !isSizedByStage {
             highWaterMark = try args.size("hwm", default: globalHighWaterMark, min: 1)
         }

@@ -68,6 +68,8 @@ public enum CommandParser {
                    help: "high-water mark of every stage's output buffer (default 1M)"),
         OptionSpec(nil, "lwm", .required("SIZE"),
                    help: "low-water mark: a blocked stage resumes at this fill (default hwm/2)"),
+        OptionSpec(nil, "when-full", .required("POLICY"),
+                   help: "every buffer at its hwm: block (default), drop-newest or drop-oldest whole lines, counted"),
         OptionSpec(nil, "chunk", .required("SIZE"), help: "read size and chunk size (default 128K)"),
         OptionSpec(nil, "pipe-size", .required("SIZE"),
                    help: "enlarge stdin/stdout and exec pipes to SIZE; 0 leaves them (default 1M)"),
@@ -116,7 +118,7 @@ public enum CommandParser {
         // 256 MiB: far past any measured benefit; a chunk is allocated whole.
         g.chunkBytes = try args.size("chunk", default: g.chunkBytes, min: 1, max: 256 << 20)
         g.pipeBytes = try args.size("pipe-size", default: g.pipeBytes, min: 0, max: Int(Int32.max))
-        g.isBufferTuned = args.has("hwm") || args.has("lwm") || args.has("chunk")
+        g.isBufferTuned = args.has("hwm") || args.has("lwm") || args.has("chunk") || args.has("when-full")
         // 1 GiB: GNU regex offsets are 32-bit, so no longer line can be searched.
         g.maxLineBytes = try args.size("max-line", default: g.maxLineBytes, min: 1, max: 1 << 30)
         if let progress = args.last("progress") {

@@ -82,6 +82,7 @@ public enum Sluice {
             // Threads may be stuck in read(2) or write(2): exit without joining them.
             exit(with: .runtime(message), report: nil)
         }
+        warnAboutDrops(pipeline, diagnostics)
         let report = globals.stats.map { _ in PipelineReport(pipeline) }
         let text = report.map { globals.stats == .json ? $0.json : $0.table }
         if let failure = pipeline.outcome.first {
@@ -90,6 +91,16 @@ public enum Sluice {
         EndingSignals.waitIfEnding()
         if let text { Diagnostics.writeStandardError(text) }
         Glibc.exit(0)
+    }
+
+    /// Shedding is never silent: one line per buffer that dropped lines, at exit.
+    private static func warnAboutDrops(_ pipeline: Pipeline, _ diagnostics: Diagnostics) {
+        for (i, channel) in pipeline.channels.enumerated() where channel.whenFull.drops {
+            let (records, bytes) = channel.dropped
+            guard records > 0 || bytes > 0 else { continue }
+            diagnostics.warn(pipeline.nodes[i].name, "dropped \(Decimal.grouped(records)) "
+                + "line\(records == 1 ? "" : "s") (\(Sizes.human(bytes))) when its buffer was full")
+        }
     }
 
     /// Stage-less pass-through by splice(2); returns only when splice cannot serve these

@@ -86,6 +86,17 @@ public enum Sizes {
 
 /// Fixed-point formatting without Foundation.
 public enum Decimal {
+    /// `n` with thousands separated by commas: `1,234,567`.
+    public static func grouped(_ n: Int) -> String {
+        let digits = Array(String(n.magnitude))
+        var out = ""
+        for (i, d) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+            out.append(d)
+        }
+        return (n < 0 ? "-" : "") + out
+    }
+
     /// `value` with `places` digits after the point, rounded half away from zero.
     public static func format(_ value: Double, places: Int) -> String {
         if !value.isFinite { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }

@@ -1,48 +1,4 @@
-/// Why a stream ended, as its receiver learns it: the reason travels with the sender's
-/// close (Go's `io.Pipe.CloseWithError`), so nobody reconstructs it from flags.
-public enum StreamEnd: Sendable, Equatable {
-    /// The sender sent everything: the stream is whole.
-    case endOfInput
-    /// The sender stopped because something upstream failed: what arrived is good, but
-    /// the stream is incomplete, so it must not be finished as if it were whole (gzip
-    /// writes no trailer for half an input).
-    case upstreamFailed(SluiceError)
-}
-
-/// Why the receiver stopped, as its sender learns it.
-public enum StreamCancel: Sendable, Equatable {
-    /// Nothing more is wanted (`head` has its lines), or a consumer below went away
-    /// quietly: the sender stops without error.
-    case cancelled
-    /// The receiver failed: the sender stops; the failure is reported once, elsewhere.
-    case downstreamFailed(SluiceError)
-}
-
-/// The result of `BoundedChannel.send`.
-public enum SendResult: Sendable, Equatable {
-    /// The chunk is queued; the channel owns it now.
-    case sent
-    /// The receiver closed; the chunk went back to the pool and the sender should stop.
-    case closed(StreamCancel)
-}
-
-/// The result of `BoundedChannel.receive`.
-public enum Received {
-    /// The next chunk; the receiver owns it now.
-    case chunk(Chunk)
-    /// The sender closed and everything it sent was taken.
-    case ended(StreamEnd)
-    /// This side was closed (by this receiver, or by the cascade from a consumer below).
-    case cancelled(StreamCancel)
-    /// Nothing arrived before the deadline the receiver gave.
-    case timedOut
-
-    /// The chunk, if one was received.
-    public var chunk: Chunk? {
-        if case .chunk(let c) = self { return c }
-        return nil
-    }
-}
+import Glibc
 
 /// A single-producer, single-consumer queue of chunks between two pipeline threads,
 /// bounded in bytes by its `WaterMarks`: `send` waits while the policy says the buffer
@@ -92,12 +48,18 @@ public final class BoundedChannel: @unchecked Sendable {
     /// A sender is waiting on `notFull`; a receiver on `notEmpty`.
     private var isSenderWaiting = false
     private var isReceiverWaiting = false
+    /// Where the lines stand, for a dropping policy (`marks.whenFull.drops`).
+    private var lines = LineRecords()
 
     /// 8 slots to begin with: a channel that never backs up never grows.
     private static let initialSlots = 8
 
+    /// What the buffer does when full (fixed for the channel's life).
+    public let whenFull: OverflowPolicy
+
     public init(_ marks: WaterMarks, pool: ChunkPool) {
         self.marks = marks
+        self.whenFull = marks.whenFull
         self.pool = pool
         self.chunkBytes = pool.chunkBytes
         slots = min(marks.maxChunks, Self.initialSlots)
@@ -117,9 +79,18 @@ public final class BoundedChannel: @unchecked Sendable {
     /// Queues `chunk`, first waiting while the policy says the buffer is full. An empty
     /// chunk is recycled, not queued. Time spent waiting is charged to `waiter` as blocked.
     public func send(_ chunk: Chunk, waiter: NodeStats? = nil) -> SendResult {
-        let n = chunk.count
         lock.lock()
-        if cancel == nil && marks.isFull(bytes: bufferedBytes, chunks: queued) {
+        if marks.whenFull.drops { return sendDropping(chunk, waiter: waiter) }
+        return queue(chunk, waiter: waiter)
+    }
+
+    /// Under the lock, which it releases: `send` for the blocking policy, or the part
+    /// of a chunk a dropping policy keeps. A dropping policy waits only at the chunk cap
+    /// (`waitsWhenFull` false), or to complete a line begun before the buffer filled.
+    private func queue(_ chunk: Chunk, waiter: NodeStats?, waitsWhenFull: Bool = true) -> SendResult {
+        let n = chunk.count
+        let mustWait = waitsWhenFull ? marks.isFull(bytes: bufferedBytes, chunks: queued) : queued >= marks.maxChunks
+        if cancel == nil && mustWait {
             let since = waiter?.beginWait(.blocked)
             isSenderWaiting = true
             repeat {
@@ -213,6 +184,7 @@ public final class BoundedChannel: @unchecked Sendable {
         queued -= 1
         bufferedBytes -= chunk.count
         marks.didTake(chunksLeft: queued)
+        if marks.whenFull == .dropOldest { lines.isReceiverAtLineStart = chunk.bytes.last == 0x0A }
         if isSenderWaiting && marks.mayResume(bytes: bufferedBytes, chunks: queued) { notFull.signal() }
         lock.unlock()
         return .chunk(chunk)
@@ -236,7 +208,11 @@ public final class BoundedChannel: @unchecked Sendable {
     /// the queue, then receives `.ended(reason)`. Only the first close counts.
     public func close(reason: StreamEnd) {
         lock.lock()
-        if end == nil { end = reason }
+        if end == nil {
+            end = reason
+            // A last line, without newline, that was being dropped counts as a record.
+            if lines.producer == .inDroppedLine { lines.droppedRecords += 1 }
+        }
         notEmpty.broadcast()
         lock.unlock()
     }
@@ -278,5 +254,91 @@ public final class BoundedChannel: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return peakBufferedBytes
+    }
+
+    /// Lines (records) and bytes a dropping policy dropped so far.
+    public var dropped: (records: Int, bytes: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (lines.droppedRecords, lines.droppedBytes)
+    }
+
+    // MARK: Dropping whole lines
+
+    /// Under the lock, which it releases. The sender never waits. While the buffer is
+    /// full, drop-newest drops the incoming lines whole: a line already begun is first
+    /// completed, and a line begun while dropping is dropped to its end, in whichever
+    /// chunk that comes. drop-oldest drops the oldest whole lines queued to make room.
+    private func sendDropping(_ chunk: Chunk, waiter: NodeStats?) -> SendResult {
+        let bytes = chunk.bytes
+        let isFull = marks.isFull(bytes: bufferedBytes, chunks: queued)
+        if cancel != nil || bytes.isEmpty { return queue(chunk, waiter: waiter) }
+        if marks.whenFull == .dropOldest {
+            if isFull { dropOldestLines(toFree: bufferedBytes - marks.lowWaterMark) }
+            lines.producer = bytes.last == 0x0A ? .atLineStart : .inKeptLine
+            return queue(chunk, waiter: waiter, waitsWhenFull: false)
+        }
+        // Bytes before keepFrom end a dropped line; [keepFrom, lineStart) end a kept one.
+        var keepFrom = 0, lineStart = 0
+        switch lines.producer {
+        case .inDroppedLine:
+            guard let end = firstLineEnd(bytes) else {
+                lines.countDropped(bytes, 0..<bytes.count)
+                lock.unlock()
+                pool.recycle(chunk)
+                return .sent
+            }
+            lines.countDropped(bytes, 0..<end)
+            keepFrom = end
+            lineStart = end
+        case .inKeptLine:
+            // A line begun before the buffer filled is completed; with no end in this
+            // chunk, it waits for room rather than grow the buffer without bound.
+            guard let end = firstLineEnd(bytes) else { return queue(chunk, waiter: waiter) }
+            lineStart = end
+        case .atLineStart:
+            break
+        }
+        var keepTo = bytes.count
+        if isFull {
+            lines.countDropped(bytes, lineStart..<bytes.count)
+            keepTo = lineStart
+        }
+        lines.producer = bytes.last == 0x0A ? .atLineStart : isFull ? .inDroppedLine : .inKeptLine
+        if keepTo <= keepFrom {
+            lock.unlock()
+            pool.recycle(chunk)
+            return .sent
+        }
+        chunk.start += keepFrom
+        chunk.count = keepTo - keepFrom
+        return queue(chunk, waiter: waiter, waitsWhenFull: false)
+    }
+
+    /// Just past the first newline of `bytes`, if any.
+    private func firstLineEnd(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let base = bytes.baseAddress, let nl = memchr(base, 0x0A, bytes.count) else { return nil }
+        return base.distance(to: UnsafeRawPointer(nl)) + 1
+    }
+
+    /// Under the lock: drops the oldest whole lines queued until `bytes` are freed or no
+    /// whole line is left to drop. The line the receiver is in the middle of (its start
+    /// already delivered) is kept; so is the line the producer is in the middle of. Rare
+    /// (only when full), so it may copy the queue's chunk references into an array.
+    private func dropOldestLines(toFree bytes: Int) {
+        var chunks: [Chunk] = []
+        for i in 0..<queued { chunks.append(ring[(head + i) % slots].take()!) }
+        var flat = QueuedBytes(chunks)
+        let from = lines.isReceiverAtLineStart ? 0 : (flat.lineEnd(atOrAfter: 0) ?? flat.count)
+        let wanted = min(flat.count, from + max(1, bytes))
+        let to = flat.lineEnd(atOrAfter: wanted - 1) ?? flat.lastLineEnd(from: from) ?? from
+        if to > from {
+            lines.countDropped(flat, from..<to)
+            flat.remove(from..<to, recycleInto: pool)
+            bufferedBytes -= to - from
+        }
+        head = 0
+        queued = flat.chunks.count
+        for (i, chunk) in flat.chunks.enumerated() { ring[i] = chunk }
     }
 }

@@ -95,6 +95,8 @@ public struct BufferSettings: Sendable, Equatable {
     public var keepsIdleChunks = true
     /// The stage decides its own high-water mark (`buffer SIZE`): `--hwm` does not apply.
     public var isSizedByStage = false
+    /// What the buffer does when full (`--when-full`).
+    public var whenFull = OverflowPolicy.block
 
     public init(highWaterMark: Int = GlobalOptions.defaultHighWaterMark, lowWaterMark: Int? = nil) {
         self.highWaterMark = highWaterMark
@@ -103,7 +105,7 @@ public struct BufferSettings: Sendable, Equatable {
 
     public func waterMarks(chunkBytes: Int) -> WaterMarks {
         WaterMarks(highWaterMark: highWaterMark, lowWaterMark: lowWaterMark, chunkBytes: chunkBytes,
-                   startBytes: startBytes)
+                   startBytes: startBytes, whenFull: whenFull)
     }
 }
 
@@ -121,6 +123,8 @@ public struct StagePlan {
     /// Where the first stage may start reading when stdin is a regular file: `tail`
     /// skips to its last lines or bytes, as coreutils tail seeks. Nil: from the start.
     public var inputStart: InputStart?
+    /// False when the stage's output is not lines (gzip): a drop policy would corrupt it.
+    public var carriesLines = true
     /// What the stage's output is, for the terminal check: compressed bytes (gzip), or
     /// whatever came in (cat, buffer, head, grep...), or anything else.
     public var output = OutputKind.sameAsInput

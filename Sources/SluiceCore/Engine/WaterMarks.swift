@@ -1,8 +1,15 @@
-/// What a buffer does when it reaches its high-water mark. Today only `.block`: the
-/// sender waits until the buffer drains to its low-water mark. Shedding and spilling
-/// policies become further cases here, decided by the same `WaterMarks` questions.
-public enum OverflowPolicy: Sendable, Equatable {
+/// What a buffer does when it reaches its high-water mark (`--when-full`).
+public enum OverflowPolicy: String, Sendable, Equatable, CaseIterable {
+    /// The sender waits until the buffer drains to its low-water mark: nothing is lost.
     case block
+    /// The incoming lines are dropped, whole, and counted; the sender never waits.
+    case dropNewest = "drop-newest"
+    /// The oldest queued lines are dropped, whole, and counted, to make room; the
+    /// freshest data goes out; the sender never waits.
+    case dropOldest = "drop-oldest"
+
+    /// Whether the policy drops records (lines) instead of blocking.
+    public var drops: Bool { self != .block }
 }
 
 /// The water-mark policy of one buffer, as a value with no threads or locks in it (the

@@ -12,6 +12,10 @@ public struct NodeReport: Sendable {
     public var busySeconds: Double
     public var starvedSeconds: Double
     public var blockedSeconds: Double
+    /// The output buffer's `--when-full` policy, and the lines and bytes it dropped.
+    public var whenFull = OverflowPolicy.block
+    public var droppedRecords = 0
+    public var droppedBytes = 0
 }
 
 /// What the whole run did.
@@ -42,12 +46,17 @@ public struct PipelineReport: Sendable {
         nodes = pipeline.nodes.indices.map { i in
             let s = snapshots[i]
             let channel = i < pipeline.channels.count ? pipeline.channels[i] : nil
-            return NodeReport(
+            var report = NodeReport(
                 name: pipeline.nodes[i].name, bytesIn: s.bytesIn, bytesOut: s.bytesOut,
                 highWaterMark: channel?.highWaterMark, lowWaterMark: channel?.lowWaterMark,
                 peakBufferedBytes: channel?.peakBytes,
                 busySeconds: Double(s.busyNanos) / 1e9, starvedSeconds: Double(s.starvedNanos) / 1e9,
                 blockedSeconds: Double(s.blockedNanos) / 1e9)
+            if let channel {
+                report.whenFull = channel.whenFull
+                (report.droppedRecords, report.droppedBytes) = channel.dropped
+            }
+            return report
         }
         bottleneck = Bottleneck.name(of: snapshots, names: pipeline.nodes.map { $0.name })
     }
@@ -62,7 +71,9 @@ public struct PipelineReport: Sendable {
                 + "\"peak_buffered_bytes\": \(optional(n.peakBufferedBytes)), "
                 + "\"busy_s\": \(seconds(n.busySeconds)), "
                 + "\"blocked_on_input_s\": \(seconds(n.starvedSeconds)), "
-                + "\"blocked_on_output_s\": \(seconds(n.blockedSeconds))}"
+                + "\"blocked_on_output_s\": \(seconds(n.blockedSeconds)), "
+                + "\"when_full\": \(JSON.quote(n.whenFull.rawValue)), "
+                + "\"dropped_records\": \(n.droppedRecords), \"dropped_bytes\": \(n.droppedBytes)}"
         }
         return "{\"wall_s\": \(seconds(wallSeconds)), \"peak_rss_bytes\": \(peakRSSBytes), "
             + "\"memory_bound_bytes\": \(memoryBoundBytes), \"chunk_bytes\": \(chunkBytes), "
@@ -72,7 +83,10 @@ public struct PipelineReport: Sendable {
 
     /// An aligned table for people.
     public var table: String {
+        // The dropped column only when some buffer may drop.
+        let drops = nodes.contains { $0.whenFull.drops }
         let header = ["stage", "bytes in", "bytes out", "hwm", "peak buf", "busy", "starved", "blocked"]
+            + (drops ? ["dropped"] : [])
         var rows = [header]
         for n in nodes {
             rows.append([
@@ -84,7 +98,7 @@ public struct PipelineReport: Sendable {
                 Decimal.format(n.busySeconds, places: 3) + "s",
                 Decimal.format(n.starvedSeconds, places: 3) + "s",
                 Decimal.format(n.blockedSeconds, places: 3) + "s",
-            ])
+            ] + (drops ? [n.whenFull.drops ? "\(n.droppedRecords) lines" : "-"] : []))
         }
         var widths = [Int](repeating: 0, count: header.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }

@@ -140,6 +140,7 @@ public struct GzipStage: Stage {
         do throws(StageError) {
             var plan = StagePlan(try GzipStage(settings), heldBytes: held)
             plan.output = args.has("force") ? .other : .compressed
+            plan.carriesLines = false
             return plan
         } catch {
             throw .runtime("gzip: \(error.message)")

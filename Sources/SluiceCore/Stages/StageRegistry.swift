@@ -53,6 +53,8 @@ public struct StageDescriptor: Sendable {
     public static let commonOptions: [OptionSpec] = [
         OptionSpec(nil, "hwm", .required("SIZE"), help: "high-water mark of this stage's output buffer"),
         OptionSpec(nil, "lwm", .required("SIZE"), help: "resume threshold of that buffer (default hwm/2)"),
+        OptionSpec(nil, "when-full", .required("POLICY"),
+                   help: "that buffer at its hwm: block (default), drop-newest or drop-oldest lines"),
         OptionSpec(nil, "help", help: "show this stage's help and exit"),
     ]
 
@@ -108,7 +110,9 @@ public enum StageRegistry {
             var plan = try d.make(reader, context)
             plan.name = d.name
             try plan.buffer.resolveWaterMarks(reader, globalHighWaterMark: globals.highWaterMark,
-                                              globalLowWaterMark: globals.lowWaterMark)
+                                              globalLowWaterMark: globals.lowWaterMark,
+                                              globalWhenFull: globals.inputBuffer.whenFull,
+                                              carriesLines: plan.carriesLines)
             plans.append(plan)
         }
         return plans
