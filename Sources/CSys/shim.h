@@ -5,6 +5,7 @@
    The prototypes are declared here rather than pulled in with _GNU_SOURCE,
    because the system headers are already built into the Glibc clang module
    without it. */
+#include <fcntl.h>
 #include <regex.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
@@ -88,5 +89,18 @@ static inline int sluice_fcntl_int(int fd, int cmd, int arg) {
 
 static inline ssize_t sluice_splice(int fd_in, int fd_out, size_t len, unsigned int flags) {
     return splice(fd_in, NULL, fd_out, NULL, len, flags);
+}
+
+/* <fcntl.h>/<linux/fcntl.h>: O_TMPFILE is __O_TMPFILE (020000000) | O_DIRECTORY
+   (0200000) on x86_64 and arm64. An unnamed file in `dir`: gone on any exit. */
+static inline int sluice_open_tmpfile(const char *dir) {
+    return open(dir, 020000000 | 0200000 | O_RDWR | O_CLOEXEC, 0600);
+}
+
+/* <linux/falloc.h>: FALLOC_FL_KEEP_SIZE (1) | FALLOC_FL_PUNCH_HOLE (2): gives the disk
+   blocks of [offset, offset + length) back without changing the file's size. */
+int fallocate(int fd, int mode, off_t offset, off_t len);
+static inline int sluice_punch_hole(int fd, off_t offset, off_t length) {
+    return fallocate(fd, 1 | 2, offset, length);
 }
 #endif

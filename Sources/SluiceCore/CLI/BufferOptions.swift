@@ -8,6 +8,7 @@ extension BufferSettings {
     /// beyond the built-in one.
     mutating func resolveWaterMarks(_ args: OptionReader, globalHighWaterMark: Int,
                                     globalLowWaterMark: Int?, globalWhenFull: OverflowPolicy = .block,
+                                    globalSpill: (directory: String?, maxBytes: Int)? = nil,
                                     carriesLines: Bool = true) throws(SluiceError) {
         whenFull = globalWhenFull
         if let given = args.last("when-full"), let text = given.value {
@@ -21,6 +22,11 @@ extension BufferSettings {
             whenFull = policy
         } else if !carriesLines {
             whenFull = .block  // a global drop policy leaves compressed output whole
+        }
+        spillDirectory = args.last("spill")?.value ?? globalSpill?.directory
+        spillMaxBytes = try args.optionalSize("spill-max", min: 1) ?? globalSpill?.maxBytes ?? spillMaxBytes
+        if spillDirectory != nil && whenFull.drops {
+            throw args.fail("--spill and --when-full=\(whenFull.rawValue) do not go together: spill keeps every byte")
         }
         if !isSizedByStage {
             highWaterMark = try args.size("hwm", default: globalHighWaterMark, min: 1)

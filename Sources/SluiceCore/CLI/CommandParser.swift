@@ -70,6 +70,9 @@ public enum CommandParser {
                    help: "low-water mark: a blocked stage resumes at this fill (default hwm/2)"),
         OptionSpec(nil, "when-full", .required("POLICY"),
                    help: "every buffer at its hwm: block (default), drop-newest or drop-oldest whole lines, counted"),
+        OptionSpec(nil, "spill", .required("DIR"),
+                   help: "past its hwm, every buffer overflows to an unnamed file in DIR, read back in order"),
+        OptionSpec(nil, "spill-max", .required("SIZE"), help: "the most each buffer holds on disk before blocking (1G)"),
         OptionSpec(nil, "chunk", .required("SIZE"), help: "read size and chunk size (default 128K)"),
         OptionSpec(nil, "pipe-size", .required("SIZE"),
                    help: "enlarge stdin/stdout and exec pipes to SIZE; 0 leaves them (default 1M)"),
@@ -118,7 +121,7 @@ public enum CommandParser {
         // 256 MiB: far past any measured benefit; a chunk is allocated whole.
         g.chunkBytes = try args.size("chunk", default: g.chunkBytes, min: 1, max: 256 << 20)
         g.pipeBytes = try args.size("pipe-size", default: g.pipeBytes, min: 0, max: Int(Int32.max))
-        g.isBufferTuned = args.has("hwm") || args.has("lwm") || args.has("chunk") || args.has("when-full")
+        g.isBufferTuned = args.has("hwm") || args.has("lwm") || args.has("chunk") || args.has("when-full") || args.has("spill")
         // 1 GiB: GNU regex offsets are 32-bit, so no longer line can be searched.
         g.maxLineBytes = try args.size("max-line", default: g.maxLineBytes, min: 1, max: 1 << 30)
         if let progress = args.last("progress") {

@@ -38,6 +38,9 @@ public enum Sluice {
         // A closed stdout must come back as EPIPE so the writer can stop the pipeline and
         // print --stats; the death by SIGPIPE is re-raised at the end.
         signal(SIGPIPE, SIG_IGN)
+        // A file past RLIMIT_FSIZE (a spill file, a tee) must fail with EFBIG, a message,
+        // not kill the process.
+        signal(SIGXFSZ, SIG_IGN)
         // Before any other thread: USR1 prints the stats so far and the run goes on (as
         // dd's status); INT, TERM and HUP end the children, print --stats (as mbuffer
         // prints its summary), then end sluice by the same signal.
@@ -62,7 +65,9 @@ public enum Sluice {
             spliceOrFallBack()
         }
         let pipeline = Pipeline(
-            stages: plans, chunkBytes: globals.chunkBytes, inputBuffer: globals.inputBuffer)
+            stages: plans, chunkBytes: globals.chunkBytes, inputBuffer: globals.inputBuffer,
+            diagnostics: diagnostics)
+        if let failure = pipeline.setupFailure { exit(with: failure, report: nil) }
         running.pipeline = pipeline
         var monitor: Monitor?
         if drawsProgress || globals.stallTimeoutSeconds != nil {

@@ -50,16 +50,23 @@ public final class BoundedChannel: @unchecked Sendable {
     private var isReceiverWaiting = false
     /// Where the lines stand, for a dropping policy (`marks.whenFull.drops`).
     private var lines = LineRecords()
+    /// The overflow on disk, for the spill policy; its backlog and limits below.
+    private var spill: SpillState?
 
     /// 8 slots to begin with: a channel that never backs up never grows.
     private static let initialSlots = 8
 
     /// What the buffer does when full (fixed for the channel's life).
     public let whenFull: OverflowPolicy
+    /// Called, once, on the sender's thread, when spilling fails and the buffer falls
+    /// back to blocking (a disk full). Set before any thread starts.
+    public var onSpillWarning: (@Sendable (String) -> Void)?
 
-    public init(_ marks: WaterMarks, pool: ChunkPool) {
+    /// `spill`: the file for the spill policy, and the most backlog it may hold.
+    public init(_ marks: WaterMarks, pool: ChunkPool, spill file: SpillFile? = nil, spillMaxBytes: Int = .max) {
         self.marks = marks
-        self.whenFull = marks.whenFull
+        self.whenFull = file == nil ? marks.whenFull : .spill
+        if let file { spill = SpillState(file: file, maxBytes: spillMaxBytes) }
         self.pool = pool
         self.chunkBytes = pool.chunkBytes
         slots = min(marks.maxChunks, Self.initialSlots)
@@ -81,6 +88,7 @@ public final class BoundedChannel: @unchecked Sendable {
     public func send(_ chunk: Chunk, waiter: NodeStats? = nil) -> SendResult {
         lock.lock()
         if marks.whenFull.drops { return sendDropping(chunk, waiter: waiter) }
+        if spill != nil { return sendSpilling(chunk, waiter: waiter) }
         return queue(chunk, waiter: waiter)
     }
 
@@ -174,6 +182,7 @@ public final class BoundedChannel: @unchecked Sendable {
             lock.unlock()
             return .cancelled(reason)
         }
+        if queued == 0, let spill, spill.backlogBytes > 0 { return readBack(spill) }
         if queued == 0 {
             let reason = end ?? .endOfInput
             lock.unlock()
@@ -193,6 +202,7 @@ public final class BoundedChannel: @unchecked Sendable {
     /// Under the lock.
     @inline(__always) private var mustWaitToReceive: Bool {
         if cancel != nil { return false }
+        if queued == 0, let spill, spill.backlogBytes > 0 { return false }
         if end != nil { return false }
         return !marks.mayTake(bytes: bufferedBytes, chunks: queued, isSenderDone: false)
     }
@@ -228,6 +238,7 @@ public final class BoundedChannel: @unchecked Sendable {
             return
         }
         cancel = reason
+        spill?.backlogBytes = 0  // nobody will read it: the file goes with the channel
         var dropped: [Chunk] = []
         while queued > 0 {
             dropped.append(ring[head].take()!)
@@ -341,4 +352,127 @@ public final class BoundedChannel: @unchecked Sendable {
         queued = flat.chunks.count
         for (i, chunk) in flat.chunks.enumerated() { ring[i] = chunk }
     }
+
+    // MARK: Spilling to disk
+
+    /// Spilled bytes in all, and the largest backlog on disk; nil without a spill file.
+    public var spillCounts: (spilled: Int, peak: Int)? {
+        lock.lock()
+        defer { lock.unlock() }
+        return spill.map { ($0.spilledBytes, $0.peakBacklogBytes) }
+    }
+
+    /// Why reading the spill back failed, if it did: the run's error, for the pipeline
+    /// to report under the producer's name.
+    public var spillFailure: SluiceError? {
+        lock.lock()
+        defer { lock.unlock() }
+        return spill?.failure
+    }
+
+    /// Under the lock, which it releases. While memory is below its high-water mark and
+    /// nothing is on disk, a chunk is queued in memory. Otherwise it is appended to the
+    /// spill file — once anything is on disk, everything newer goes there too, so order
+    /// holds — unless the backlog would pass its limit: then the sender waits. A failed
+    /// write (a full disk) stops spilling for good: warned once, and the buffer blocks.
+    private func sendSpilling(_ chunk: Chunk, waiter: NodeStats?) -> SendResult {
+        let n = chunk.count
+        var warning: String?
+        defer { if let warning { onSpillWarning?(warning) } }
+        while true {
+            if let reason = cancel {
+                lock.unlock()
+                pool.recycle(chunk)
+                return .closed(reason)
+            }
+            let state = spill!
+            let isMemoryFull = marks.isFull(bytes: bufferedBytes, chunks: queued)
+            if state.backlogBytes == 0 && (!isMemoryFull || state.isBroken || n > state.maxBytes) {
+                return queue(chunk, waiter: waiter)
+            }
+            if state.isBroken || state.backlogBytes + n > state.maxBytes {
+                waitForRoom(waiter)
+                continue
+            }
+            let offset = state.writeOffset
+            lock.unlock()
+            do throws(Errno) {
+                try state.file.append(chunk.bytes, at: offset)
+            } catch {
+                lock.lock()
+                spill!.isBroken = true
+                warning = "cannot spill to \(state.file.directory): \(error); blocking instead"
+                continue
+            }
+            lock.lock()
+            spill!.writeOffset = offset + n
+            spill!.backlogBytes += n
+            spill!.spilledBytes += n
+            spill!.peakBacklogBytes = max(spill!.peakBacklogBytes, spill!.backlogBytes)
+            if isReceiverWaiting { notEmpty.signal() }
+            lock.unlock()
+            pool.recycle(chunk)
+            return .sent
+        }
+    }
+
+    /// Under the lock: waits once on `notFull`, the time charged as blocked.
+    private func waitForRoom(_ waiter: NodeStats?) {
+        let since = waiter?.beginWait(.blocked)
+        isSenderWaiting = true
+        notFull.wait(lock)
+        isSenderWaiting = false
+        if let since { waiter?.endWait(.blocked, since: since) }
+    }
+
+    /// Under the lock, which it releases, with memory empty and a backlog on disk: the
+    /// oldest chunk's worth of it, read back. A failed read ends the stream: the
+    /// receiver gets the failure, the sender a closed channel.
+    private func readBack(_ state: SpillState) -> Received {
+        let n = min(state.backlogBytes, chunkBytes), offset = state.readOffset
+        lock.unlock()
+        let chunk = pool.take()
+        var failure: Errno?
+        do throws(Errno) {
+            let got = try state.file.read(into: UnsafeMutableRawBufferPointer(start: chunk.base, count: n), at: offset)
+            if got < n { failure = Errno(EIO) }
+        } catch {
+            failure = error
+        }
+        lock.lock()
+        if let failure {
+            let error = SluiceError.runtime("reading back its spill file in \(state.file.directory): \(failure)")
+            spill!.failure = error
+            lock.unlock()
+            pool.recycle(chunk)
+            close(reason: StreamCancel.downstreamFailed(error))
+            return .ended(.upstreamFailed(error))
+        }
+        chunk.count = n
+        spill!.readOffset = offset + n
+        spill!.backlogBytes -= n
+        if isSenderWaiting { notFull.signal() }
+        lock.unlock()
+        state.file.release(upTo: offset + n)
+        return .chunk(chunk)
+    }
+}
+
+/// The spill policy's state, kept by the channel under its lock.
+struct SpillState {
+    let file: SpillFile
+    /// `--spill-max`: the most backlog on disk; past it the sender waits.
+    let maxBytes: Int
+    /// Where the next append goes; written only by the sender.
+    var writeOffset = 0
+    /// Where the next read back starts; written only by the receiver.
+    var readOffset = 0
+    /// Bytes written and not yet read back: `[readOffset, readOffset + backlogBytes)`.
+    var backlogBytes = 0
+    var spilledBytes = 0
+    var peakBacklogBytes = 0
+    /// A write failed: no more spilling; the buffer blocks as an ordinary one.
+    var isBroken = false
+    /// A read back failed: the stream ended with this error.
+    var failure: SluiceError?
 }

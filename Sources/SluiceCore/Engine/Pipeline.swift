@@ -97,6 +97,12 @@ public struct BufferSettings: Sendable, Equatable {
     public var isSizedByStage = false
     /// What the buffer does when full (`--when-full`).
     public var whenFull = OverflowPolicy.block
+    /// `--spill DIR`: where the overflow goes past the high-water mark; nil: nowhere.
+    public var spillDirectory: String?
+    /// `--spill-max`: the most backlog on disk before the sender waits (1G).
+    public var spillMaxBytes = BufferSettings.defaultSpillMaxBytes
+    /// 1 GiB: a backlog a disk takes without notice, far beyond any memory buffer.
+    public static let defaultSpillMaxBytes = 1 << 30
 
     public init(highWaterMark: Int = GlobalOptions.defaultHighWaterMark, lowWaterMark: Int? = nil) {
         self.highWaterMark = highWaterMark
@@ -198,9 +204,15 @@ public final class Pipeline: @unchecked Sendable {
     public private(set) var startNanos: UInt64 = 0
     public private(set) var endNanos: UInt64 = 0
 
+    /// Set when a buffer's spill file could not be made (`--spill` on a missing or
+    /// read-only directory): the run must not start.
+    public private(set) var setupFailure: SluiceError?
+
     /// `inputBuffer`: the settings of stdin's own output buffer, before the first stage.
+    /// `diagnostics`: where a buffer that stops spilling says so.
     public init(stages: [StagePlan], chunkBytes: Int, inputBuffer: BufferSettings,
-                input: FileDescriptor = .standardInput, output: FileDescriptor = .standardOutput) {
+                input: FileDescriptor = .standardInput, output: FileDescriptor = .standardOutput,
+                diagnostics: Diagnostics? = nil) {
         self.chunkBytes = chunkBytes
         self.input = input
         self.output = output
@@ -219,7 +231,21 @@ public final class Pipeline: @unchecked Sendable {
             .reduce(2 * nodes.count) { Saturating.sum($0, marks[$1].maxChunks) }
         let pool = ChunkPool(chunkBytes: chunkBytes, maxIdleChunks: ordinarySlots)
         self.pool = pool
-        channels = marks.map { BoundedChannel($0, pool: pool) }
+        var failure: SluiceError?
+        channels = marks.indices.map { i in
+            guard let directory = buffers[i].spillDirectory else { return BoundedChannel(marks[i], pool: pool) }
+            do throws(Errno) {
+                let file = try SpillFile(directory: directory)
+                let channel = BoundedChannel(marks[i], pool: pool, spill: file, spillMaxBytes: buffers[i].spillMaxBytes)
+                let name = nodes[i].name
+                channel.onSpillWarning = { diagnostics?.warn(name, $0) }
+                return channel
+            } catch {
+                failure = failure ?? .runtime("\(nodes[i].name): --spill \(directory): \(error)")
+                return BoundedChannel(marks[i], pool: pool)
+            }
+        }
+        setupFailure = failure
         for i in channels.indices.dropFirst() { channels[i].upstream = channels[i - 1] }
         heldBytes = stages.reduce(0) { Saturating.sum($0, $1.heldBytes) }
     }
@@ -289,6 +315,11 @@ public final class Pipeline: @unchecked Sendable {
         lock.unlock()
         // A reader blocked in read(2) on a quiet stdin is let go; the exit ends it.
         if readerFinished { readerThread?.join() } else { readerThread?.detach() }
+        for (i, channel) in channels.enumerated() {
+            if let failure = channel.spillFailure, let message = failure.message {
+                outcome.record(.runtime("\(nodes[i].name): \(message)"))
+            }
+        }
         endNanos = monotonicNanos()
         return true
     }

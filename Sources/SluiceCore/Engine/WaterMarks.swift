@@ -7,9 +7,12 @@ public enum OverflowPolicy: String, Sendable, Equatable, CaseIterable {
     /// The oldest queued lines are dropped, whole, and counted, to make room; the
     /// freshest data goes out; the sender never waits.
     case dropOldest = "drop-oldest"
+    /// Past the high-water mark, data goes to a file on disk and is read back in order
+    /// (`--spill DIR`); past the spill limit, the sender waits.
+    case spill
 
     /// Whether the policy drops records (lines) instead of blocking.
-    public var drops: Bool { self != .block }
+    public var drops: Bool { self == .dropNewest || self == .dropOldest }
 }
 
 /// The water-mark policy of one buffer, as a value with no threads or locks in it (the

@@ -38,6 +38,16 @@ public struct FileDescriptor: Sendable, Equatable {
         return done
     }
 
+    /// pwrite(2) of every byte of `bytes` at `offset`: short writes looped, EINTR retried.
+    public func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(Errno) {
+        var done = 0
+        while done < bytes.count {
+            done += try valueOrErrno {
+                pwrite(rawValue, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            }
+        }
+    }
+
     /// lseek(2) to SEEK_CUR: the current offset.
     public func currentOffset() throws(Errno) -> Int {
         Int(try valueOrErrno(retryOnInterrupt: false) { lseek(rawValue, 0, SEEK_CUR) })

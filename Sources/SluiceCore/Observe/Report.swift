@@ -16,6 +16,10 @@ public struct NodeReport: Sendable {
     public var whenFull = OverflowPolicy.block
     public var droppedRecords = 0
     public var droppedBytes = 0
+    /// Bytes the buffer spilled to disk in all, and its largest backlog there; nil
+    /// without `--spill`.
+    public var spilledBytes: Int?
+    public var peakSpillBytes: Int?
 }
 
 /// What the whole run did.
@@ -55,6 +59,7 @@ public struct PipelineReport: Sendable {
             if let channel {
                 report.whenFull = channel.whenFull
                 (report.droppedRecords, report.droppedBytes) = channel.dropped
+                if let spill = channel.spillCounts { (report.spilledBytes, report.peakSpillBytes) = spill }
             }
             return report
         }
@@ -73,7 +78,8 @@ public struct PipelineReport: Sendable {
                 + "\"blocked_on_input_s\": \(seconds(n.starvedSeconds)), "
                 + "\"blocked_on_output_s\": \(seconds(n.blockedSeconds)), "
                 + "\"when_full\": \(JSON.quote(n.whenFull.rawValue)), "
-                + "\"dropped_records\": \(n.droppedRecords), \"dropped_bytes\": \(n.droppedBytes)}"
+                + "\"dropped_records\": \(n.droppedRecords), \"dropped_bytes\": \(n.droppedBytes), "
+                + "\"spilled_bytes\": \(optional(n.spilledBytes)), \"peak_spill_bytes\": \(optional(n.peakSpillBytes))}"
         }
         return "{\"wall_s\": \(seconds(wallSeconds)), \"peak_rss_bytes\": \(peakRSSBytes), "
             + "\"memory_bound_bytes\": \(memoryBoundBytes), \"chunk_bytes\": \(chunkBytes), "
@@ -85,8 +91,9 @@ public struct PipelineReport: Sendable {
     public var table: String {
         // The dropped column only when some buffer may drop.
         let drops = nodes.contains { $0.whenFull.drops }
+        let spills = nodes.contains { $0.spilledBytes != nil }
         let header = ["stage", "bytes in", "bytes out", "hwm", "peak buf", "busy", "starved", "blocked"]
-            + (drops ? ["dropped"] : [])
+            + (drops ? ["dropped"] : []) + (spills ? ["spilled", "peak disk"] : [])
         var rows = [header]
         for n in nodes {
             rows.append([
@@ -98,7 +105,8 @@ public struct PipelineReport: Sendable {
                 Decimal.format(n.busySeconds, places: 3) + "s",
                 Decimal.format(n.starvedSeconds, places: 3) + "s",
                 Decimal.format(n.blockedSeconds, places: 3) + "s",
-            ] + (drops ? [n.whenFull.drops ? "\(n.droppedRecords) lines" : "-"] : []))
+            ] + (drops ? [n.whenFull.drops ? "\(n.droppedRecords) lines" : "-"] : [])
+              + (spills ? [n.spilledBytes.map(Sizes.human) ?? "-", n.peakSpillBytes.map(Sizes.human) ?? "-"] : []))
         }
         var widths = [Int](repeating: 0, count: header.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }

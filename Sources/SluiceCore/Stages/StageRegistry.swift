@@ -55,6 +55,8 @@ public struct StageDescriptor: Sendable {
         OptionSpec(nil, "lwm", .required("SIZE"), help: "resume threshold of that buffer (default hwm/2)"),
         OptionSpec(nil, "when-full", .required("POLICY"),
                    help: "that buffer at its hwm: block (default), drop-newest or drop-oldest lines"),
+        OptionSpec(nil, "spill", .required("DIR"), help: "past its hwm, that buffer overflows to a file in DIR"),
+        OptionSpec(nil, "spill-max", .required("SIZE"), help: "the most it holds on disk before blocking (1G)"),
         OptionSpec(nil, "help", help: "show this stage's help and exit"),
     ]
 
@@ -112,6 +114,8 @@ public enum StageRegistry {
             try plan.buffer.resolveWaterMarks(reader, globalHighWaterMark: globals.highWaterMark,
                                               globalLowWaterMark: globals.lowWaterMark,
                                               globalWhenFull: globals.inputBuffer.whenFull,
+                                              globalSpill: (globals.inputBuffer.spillDirectory,
+                                                            globals.inputBuffer.spillMaxBytes),
                                               carriesLines: plan.carriesLines)
             plans.append(plan)
         }
