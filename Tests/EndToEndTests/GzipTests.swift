@@ -285,3 +285,49 @@ func realText(_ bytes: String, into path: String = "$T/text") -> String {
             """, "\(r.stderr)")
     }
 }
+
+/// `gzip --adapt`: the level follows the pressure, and the output always decodes.
+@Suite struct GzipAdaptTests {
+    func levels(_ json: String) throws -> (bytes: [Int: Int], last: Int) {
+        let line = try #require(json.split(separator: "\n").last { $0.hasPrefix("{") })
+        let stats = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let gzip = try #require((stats["stages"] as? [[String: Any]])?.first { $0["name"] as? String == "gzip" })
+        let bytes = try #require(gzip["level_bytes"] as? [String: Int])
+        return (Dictionary(uniqueKeysWithValues: bytes.map { (Int($0.key)!, $0.value) }), gzip["level"] as? Int ?? 0)
+    }
+
+    /// A slow link downstream: the level climbs above the default to save bytes.
+    @Test(arguments: ["1", "2"])
+    func slowDownstreamRaisesTheLevel(_ threads: String) throws {
+        let r = try sh("""
+            \(realText("6M"))
+            "$SLUICE" --stats=json --hwm 64K gzip --adapt -p \(threads) + throttle 400K < $T/text 2> $T/err | gzip -dc | cmp - $T/text && echo same
+            cat $T/err
+            """, timeout: 120)
+        #expect(r.text.hasPrefix("same\n"), "\(r.text)\(r.stderr)")
+        let (bytes, last) = try levels(r.text)
+        #expect(last > 6, "\(bytes)")
+        #expect(bytes.keys.max()! >= 8, "\(bytes)")
+        #expect(bytes.values.reduce(0, +) == 6 << 20)
+    }
+
+    /// Nothing slow downstream: gzip is the limit, so the level comes down.
+    @Test func nothingSlowLowersTheLevel() throws {
+        let r = try sh("""
+            \(realText("24M"))
+            "$SLUICE" --stats=json gzip --adapt=1:9 -p 1 < $T/text 2> $T/err | gzip -dc | cmp - $T/text && echo same
+            cat $T/err
+            """, timeout: 120)
+        #expect(r.text.hasPrefix("same\n"), "\(r.text)\(r.stderr)")
+        let (bytes, last) = try levels(r.text)
+        #expect(last <= 3, "\(bytes)")
+        #expect(bytes.values.reduce(0, +) == 24 << 20)
+    }
+
+    @Test(arguments: ["--adapt=0:9", "--adapt=7:3", "--adapt=x"])
+    func badRanges(_ option: String) throws {
+        let r = try sh("echo x | \"$SLUICE\" gzip \(option)")
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("sluice: gzip: --adapt: invalid levels "), "\(r.stderr)")
+    }
+}

@@ -32,6 +32,20 @@ final class Deflater {
         }
     }
 
+    /// deflateParams: `level` from here on; what was taken before is compressed at the
+    /// old level first, so zlib may emit output, hence the emitter.
+    func setLevel(_ level: Int, into out: inout Emitter) throws(StageError) {
+        z.setInput(UnsafeRawBufferPointer(start: nil, count: 0))
+        while true {
+            let space = out.reserve()
+            let size = z.setOutput(space)
+            let r = deflateParams(z.pointer, Int32(level), Z_DEFAULT_STRATEGY)
+            try out.commit(size - z.availableOut)
+            if r == Z_OK { return }
+            if r != Z_BUF_ERROR { throw .failed("zlib's deflateParams failed (\(r))") }
+        }
+    }
+
     /// deflateEnd, once (also done when the deflater is released).
     func end() { z.end() }
 

@@ -37,6 +37,8 @@ final class ParallelDeflater: @unchecked Sendable {
         var outputCount = 0
         var crc: UInt32 = 0
         var isLast = false
+        /// The level this block is compressed at (`--adapt` changes it between blocks).
+        var level = 6
         /// Submission order, for the workers to take the oldest first.
         var sequence = 0
         /// Protected by the deflater's `lock`.
@@ -57,7 +59,12 @@ final class ParallelDeflater: @unchecked Sendable {
         }
     }
 
-    let level: Int
+    /// The level of the blocks submitted from now on; the dispatcher's (`--adapt`).
+    var level: Int
+    /// The level of the first block, for the header's XFL.
+    private let headerLevel: Int
+    /// Told each block's level and input size as it is submitted (the stats' level_bytes).
+    var onSubmit: ((_ level: Int, _ bytes: Int) -> Void)?
     let blockBytes: Int
     let isIndependent: Bool
     private let jobs: [Job]
@@ -84,6 +91,7 @@ final class ParallelDeflater: @unchecked Sendable {
 
     init(level: Int, threads: Int, blockBytes: Int, isIndependent: Bool) {
         self.level = level
+        self.headerLevel = level
         self.blockBytes = blockBytes
         self.isIndependent = isIndependent
         let bound = ParallelDeflater.outputBound(level: level, blockBytes: blockBytes)
@@ -191,6 +199,8 @@ final class ParallelDeflater: @unchecked Sendable {
 
     private func submit(_ job: Job, isLast: Bool) {
         job.isLast = isLast
+        job.level = level
+        onSubmit?(level, job.inputCount)
         job.sequence = submitted
         submitted += 1
         filling = nil
@@ -204,7 +214,7 @@ final class ParallelDeflater: @unchecked Sendable {
         if let failure = job.failure { throw .failed(failure) }
         if !isHeaderWritten {
             // RFC 1952: ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL OS=3 (Unix), as zlib writes it.
-            let xfl: UInt8 = level == 9 ? 2 : level == 1 ? 4 : 0
+            let xfl: UInt8 = headerLevel == 9 ? 2 : headerLevel == 1 ? 4 : 0
             let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]
             try out.write(header)
             isHeaderWritten = true
@@ -222,10 +232,17 @@ final class ParallelDeflater: @unchecked Sendable {
 
     private func work() {
         var stream = z_stream()
-        let ready = sluice_deflateInit2(&stream, Int32(level), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
+        var streamLevel = headerLevel
+        let ready = sluice_deflateInit2(&stream, Int32(streamLevel), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
         defer { if ready { deflateEnd(&stream) } }
         while let job = nextJob() {
             if ready {
+                if job.level != streamLevel {
+                    // Right after deflateReset no input is pending, so this only sets it.
+                    deflateReset(&stream)
+                    deflateParams(&stream, Int32(job.level), Z_DEFAULT_STRATEGY)
+                    streamLevel = job.level
+                }
                 compress(job, with: &stream)
             } else {
                 job.failure = "cannot start zlib's deflate: out of memory"

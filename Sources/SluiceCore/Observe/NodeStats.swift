@@ -33,6 +33,9 @@ public final class NodeStats: Sendable {
     public let startNanos = Atomic<UInt64>(0)
     public let endNanos = Atomic<UInt64>(0)
 
+    /// Counters a stage adds to its report (gzip --adapt: input bytes per level).
+    public let counters = StageCounters()
+
     public init(name: String) { self.name = name }
 
     public var state: NodeState { NodeState(rawValue: stateRaw.load(ordering: .relaxed)) ?? .working }
@@ -109,4 +112,17 @@ public struct NodeSnapshot: Sendable, Equatable {
         let waited = starvedNanos &+ blockedNanos
         return wallNanos > waited ? wallNanos - waited : 0
     }
+}
+
+/// Named counters a stage keeps for its report, beyond what every node has: gzip's input
+/// bytes at each compression level (`level_bytes`) and its current level. Written by the
+/// stage's thread, read by the report and the progress display.
+public final class StageCounters: @unchecked Sendable {
+    /// Protects `values`.
+    private let lock = Lock()
+    private var values: [String: Int] = [:]
+
+    public func add(_ amount: Int, to key: String) { lock.withLock { values[key, default: 0] += amount } }
+    public func set(_ value: Int, for key: String) { lock.withLock { values[key] = value } }
+    public var snapshot: [String: Int] { lock.withLock { values } }
 }

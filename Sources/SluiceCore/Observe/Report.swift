@@ -20,6 +20,8 @@ public struct NodeReport: Sendable {
     /// without `--spill`.
     public var spilledBytes: Int?
     public var peakSpillBytes: Int?
+    /// What the stage counted of its own (`StageCounters`): gzip's bytes per level.
+    public var counters: [String: Int] = [:]
 }
 
 /// What the whole run did.
@@ -56,6 +58,7 @@ public struct PipelineReport: Sendable {
                 peakBufferedBytes: channel?.peakBytes,
                 busySeconds: Double(s.busyNanos) / 1e9, starvedSeconds: Double(s.starvedNanos) / 1e9,
                 blockedSeconds: Double(s.blockedNanos) / 1e9)
+            report.counters = pipeline.nodes[i].counters.snapshot
             if let channel {
                 report.whenFull = channel.whenFull
                 (report.droppedRecords, report.droppedBytes) = channel.dropped
@@ -79,12 +82,22 @@ public struct PipelineReport: Sendable {
                 + "\"blocked_on_output_s\": \(seconds(n.blockedSeconds)), "
                 + "\"when_full\": \(JSON.quote(n.whenFull.rawValue)), "
                 + "\"dropped_records\": \(n.droppedRecords), \"dropped_bytes\": \(n.droppedBytes), "
-                + "\"spilled_bytes\": \(optional(n.spilledBytes)), \"peak_spill_bytes\": \(optional(n.peakSpillBytes))}"
+                + "\"spilled_bytes\": \(optional(n.spilledBytes)), \"peak_spill_bytes\": \(optional(n.peakSpillBytes))"
+                + levelsJSON(n) + "}"
         }
         return "{\"wall_s\": \(seconds(wallSeconds)), \"peak_rss_bytes\": \(peakRSSBytes), "
             + "\"memory_bound_bytes\": \(memoryBoundBytes), \"chunk_bytes\": \(chunkBytes), "
             + "\"bottleneck\": \(bottleneck.map(JSON.quote) ?? "null"), "
             + "\"stages\": [\(stages.joined(separator: ", "))]}\n"
+    }
+
+    /// gzip's `"level_bytes": {"6": N, ...}` (input bytes compressed at each level) and
+    /// `"level"` (the last one), when the stage counted them.
+    private func levelsJSON(_ n: NodeReport) -> String {
+        let levels = n.counters.keys.compactMap { $0.hasPrefix("level_bytes.") ? Int($0.dropFirst(12)) : nil }.sorted()
+        guard !levels.isEmpty else { return "" }
+        let pairs = levels.map { "\"\($0)\": \(n.counters["level_bytes.\($0)"]!)" }.joined(separator: ", ")
+        return ", \"level_bytes\": {\(pairs)}" + (n.counters["level"].map { ", \"level\": \($0)" } ?? "")
     }
 
     /// An aligned table for people.
@@ -121,7 +134,13 @@ public struct PipelineReport: Sendable {
         text += "wall \(Decimal.format(wallSeconds, places: 3))s, peak RSS \(Sizes.human(peakRSSBytes))"
         text += " (bound \(Sizes.human(memoryBoundBytes)))"
         if let bottleneck { text += ", bottleneck: \(bottleneck)" }
-        return text + "\n"
+        text += "\n"
+        for n in nodes where n.counters["level"] != nil {
+            let levels = n.counters.keys.compactMap { $0.hasPrefix("level_bytes.") ? Int($0.dropFirst(12)) : nil }.sorted()
+            text += "\(n.name) levels: " + levels.map { "\($0): \(Sizes.human(n.counters["level_bytes.\($0)"]!))" }
+                .joined(separator: ", ") + "\n"
+        }
+        return text
     }
 }
 

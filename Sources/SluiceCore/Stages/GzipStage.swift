@@ -12,6 +12,8 @@ public struct GzipStage: Stage {
         public var blockBytes = 128 << 10
         /// No dictionary priming: each block decodes on its own (pigz -i).
         public var isIndependent = false
+        /// `--adapt[=MIN:MAX]`: the levels the stage may move between; nil: fixed.
+        public var adaptRange: ClosedRange<Int>?
         /// How long the input may stay quiet before what was compressed so far is flushed
         /// (`--flush-idle`); nil: never.
         public var flushIdleNanos: UInt64? = GzipStage.defaultFlushIdleNanos
@@ -34,9 +36,12 @@ public struct GzipStage: Stage {
     private var parallel: ParallelDeflater?
     /// Input taken since the last flush (single-stream mode).
     private var hasUnflushedInput = false
+    /// Moves the level with the pressure (`--adapt`); nil: a fixed level.
+    private var adapter: LevelAdapter?
 
     public init(_ settings: Settings) throws(StageError) {
         self.settings = settings
+        if let range = settings.adaptRange { adapter = LevelAdapter(range: range, start: settings.level) }
         if settings.threads <= 1 && !settings.isIndependent {
             single = try Deflater(level: settings.level)
         }
@@ -50,6 +55,8 @@ public struct GzipStage: Stage {
         if single == nil {
             let engine = ParallelDeflater(level: settings.level, threads: max(1, settings.threads),
                                           blockBytes: settings.blockBytes, isIndependent: settings.isIndependent)
+            let counters = out.stats?.counters
+            engine.onSubmit = { level, bytes in counters?.add(bytes, to: "level_bytes.\(level)") }
             engine.start()
             parallel = engine
         }
@@ -57,6 +64,8 @@ public struct GzipStage: Stage {
     }
 
     public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
+        try adapt(into: &out)
+        if single != nil { out.stats?.counters.add(input.count, to: "level_bytes.\(currentLevel)") }
         if let single {
             try single.compress(input.bytes, flush: Z_NO_FLUSH, into: &out)
             hasUnflushedInput = true
@@ -67,6 +76,17 @@ public struct GzipStage: Stage {
     }
 
     public var idleNanos: UInt64? { settings.flushIdleNanos }
+
+    private var currentLevel: Int { adapter?.level ?? settings.level }
+
+    /// `--adapt`: a new level when the last window calls for one, before the next input.
+    private mutating func adapt(into out: inout Emitter) throws(StageError) {
+        guard adapter != nil, let stats = out.stats else { return }
+        let now = monotonicNanos()
+        guard let level = adapter!.observe(stats.snapshot(at: now), at: now) else { return }
+        if let single { try single.setLevel(level, into: &out) } else { parallel?.level = level }
+        stats.counters.set(level, for: "level")
+    }
 
     /// The input went quiet: end the deflate block so everything so far decodes
     /// downstream; the stream stays one gzip member.
@@ -103,7 +123,8 @@ public struct GzipStage: Stage {
     static var onlineCores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     public static let descriptor = StageDescriptor(
-        name: "gzip", synopsis: "gzip [-1..-9] [-p N] [--block SIZE] [-i] [-f] [--flush-idle DURATION]",
+        name: "gzip",
+        synopsis: "gzip [-1..-9] [-p N] [--block SIZE] [-i] [-f] [--adapt[=MIN:MAX]] [--flush-idle DURATION]",
         summary: "compress into one gzip member with zlib (level 6), in parallel blocks as pigz",
         options: [
             OptionSpec(nil, "level", .required("N"), help: "compression level, 1 (fast) to 9 (small); -1 ... -9 too"),
@@ -113,6 +134,8 @@ public struct GzipStage: Stage {
             OptionSpec(nil, "block", .required("SIZE"), help: "block size for parallel compression (default 128K)"),
             OptionSpec("i", "independent", help: "compress blocks independently, decodable from any block"),
             OptionSpec("f", "force", help: "write compressed data even to a terminal"),
+            OptionSpec(nil, "adapt", .optional("MIN:MAX"),
+                       help: "move the level with the pressure: up when output waits, down when gzip is the limit (1:9)"),
             OptionSpec(nil, "flush-idle", .required("DURATION"),
                        help: "flush what is compressed when input is quiet this long (200ms; 0: never)"),
         ],
@@ -128,6 +151,9 @@ public struct GzipStage: Stage {
         // 32 KiB: a block must hold a whole dictionary for the next one.
         settings.blockBytes = try args.size("block", default: settings.blockBytes, min: 32 << 10, max: 64 << 20)
         settings.isIndependent = args.has("independent")
+        if let given = args.last("adapt") {
+            settings.adaptRange = try adaptRange(given, args)
+        }
         if let given = args.last("flush-idle"), let text = given.value {
             guard let nanos = Durations.parse(text) else {
                 throw args.fail("\(given.spelling): invalid duration '\(text)' (seconds, or with ms or s: 200ms, 1.5s)")
@@ -145,6 +171,17 @@ public struct GzipStage: Stage {
         } catch {
             throw .runtime("gzip: \(error.message)")
         }
+    }
+
+    /// `--adapt` or `--adapt=MIN:MAX`, levels 1 to 9.
+    static func adaptRange(_ given: GivenOption, _ args: OptionReader) throws(SluiceError) -> ClosedRange<Int> {
+        guard let text = given.value else { return 1...9 }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let low = Int(parts[0]), let high = Int(parts[1]),
+              (1...9).contains(low), (1...9).contains(high), low <= high else {
+            throw args.fail("\(given.spelling): invalid levels '\(text)' (MIN:MAX, 1 to 9: --adapt=3:9)")
+        }
+        return low...high
     }
 
     /// The level the options ask for: the last of `-N`, `--level N`, `--fast`, `--best`.
