@@ -37,7 +37,8 @@ public enum Usage {
         text += table(CommandParser.globalOptions)
         text += "\nStages:\n"
         for stage in StageRegistry.all {
-            text += "  " + stage.synopsis + "\n"
+            // A long synopsis continues indented by four, deeper than the next stage's.
+            text += "  " + wrap(stage.synopsis, indent: 4).dropFirst(4)
             var summary = stage.summary
             if !stage.aliases.isEmpty { summary += "; also called " + stage.aliases.joined(separator: ", ") }
             text += wrap(summary, indent: 6)
