@@ -32,7 +32,9 @@ done
 SEED="$W/source-text.txt"
 [ -s "$SEED" ] || awk -v size=4M -f "$ROOT/Tests/scripts/source-text.awk" | head -c 4M > "$SEED"
 gen() { while cat "$SEED"; do :; done 2>/dev/null | head -c "$1"; }
-json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
+# json FILE EXPR: EXPR of the --stats=json object in FILE (its last line starting with {;
+# warnings such as a drop count may come before it).
+json() { python3 -c 'import json,sys; d=json.loads([l for l in open(sys.argv[1]) if l.startswith("{")][-1]); print(eval(sys.argv[2]))' "$@"; }
 
 echo "# huge streams, flat memory (stream generated on the fly, never stored)"
 declare -A RSS
@@ -191,6 +193,42 @@ for sig in INT TERM; do
         [ $status = $want -a $ms -lt 1000 -a "$size1" = "$size2" -a ! -s "$W/err" ]
     check "SIG$sig: no process or thread left" bash -c "! kill -0 $pid 2>/dev/null"
 done
+
+echo "# overload: drop counts exact, spill flat, adapt decodes (${SHED_SIZE:=2G} each)"
+# Numbered lines, so that order and wholeness can be checked without storing them.
+numbered() { seq 1 100000000 | head -c "$1"; }
+for policy in drop-newest drop-oldest; do
+    numbered "$SHED_SIZE" | "$SLUICE" --stats=json --chunk 7K cat --hwm 256K --when-full=$policy 2> "$W/shed.json" \
+        | pv -q -L 200M | python3 -c '
+import sys
+prev, count, size = 0, 0, 0
+for line in sys.stdin.buffer:
+    assert line.endswith(b"\n"), "a cut line"
+    n = int(line)
+    assert n > prev, "out of order"
+    prev, count, size = n, count + 1, size + len(line)
+print(count, size)' > "$W/shed.out"
+    read -r out_lines out_bytes < "$W/shed.out"
+    in_lines=$(numbered "$SHED_SIZE" | wc -l)
+    dropped=$(json "$W/shed.json" 'd["stages"][1]["dropped_records"]')
+    dropped_bytes=$(json "$W/shed.json" 'd["stages"][1]["dropped_bytes"]')
+    check "$policy $SHED_SIZE: lines in $in_lines = out $out_lines + dropped $dropped, whole and in order" \
+        [ "$in_lines" -eq $((out_lines + dropped)) ]
+    check "$policy $SHED_SIZE: bytes in = bytes out + bytes dropped" \
+        [ "$(numbered "$SHED_SIZE" | wc -c)" -eq $((out_bytes + dropped_bytes)) ]
+done
+mkdir -p "$W/spill"
+want=$(gen "$SHED_SIZE" | md5sum)
+got=$(gen "$SHED_SIZE" | "$SLUICE" --stats=json cat --hwm 1M --spill "$W/spill" --spill-max 4G 2> "$W/spill.json" \
+    | pv -q -L 150M | md5sum)
+check "spill $SHED_SIZE into a slow reader: same bytes" [ "$want" = "$got" ]
+rss=$(json "$W/spill.json" 'd["peak_rss_bytes"] >> 10'); bound=$(json "$W/spill.json" 'd["memory_bound_bytes"] >> 10')
+spilled=$(json "$W/spill.json" 'd["stages"][1]["spilled_bytes"] >> 20')
+check "spill $SHED_SIZE: peak RSS $rss KiB under the bound $bound KiB, $spilled MiB spilled" [ "$rss" -lt "$bound" ] && [ "$spilled" -gt 0 ]
+check "spill: nothing left in the directory" [ -z "$(ls -A "$W/spill")" ]
+want=$(gen 1G | md5sum)
+got=$(gen 1G | "$SLUICE" gzip --adapt + throttle 300M | gzip -dc | md5sum)
+check "gzip --adapt 1G through a throttle: decodes to the input" [ "$want" = "$got" ]
 
 echo "# many stages and odd sizes"
 head -c 20M /dev/urandom > "$W/rand"
