@@ -22,36 +22,38 @@ public final class BoundedChannel: @unchecked Sendable {
     /// Set once by the pipeline before any thread starts.
     public var upstream: BoundedChannel?
 
-    /// Protects every `var` below.
-    private let lock = Lock()
+    /// Protects every `var` below. The stored state is internal, not private, only for
+    /// the extensions in BoundedChannel+Shedding.swift and BoundedChannel+Spill.swift,
+    /// which touch it under `lock` like everything here.
+    let lock = Lock()
     /// Signalled when a chunk is queued, or on either close.
-    private let notEmpty = Condition()
+    let notEmpty = Condition()
     /// Signalled when the policy lets a waiting sender resume, or on the receiver's close.
-    private let notFull = Condition()
+    let notFull = Condition()
     /// The policy, with its gate state.
-    private var marks: WaterMarks
+    var marks: WaterMarks
     /// The queue: a ring of `slots` slots, `queued` of them from `head` holding chunks.
     /// It starts small and doubles as chunks queue up, to at most `marks.maxChunks`,
     /// so an idle channel with a large high-water mark costs nothing.
-    private var ring: UnsafeMutablePointer<Chunk?>
-    private var slots: Int
-    private var head = 0
-    private var queued = 0
+    var ring: UnsafeMutablePointer<Chunk?>
+    var slots: Int
+    var head = 0
+    var queued = 0
     /// Sum of `count` over the queued chunks.
-    private var bufferedBytes = 0
+    var bufferedBytes = 0
     /// Largest `bufferedBytes` ever seen.
     private var peakBufferedBytes = 0
     /// Set once by the sender's close.
     private var end: StreamEnd?
     /// Set once by the receiver's close.
-    private var cancel: StreamCancel?
+    var cancel: StreamCancel?
     /// A sender is waiting on `notFull`; a receiver on `notEmpty`.
-    private var isSenderWaiting = false
-    private var isReceiverWaiting = false
+    var isSenderWaiting = false
+    var isReceiverWaiting = false
     /// Where the lines stand, for a dropping policy (`marks.whenFull.drops`).
-    private var lines = LineRecords()
+    var lines = LineRecords()
     /// The overflow on disk, for the spill policy; its backlog and limits below.
-    private var spill: SpillState?
+    var spill: SpillState?
 
     /// 8 slots to begin with: a channel that never backs up never grows.
     private static let initialSlots = 8
@@ -95,7 +97,7 @@ public final class BoundedChannel: @unchecked Sendable {
     /// Under the lock, which it releases: `send` for the blocking policy, or the part
     /// of a chunk a dropping policy keeps. A dropping policy waits only at the chunk cap
     /// (`waitsWhenFull` false), or to complete a line begun before the buffer filled.
-    private func queue(_ chunk: Chunk, waiter: NodeStats?, waitsWhenFull: Bool = true) -> SendResult {
+    func queue(_ chunk: Chunk, waiter: NodeStats?, waitsWhenFull: Bool = true) -> SendResult {
         let n = chunk.count
         let mustWait = waitsWhenFull ? marks.isFull(bytes: bufferedBytes, chunks: queued) : queued >= marks.maxChunks
         if cancel == nil && mustWait {
@@ -273,206 +275,4 @@ public final class BoundedChannel: @unchecked Sendable {
         defer { lock.unlock() }
         return (lines.droppedRecords, lines.droppedBytes)
     }
-
-    // MARK: Dropping whole lines
-
-    /// Under the lock, which it releases. The sender never waits. While the buffer is
-    /// full, drop-newest drops the incoming lines whole: a line already begun is first
-    /// completed, and a line begun while dropping is dropped to its end, in whichever
-    /// chunk that comes. drop-oldest drops the oldest whole lines queued to make room.
-    private func sendDropping(_ chunk: Chunk, waiter: NodeStats?) -> SendResult {
-        let bytes = chunk.bytes
-        let isFull = marks.isFull(bytes: bufferedBytes, chunks: queued)
-        if cancel != nil || bytes.isEmpty { return queue(chunk, waiter: waiter) }
-        if marks.whenFull == .dropOldest {
-            if isFull { dropOldestLines(toFree: bufferedBytes - marks.lowWaterMark) }
-            lines.producer = bytes.last == 0x0A ? .atLineStart : .inKeptLine
-            return queue(chunk, waiter: waiter, waitsWhenFull: false)
-        }
-        // Bytes before keepFrom end a dropped line; [keepFrom, lineStart) end a kept one.
-        var keepFrom = 0, lineStart = 0
-        switch lines.producer {
-        case .inDroppedLine:
-            guard let end = firstLineEnd(bytes) else {
-                lines.countDropped(bytes, 0..<bytes.count)
-                lock.unlock()
-                pool.recycle(chunk)
-                return .sent
-            }
-            lines.countDropped(bytes, 0..<end)
-            keepFrom = end
-            lineStart = end
-        case .inKeptLine:
-            // A line begun before the buffer filled is completed; with no end in this
-            // chunk, it waits for room rather than grow the buffer without bound.
-            guard let end = firstLineEnd(bytes) else { return queue(chunk, waiter: waiter) }
-            lineStart = end
-        case .atLineStart:
-            break
-        }
-        var keepTo = bytes.count
-        if isFull {
-            lines.countDropped(bytes, lineStart..<bytes.count)
-            keepTo = lineStart
-        }
-        lines.producer = bytes.last == 0x0A ? .atLineStart : isFull ? .inDroppedLine : .inKeptLine
-        if keepTo <= keepFrom {
-            lock.unlock()
-            pool.recycle(chunk)
-            return .sent
-        }
-        chunk.start += keepFrom
-        chunk.count = keepTo - keepFrom
-        return queue(chunk, waiter: waiter, waitsWhenFull: false)
-    }
-
-    /// Just past the first newline of `bytes`, if any.
-    private func firstLineEnd(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let base = bytes.baseAddress, let nl = memchr(base, 0x0A, bytes.count) else { return nil }
-        return base.distance(to: UnsafeRawPointer(nl)) + 1
-    }
-
-    /// Under the lock: drops the oldest whole lines queued until `bytes` are freed or no
-    /// whole line is left to drop. The line the receiver is in the middle of (its start
-    /// already delivered) is kept; so is the line the producer is in the middle of. Rare
-    /// (only when full), so it may copy the queue's chunk references into an array.
-    private func dropOldestLines(toFree bytes: Int) {
-        var chunks: [Chunk] = []
-        for i in 0..<queued { chunks.append(ring[(head + i) % slots].take()!) }
-        var flat = QueuedBytes(chunks)
-        let from = lines.isReceiverAtLineStart ? 0 : (flat.lineEnd(atOrAfter: 0) ?? flat.count)
-        let wanted = min(flat.count, from + max(1, bytes))
-        let to = flat.lineEnd(atOrAfter: wanted - 1) ?? flat.lastLineEnd(from: from) ?? from
-        if to > from {
-            lines.countDropped(flat, from..<to)
-            flat.remove(from..<to, recycleInto: pool)
-            bufferedBytes -= to - from
-        }
-        head = 0
-        queued = flat.chunks.count
-        for (i, chunk) in flat.chunks.enumerated() { ring[i] = chunk }
-    }
-
-    // MARK: Spilling to disk
-
-    /// Spilled bytes in all, and the largest backlog on disk; nil without a spill file.
-    public var spillCounts: (spilled: Int, peak: Int)? {
-        lock.lock()
-        defer { lock.unlock() }
-        return spill.map { ($0.spilledBytes, $0.peakBacklogBytes) }
-    }
-
-    /// Why reading the spill back failed, if it did: the run's error, for the pipeline
-    /// to report under the producer's name.
-    public var spillFailure: SluiceError? {
-        lock.lock()
-        defer { lock.unlock() }
-        return spill?.failure
-    }
-
-    /// Under the lock, which it releases. While memory is below its high-water mark and
-    /// nothing is on disk, a chunk is queued in memory. Otherwise it is appended to the
-    /// spill file — once anything is on disk, everything newer goes there too, so order
-    /// holds — unless the backlog would pass its limit: then the sender waits. A failed
-    /// write (a full disk) stops spilling for good: warned once, and the buffer blocks.
-    private func sendSpilling(_ chunk: Chunk, waiter: NodeStats?) -> SendResult {
-        let n = chunk.count
-        var warning: String?
-        defer { if let warning { onSpillWarning?(warning) } }
-        while true {
-            if let reason = cancel {
-                lock.unlock()
-                pool.recycle(chunk)
-                return .closed(reason)
-            }
-            let state = spill!
-            let isMemoryFull = marks.isFull(bytes: bufferedBytes, chunks: queued)
-            if state.backlogBytes == 0 && (!isMemoryFull || state.isBroken || n > state.maxBytes) {
-                return queue(chunk, waiter: waiter)
-            }
-            if state.isBroken || state.backlogBytes + n > state.maxBytes {
-                waitForRoom(waiter)
-                continue
-            }
-            let offset = state.writeOffset
-            lock.unlock()
-            do throws(Errno) {
-                try state.file.append(chunk.bytes, at: offset)
-            } catch {
-                lock.lock()
-                spill!.isBroken = true
-                warning = "cannot spill to \(state.file.directory): \(error); blocking instead"
-                continue
-            }
-            lock.lock()
-            spill!.writeOffset = offset + n
-            spill!.backlogBytes += n
-            spill!.spilledBytes += n
-            spill!.peakBacklogBytes = max(spill!.peakBacklogBytes, spill!.backlogBytes)
-            if isReceiverWaiting { notEmpty.signal() }
-            lock.unlock()
-            pool.recycle(chunk)
-            return .sent
-        }
-    }
-
-    /// Under the lock: waits once on `notFull`, the time charged as blocked.
-    private func waitForRoom(_ waiter: NodeStats?) {
-        let since = waiter?.beginWait(.blocked)
-        isSenderWaiting = true
-        notFull.wait(lock)
-        isSenderWaiting = false
-        if let since { waiter?.endWait(.blocked, since: since) }
-    }
-
-    /// Under the lock, which it releases, with memory empty and a backlog on disk: the
-    /// oldest chunk's worth of it, read back. A failed read ends the stream: the
-    /// receiver gets the failure, the sender a closed channel.
-    private func readBack(_ state: SpillState) -> Received {
-        let n = min(state.backlogBytes, chunkBytes), offset = state.readOffset
-        lock.unlock()
-        let chunk = pool.take()
-        var failure: Errno?
-        do throws(Errno) {
-            let got = try state.file.read(into: UnsafeMutableRawBufferPointer(start: chunk.base, count: n), at: offset)
-            if got < n { failure = Errno(EIO) }
-        } catch {
-            failure = error
-        }
-        lock.lock()
-        if let failure {
-            let error = SluiceError.runtime("reading back its spill file in \(state.file.directory): \(failure)")
-            spill!.failure = error
-            lock.unlock()
-            pool.recycle(chunk)
-            close(reason: StreamCancel.downstreamFailed(error))
-            return .ended(.upstreamFailed(error))
-        }
-        chunk.count = n
-        spill!.readOffset = offset + n
-        spill!.backlogBytes -= n
-        if isSenderWaiting { notFull.signal() }
-        lock.unlock()
-        state.file.release(upTo: offset + n)
-        return .chunk(chunk)
-    }
-}
-
-/// The spill policy's state, kept by the channel under its lock.
-struct SpillState {
-    let file: SpillFile
-    /// `--spill-max`: the most backlog on disk; past it the sender waits.
-    let maxBytes: Int
-    /// Where the next append goes; written only by the sender.
-    var writeOffset = 0
-    /// Where the next read back starts; written only by the receiver.
-    var readOffset = 0
-    /// Bytes written and not yet read back: `[readOffset, readOffset + backlogBytes)`.
-    var backlogBytes = 0
-    var spilledBytes = 0
-    var peakBacklogBytes = 0
-    /// A write failed: no more spilling; the buffer blocks as an ordinary one.
-    var isBroken = false
-    /// A read back failed: the stream ended with this error.
-    var failure: SluiceError?
 }
