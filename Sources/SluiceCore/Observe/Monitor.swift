@@ -59,10 +59,12 @@ public final class Monitor {
                 rate: seconds > 0 ? Double(i == 0 ? node.bytesOut - (before?.bytesOut ?? 0) : moved) / seconds : 0,
                 buffered: channel?.currentBufferedBytes, highWaterMark: channel?.highWaterMark,
                 busy: share(node.busyNanos, before?.busyNanos), starved: share(node.starvedNanos, before?.starvedNanos),
-                blocked: share(node.blockedNanos, before?.blockedNanos), isFinished: node.state == .finished))
+                blocked: share(node.blockedNanos, before?.blockedNanos),
+                pacing: node.pacingNanos > 0 ? share(node.pacingNanos, before?.pacingNanos) : nil,
+                isFinished: node.state == .finished))
         }
         let names = pipeline.nodes.map(\.name)
-        let bottleneck = Bottleneck.name(of: nodes, before: base?.nodes, names: names)
+        let bottleneck = Bottleneck.find(after: nodes, before: base?.nodes)?.text(labels: names)
         return ProgressView(rows: rows, elapsed: elapsed, bytesRead: nodes[0].bytesOut,
                             totalInput: pipeline.inputSize, bottleneck: bottleneck, isFinal: isFinal)
     }
@@ -90,7 +92,7 @@ public final class Monitor {
             let state = stats.state
             let rank: Int
             switch state {
-            case .working: rank = 0
+            case .working, .pacing: rank = 0
             case .blocked: rank = 1
             case .starved: rank = 2
             case .finished: continue
@@ -107,7 +109,7 @@ public final class Monitor {
         switch (best.rank, best.index) {
         case (0, 0): doing = "has been waiting in read(2) for input"
         case (0, pipeline.nodes.count - 1): doing = "has been waiting in write(2) for its reader"
-        case (0, _): doing = "has been working"
+        case (0, _): doing = pipeline.nodes[best.index].state == .pacing ? "has been pacing" : "has been working"
         case (1, _): doing = "has been blocked on output"
         default: doing = "has been waiting for input"
         }

@@ -16,6 +16,8 @@ public struct ProgressView {
         public var busy: Double
         public var starved: Double
         public var blocked: Double
+        /// Share of the window spent pacing; nil for a node that never paced.
+        public var pacing: Double?
         public var isFinished: Bool
     }
 
@@ -50,6 +52,7 @@ public struct ProgressView {
             text += String(repeating: " ", count: 17)
         }
         text += "  busy \(percent(r.busy)) starved \(percent(r.starved)) blocked \(percent(r.blocked))"
+        if let pacing = r.pacing { text += " pacing \(percent(pacing))" }
         if r.isFinished { text += "  done" }
         return text
     }

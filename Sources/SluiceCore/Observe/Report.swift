@@ -12,6 +12,8 @@ public struct NodeReport: Sendable {
     public var busySeconds: Double
     public var starvedSeconds: Double
     public var blockedSeconds: Double
+    /// Time spent sleeping to keep a rate (`throttle`), counted in none of the three above.
+    public var pacingSeconds: Double
 }
 
 /// What the whole run did.
@@ -21,7 +23,10 @@ public struct PipelineReport: Sendable {
     /// The essay's bound, with `baseRSSBytes` added.
     public var memoryBoundBytes: Int
     public var chunkBytes: Int
+    /// The limiting node's name, for JSON.
     public var bottleneck: String?
+    /// The same, with `(pacing)` when it was pacing, for people.
+    public var bottleneckText: String?
     public var nodes: [NodeReport]
 
     /// Resident memory the binary needs before any chunk exists: the static binary's
@@ -47,9 +52,12 @@ public struct PipelineReport: Sendable {
                 highWaterMark: channel?.highWaterMark, lowWaterMark: channel?.lowWaterMark,
                 peakBufferedBytes: channel?.peakBytes,
                 busySeconds: Double(s.busyNanos) / 1e9, starvedSeconds: Double(s.starvedNanos) / 1e9,
-                blockedSeconds: Double(s.blockedNanos) / 1e9)
+                blockedSeconds: Double(s.blockedNanos) / 1e9, pacingSeconds: Double(s.pacingNanos) / 1e9)
         }
-        bottleneck = Bottleneck.name(of: snapshots, names: pipeline.nodes.map { $0.name })
+        let names = pipeline.nodes.map(\.name)
+        let limit = Bottleneck.find(after: snapshots)
+        bottleneck = limit.map { names[$0.index] }
+        bottleneckText = limit?.text(labels: names)
     }
 
     /// One JSON object on one line.
@@ -62,7 +70,8 @@ public struct PipelineReport: Sendable {
                 + "\"peak_buffered_bytes\": \(optional(n.peakBufferedBytes)), "
                 + "\"busy_s\": \(seconds(n.busySeconds)), "
                 + "\"blocked_on_input_s\": \(seconds(n.starvedSeconds)), "
-                + "\"blocked_on_output_s\": \(seconds(n.blockedSeconds))}"
+                + "\"blocked_on_output_s\": \(seconds(n.blockedSeconds)), "
+                + "\"pacing_s\": \(seconds(n.pacingSeconds))}"
         }
         return "{\"wall_s\": \(seconds(wallSeconds)), \"peak_rss_bytes\": \(peakRSSBytes), "
             + "\"memory_bound_bytes\": \(memoryBoundBytes), \"chunk_bytes\": \(chunkBytes), "
@@ -72,7 +81,10 @@ public struct PipelineReport: Sendable {
 
     /// An aligned table for people.
     public var table: String {
+        // Pacing only in a run that paced (a throttle): elsewhere it is a column of zeros.
+        let paced = nodes.contains { $0.pacingSeconds > 0 }
         let header = ["stage", "bytes in", "bytes out", "hwm", "peak buf", "busy", "starved", "blocked"]
+            + (paced ? ["pacing"] : [])
         var rows = [header]
         for n in nodes {
             rows.append([
@@ -84,7 +96,7 @@ public struct PipelineReport: Sendable {
                 Decimal.format(n.busySeconds, places: 3) + "s",
                 Decimal.format(n.starvedSeconds, places: 3) + "s",
                 Decimal.format(n.blockedSeconds, places: 3) + "s",
-            ])
+            ] + (paced ? [Decimal.format(n.pacingSeconds, places: 3) + "s"] : []))
         }
         var widths = [Int](repeating: 0, count: header.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -98,7 +110,7 @@ public struct PipelineReport: Sendable {
         }
         text += "wall \(Decimal.format(wallSeconds, places: 3))s, peak RSS \(Sizes.human(peakRSSBytes))"
         text += " (bound \(Sizes.human(memoryBoundBytes)))"
-        if let bottleneck { text += ", bottleneck: \(bottleneck)" }
+        if let bottleneckText { text += ", bottleneck: \(bottleneckText)" }
         return text + "\n"
     }
 }

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+/// What `script` recorded of a progress display: the lines of the last frame drawn, with
+/// the erase-line escapes taken out. ("\r\n" is one Character, a newline.)
+func lastFrame(_ tty: String) -> [String] {
+    let start = tty.ranges(of: /\x{1B}\[[0-9]+A/).last?.upperBound ?? tty.startIndex
+    return tty[start...].split(whereSeparator: \.isNewline).map { String($0).replacing("\u{1B}[K", with: "") }
+}
+
+/// Runs `command` (which uses `$SLUICE` and `$T`) in a pseudo-terminal `columns` wide and
+/// returns what it drew on it. `setup` runs first, outside the terminal.
+func inTerminal(_ command: String, columns: Int, setup: String = "", timeout: Int = 120) throws -> Outcome {
+    try sh("""
+        \(setup)
+        script -qfec 'stty cols \(columns); '\(shellQuoted(command)) /dev/null
+        """, timeout: timeout)
+}
+
+/// `text` as one single-quoted shell word.
+func shellQuoted(_ text: String) -> String {
+    "'" + text.replacing("'", with: #"'\''"#) + "'"
+}
+
+/// The JSON object of `--stats=json` on the last line of `stderr` that holds one.
+func statsJSON(_ stderr: String) throws -> [String: Any] {
+    let line = try #require(stderr.split(separator: "\n").last { $0.hasPrefix("{") }, "no stats: \(stderr)")
+    return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+}
+
+/// The percentage after `word` in a progress row (`busy  12%`).
+func share(_ word: String, in row: String) -> Int? {
+    guard let range = row.firstRange(of: word + " ") else { return nil }
+    let rest = row[range.upperBound...].drop { $0 == " " }
+    return Int(rest.prefix { $0.isNumber })
+}
+
+@Suite struct PacingTests {
+    /// `throttle 1M` on 3 MiB sleeps about 2 s to keep its rate: that is pacing, not work,
+    /// and the throttle is still what limits the run.
+    @Test func throttleSleepIsPacingNotWork() throws {
+        let r = try sh("head -c 3M /dev/zero | \"$SLUICE\" --stats=json throttle 1M > /dev/null", timeout: 60)
+        let json = try statsJSON(r.stderr)
+        #expect(json["bottleneck"] as? String == "throttle")
+        let stages = try #require(json["stages"] as? [[String: Any]])
+        let throttle = stages[1]
+        #expect((throttle["pacing_s"] as? Double ?? 0) > 1.5, "\(throttle)")
+        #expect((throttle["busy_s"] as? Double ?? 9) < 0.5, "\(throttle)")
+        for stage in stages { #expect(stage["pacing_s"] is Double) }
+    }
+
+    @Test func tableHasAPacingColumnWhenSomethingPaced() throws {
+        let r = try sh("""
+            head -c 2M /dev/zero | "$SLUICE" --stats throttle 1M > /dev/null
+            seq 1000 | "$SLUICE" --stats cat 2>&1 > /dev/null
+            """, timeout: 60)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.first?.hasSuffix("  blocked  pacing") == true, "\(r.stderr)")
+        #expect(lines[2].hasPrefix("throttle "))
+        #expect(lines[3].hasSuffix("0.000s"), "stdout never paces")
+        #expect(lines[4].hasSuffix(", bottleneck: throttle (pacing)"), "\(r.stderr)")
+        #expect(r.text.split(separator: "\n").first?.hasSuffix("  blocked") == true, "\(r.text)")
+    }
+
+    @Test func progressShowsThePacingShare() throws {
+        let r = try inTerminal(#""$SLUICE" -P throttle 1M < $T/in > /dev/null"#, columns: 200,
+                               setup: "head -c 3M /dev/zero > $T/in", timeout: 60)
+        let frame = lastFrame(r.text)
+        let row = try #require(frame.first { $0.hasPrefix("throttle ") }, "\(r.text)")
+        #expect((share("busy", in: row) ?? 100) <= 10, "\(row)")
+        #expect((share("pacing", in: row) ?? 0) >= 80, "\(row)")
+        #expect(frame.first { $0.hasPrefix("stdout ") }?.contains("pacing") == false, "only where it paced")
+        #expect(frame.last?.hasSuffix("bottleneck: throttle (pacing)") == true, "\(frame)")
+    }
+}
