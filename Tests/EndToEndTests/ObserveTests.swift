@@ -73,3 +73,40 @@ func share(_ word: String, in row: String) -> Int? {
         #expect(frame.last?.hasSuffix("bottleneck: throttle (pacing)") == true, "\(frame)")
     }
 }
+
+@Suite struct LabelTests {
+    static let chain = "exec cat + exec sed -n p + gzip + gunzip + gzip + gunzip"
+    static let names = ["stdin", "exec", "exec", "gzip", "gunzip", "gzip", "gunzip", "stdout"]
+    static let labels = ["stdin", "exec cat", "exec sed", "gzip#1", "gunzip#1", "gzip#2", "gunzip#2", "stdout"]
+
+    /// JSON keeps each stage's name and adds the label that tells it apart, and its index;
+    /// the bottleneck is a label, with its index.
+    @Test func jsonLabelsAndIndexesStagesOfOneName() throws {
+        let r = try sh("seq 200000 | \"$SLUICE\" --stats=json \(Self.chain) | cmp - <(seq 200000) && echo same")
+        #expect(r.text == "same\n")
+        let json = try statsJSON(r.stderr)
+        let stages = try #require(json["stages"] as? [[String: Any]])
+        #expect(stages.map { $0["name"] as? String } == Self.names)
+        #expect(stages.map { $0["label"] as? String } == Self.labels)
+        #expect(stages.map { $0["index"] as? Int } == Array(0..<8))
+        let index = try #require(json["bottleneck_index"] as? Int)
+        #expect(json["bottleneck"] as? String == Self.labels[index])
+    }
+
+    @Test func tableAndProgressShowTheLabels() throws {
+        let r = try sh("seq 200000 | \"$SLUICE\" --stats \(Self.chain) > /dev/null")
+        let rows = r.stderr.split(separator: "\n").dropFirst().prefix(Self.labels.count)
+        for (row, label) in zip(rows, Self.labels) { #expect(row.hasPrefix(label + "  "), "\(row)") }
+        let tty = try inTerminal(#"seq 200000 | "$SLUICE" -P "# + Self.chain + " > /dev/null", columns: 200)
+        let frame = lastFrame(tty.text)
+        #expect(frame.count == Self.labels.count + 1, "\(tty.text)")
+        for (row, label) in zip(frame, Self.labels) { #expect(row.hasPrefix(label + " "), "\(row)") }
+    }
+
+    /// A chain without repeated names reads as it always did.
+    @Test func uniqueNamesAreTheirOwnLabels() throws {
+        let r = try sh("seq 1000 | \"$SLUICE\" --stats=json exec cat + gzip > /dev/null")
+        let stages = try #require(try statsJSON(r.stderr)["stages"] as? [[String: Any]])
+        #expect(stages.map { $0["label"] as? String } == ["stdin", "exec", "gzip", "stdout"])
+    }
+}

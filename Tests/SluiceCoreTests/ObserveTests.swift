@@ -41,3 +41,16 @@ func node(wall: UInt64 = 100, busy: UInt64 = 0, pacing: UInt64 = 0, blocked: UIn
         #expect(Bottleneck.find(after: [node(wall: 0), node(wall: 0)]) == nil)
     }
 }
+
+@Suite struct StageLabelTests {
+    @Test(arguments: [
+        (["gzip", "gunzip"], [nil, nil], ["gzip", "gunzip"]),
+        (["exec", "gzip"], ["jq", nil], ["exec", "gzip"]),
+        (["exec", "exec"], ["jq", "/bin/sed"], ["exec jq", "exec sed"]),
+        (["gzip", "cat", "gzip", "gzip"], [nil, nil, nil, nil], ["gzip#1", "cat", "gzip#2", "gzip#3"]),
+        (["exec", "exec", "exec"], ["jq", "sed", "./jq"], ["exec jq#1", "exec sed", "exec jq#2"]),
+    ] as [([String], [String?], [String])])
+    func labels(_ names: [String], _ commands: [String?], _ expected: [String]) {
+        #expect(StageLabels.make(names: names, commands: commands) == expected)
+    }
+}

@@ -112,6 +112,9 @@ public struct BufferSettings: Sendable, Equatable {
 public struct StagePlan {
     /// The name used in messages and stats (`gzip`, `grep`).
     public var name = ""
+    /// What `--stats`, `-P` and the bottleneck call the stage: its name, unless another
+    /// stage has the same (`StageLabels`); empty means the name.
+    public var label = ""
     public var stage: any Stage
     /// The stage's output buffer.
     public var buffer = BufferSettings()
@@ -203,7 +206,7 @@ public final class Pipeline: @unchecked Sendable {
         inputSize = Pipeline.skipAhead(input, to: stages.first?.inputStart)
         self.plans = stages
         var nodes = [NodeStats(name: "stdin")]
-        nodes += stages.map { NodeStats(name: $0.name) }
+        nodes += stages.map { NodeStats(name: $0.name, label: $0.label.isEmpty ? $0.name : $0.label) }
         nodes.append(NodeStats(name: "stdout"))
         self.nodes = nodes
         let buffers = [inputBuffer] + stages.map(\.buffer)

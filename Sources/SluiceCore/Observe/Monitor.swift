@@ -55,7 +55,7 @@ public final class Monitor {
             func share(_ a: UInt64, _ b: UInt64?) -> Double { wall > 0 ? Double(a &- (b ?? 0)) / wall : 0 }
             let channel = i < pipeline.channels.count ? pipeline.channels[i] : nil
             rows.append(ProgressView.Row(
-                name: pipeline.nodes[i].name, bytesIn: node.bytesIn, bytesOut: node.bytesOut,
+                name: pipeline.nodes[i].label, bytesIn: node.bytesIn, bytesOut: node.bytesOut,
                 rate: seconds > 0 ? Double(i == 0 ? node.bytesOut - (before?.bytesOut ?? 0) : moved) / seconds : 0,
                 buffered: channel?.currentBufferedBytes, highWaterMark: channel?.highWaterMark,
                 busy: share(node.busyNanos, before?.busyNanos), starved: share(node.starvedNanos, before?.starvedNanos),
@@ -63,8 +63,8 @@ public final class Monitor {
                 pacing: node.pacingNanos > 0 ? share(node.pacingNanos, before?.pacingNanos) : nil,
                 isFinished: node.state == .finished))
         }
-        let names = pipeline.nodes.map(\.name)
-        let bottleneck = Bottleneck.find(after: nodes, before: base?.nodes)?.text(labels: names)
+        let labels = pipeline.nodes.map(\.label)
+        let bottleneck = Bottleneck.find(after: nodes, before: base?.nodes)?.text(labels: labels)
         return ProgressView(rows: rows, elapsed: elapsed, bytesRead: nodes[0].bytesOut,
                             totalInput: pipeline.inputSize, bottleneck: bottleneck, isFinal: isFinal)
     }
@@ -103,7 +103,7 @@ public final class Monitor {
             }
         }
         guard let best else { return "every stage has finished" }
-        let name = pipeline.nodes[best.index].name
+        let name = pipeline.nodes[best.index].label
         let seconds = Decimal.format(Double(now &- best.since) / 1e9, places: 1)
         let doing: String
         switch (best.rank, best.index) {

@@ -19,7 +19,10 @@ public enum NodeState: UInt8, Sendable {
 /// thread and read by the progress display and the stats report. Every field is an
 /// atomic, so readers on other threads see consistent values without a lock.
 public final class NodeStats: Sendable {
+    /// The stage's name (`gzip`), or `stdin`, `stdout`.
     public let name: String
+    /// The name that tells it from a stage of the same name (`gzip#2`, `exec jq`).
+    public let label: String
     /// Bytes received from upstream (for the reader: bytes read from stdin).
     public let bytesIn = Atomic<Int>(0)
     /// Bytes passed downstream (for the writer: bytes written to stdout).
@@ -38,7 +41,10 @@ public final class NodeStats: Sendable {
     public let startNanos = Atomic<UInt64>(0)
     public let endNanos = Atomic<UInt64>(0)
 
-    public init(name: String) { self.name = name }
+    public init(name: String, label: String? = nil) {
+        self.name = name
+        self.label = label ?? name
+    }
 
     public var state: NodeState { NodeState(rawValue: stateRaw.load(ordering: .relaxed)) ?? .working }
 

@@ -3,6 +3,8 @@ import Glibc
 /// What one node did over the run, for `--stats`.
 public struct NodeReport: Sendable {
     public var name: String
+    /// The name, told apart from a stage of the same name (`StageLabels`).
+    public var label: String
     public var bytesIn: Int
     public var bytesOut: Int
     /// Water marks and peak of the node's output channel; nil for stdout, which has none.
@@ -23,9 +25,10 @@ public struct PipelineReport: Sendable {
     /// The essay's bound, with `baseRSSBytes` added.
     public var memoryBoundBytes: Int
     public var chunkBytes: Int
-    /// The limiting node's name, for JSON.
+    /// The limiting node's label, and its index in `nodes`, for JSON.
     public var bottleneck: String?
-    /// The same, with `(pacing)` when it was pacing, for people.
+    public var bottleneckIndex: Int?
+    /// The label, with `(pacing)` when it was pacing, for people.
     public var bottleneckText: String?
     public var nodes: [NodeReport]
 
@@ -48,24 +51,26 @@ public struct PipelineReport: Sendable {
             let s = snapshots[i]
             let channel = i < pipeline.channels.count ? pipeline.channels[i] : nil
             return NodeReport(
-                name: pipeline.nodes[i].name, bytesIn: s.bytesIn, bytesOut: s.bytesOut,
+                name: pipeline.nodes[i].name, label: pipeline.nodes[i].label, bytesIn: s.bytesIn, bytesOut: s.bytesOut,
                 highWaterMark: channel?.highWaterMark, lowWaterMark: channel?.lowWaterMark,
                 peakBufferedBytes: channel?.peakBytes,
                 busySeconds: Double(s.busyNanos) / 1e9, starvedSeconds: Double(s.starvedNanos) / 1e9,
                 blockedSeconds: Double(s.blockedNanos) / 1e9, pacingSeconds: Double(s.pacingNanos) / 1e9)
         }
-        let names = pipeline.nodes.map(\.name)
+        let labels = pipeline.nodes.map(\.label)
         let limit = Bottleneck.find(after: snapshots)
-        bottleneck = limit.map { names[$0.index] }
-        bottleneckText = limit?.text(labels: names)
+        bottleneck = limit.map { labels[$0.index] }
+        bottleneckIndex = limit?.index
+        bottleneckText = limit?.text(labels: labels)
     }
 
     /// One JSON object on one line.
     public var json: String {
         func seconds(_ s: Double) -> String { Decimal.format(s, places: 6) }
         func optional(_ n: Int?) -> String { n.map(String.init) ?? "null" }
-        let stages = nodes.map { n in
-            "{\"name\": \(JSON.quote(n.name)), \"bytes_in\": \(n.bytesIn), \"bytes_out\": \(n.bytesOut), "
+        let stages = nodes.enumerated().map { i, n in
+            "{\"name\": \(JSON.quote(n.name)), \"label\": \(JSON.quote(n.label)), \"index\": \(i), "
+                + "\"bytes_in\": \(n.bytesIn), \"bytes_out\": \(n.bytesOut), "
                 + "\"hwm\": \(optional(n.highWaterMark)), \"lwm\": \(optional(n.lowWaterMark)), "
                 + "\"peak_buffered_bytes\": \(optional(n.peakBufferedBytes)), "
                 + "\"busy_s\": \(seconds(n.busySeconds)), "
@@ -76,6 +81,7 @@ public struct PipelineReport: Sendable {
         return "{\"wall_s\": \(seconds(wallSeconds)), \"peak_rss_bytes\": \(peakRSSBytes), "
             + "\"memory_bound_bytes\": \(memoryBoundBytes), \"chunk_bytes\": \(chunkBytes), "
             + "\"bottleneck\": \(bottleneck.map(JSON.quote) ?? "null"), "
+            + "\"bottleneck_index\": \(optional(bottleneckIndex)), "
             + "\"stages\": [\(stages.joined(separator: ", "))]}\n"
     }
 
@@ -88,7 +94,7 @@ public struct PipelineReport: Sendable {
         var rows = [header]
         for n in nodes {
             rows.append([
-                n.name,
+                n.label,
                 n.name == "stdin" ? "-" : Sizes.human(n.bytesIn),
                 n.name == "stdout" ? "-" : Sizes.human(n.bytesOut),
                 n.highWaterMark.map(Sizes.human) ?? "-",

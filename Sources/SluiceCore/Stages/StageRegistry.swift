@@ -111,6 +111,10 @@ public enum StageRegistry {
                                               globalLowWaterMark: globals.lowWaterMark)
             plans.append(plan)
         }
+        let labels = StageLabels.make(names: plans.map(\.name), commands: invocations.map {
+            $0.descriptor.name == ExecStage.descriptor.name ? $0.options.operands.first : nil
+        })
+        for i in plans.indices { plans[i].label = labels[i] }
         return plans
     }
 }
