@@ -110,3 +110,22 @@ func share(_ word: String, in row: String) -> Int? {
         #expect(stages.map { $0["label"] as? String } == ["stdin", "exec", "gzip", "stdout"])
     }
 }
+
+@Suite struct ProgressWidthTests {
+    /// Every line of every frame fits the terminal (one column spare, so the cursor never
+    /// wraps), and the final frame still has each node's rate and the bottleneck.
+    @Test(arguments: [80, 60, 45])
+    func linesFitTheTerminal(_ columns: Int) throws {
+        let r = try inTerminal(#""$SLUICE" -P cat + throttle 1M < $T/in > /dev/null"#, columns: columns,
+                               setup: "head -c 2M /dev/zero > $T/in", timeout: 60)
+        let lines = r.text.replacing(/\x{1B}\[[0-9]*[A-Za-z]/, with: "").split(whereSeparator: \.isNewline)
+        #expect(lines.count > 5, "\(r.text)")
+        for line in lines { #expect(line.count < columns, "\(line.count) columns: \(line)") }
+        let frame = lastFrame(r.text)
+        #expect(frame.count == 5, "\(frame)")
+        for (row, label) in zip(frame, ["stdin", "cat", "throttle", "stdout"]) {
+            #expect(row.hasPrefix(label + " ") && row.contains(/\s[0-9.]+ [KM]?i?B\/s/), "\(row)")
+        }
+        #expect(frame.last?.contains("bottleneck: throttle") == true, "\(frame)")
+    }
+}
