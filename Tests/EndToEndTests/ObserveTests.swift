@@ -128,4 +128,16 @@ func share(_ word: String, in row: String) -> Int? {
         }
         #expect(frame.last?.contains("bottleneck: throttle") == true, "\(frame)")
     }
+
+    /// Narrowed from 120 to 50 columns mid-run (no SIGWINCH handler: the width is read at
+    /// every redraw), the frames after it fit 50.
+    @Test func followsAResize() throws {
+        let r = try inTerminal(#"(sleep 1.2; stty cols 50 < /dev/tty) & "$SLUICE" -P cat + throttle 1M < $T/in > /dev/null; wait"#,
+                               columns: 120, setup: "head -c 3M /dev/zero > $T/in", timeout: 60)
+        let lines = r.text.replacing(/\x{1B}\[[0-9]*[A-Za-z]/, with: "").split(whereSeparator: \.isNewline)
+        #expect(lines.contains { $0.count >= 50 }, "wide at first: \(r.text)")
+        let frame = lastFrame(r.text)
+        #expect(frame.count == 5 && frame.allSatisfy { $0.count < 50 }, "\(frame)")
+        #expect(frame.last?.hasSuffix("bottleneck: throttle (pacing)") == true, "\(frame)")
+    }
 }
