@@ -141,3 +141,32 @@ func share(_ word: String, in row: String) -> Int? {
         #expect(frame.last?.hasSuffix("bottleneck: throttle (pacing)") == true, "\(frame)")
     }
 }
+
+@Suite struct ProgressLogTests {
+    /// `--progress=force 2> file`: plain lines, at most one a second and the last at the
+    /// end, with no cursor escapes to garble the file.
+    @Test func forcedIntoAFileAppendsPlainLines() throws {
+        let r = try sh("""
+            head -c 3M /dev/zero > $T/in
+            "$SLUICE" --progress=force throttle 1M < $T/in 2> $T/err > /dev/null
+            cat $T/err
+            """, timeout: 60)
+        #expect(!r.text.contains("\u{1B}") && !r.text.contains("\r"), "\(r.text.debugDescription)")
+        let lines = r.text.split(separator: "\n").map(String.init)
+        #expect((2...4).contains(lines.count), "\(lines)")
+        let line = #/^(\d+:\d\d) elapsed, [0-9.]+ [KM]?i?B in at [0-9.]+ [KM]?i?B/s, [0-9.]+ [KM]?i?B out, \d+% of 3 MiB, (ETA \d+:\d\d, )?bottleneck: throttle \(pacing\)$/#
+        var clocks: [String] = []
+        for text in lines {
+            guard let match = text.wholeMatch(of: line) else { Issue.record("\(text)"); continue }
+            clocks.append(String(match.1))
+        }
+        #expect(Set(clocks.dropLast()).count == clocks.count - 1, "one line a second: \(clocks)")
+        #expect(lines.last?.wholeMatch(of: #/0:0[234] elapsed, 3 MiB in at .*, 3 MiB out, 100% of 3 MiB, bottleneck: throttle \(pacing\)/#) != nil, "\(lines)")
+    }
+
+    /// A run shorter than a second logs its last line only; a pipe has no size to show.
+    @Test func shortRunFromAPipeLogsOneLine() throws {
+        let r = try sh("seq 1000 | \"$SLUICE\" -Pforce cat 2>&1 > /dev/null")
+        #expect(r.text.wholeMatch(of: #/0:00 elapsed, 3\.[0-9]+ KiB in at [0-9.]+ [KM]?i?B/s, 3\.[0-9]+ KiB out(, bottleneck: \w+)?\n/#) != nil, "\(r.text)")
+    }
+}

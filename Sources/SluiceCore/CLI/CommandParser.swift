@@ -76,7 +76,7 @@ public enum CommandParser {
         OptionSpec(nil, "stats", .optional("FORMAT"),
                    help: "print a table (or json) of what each stage did to stderr at exit"),
         OptionSpec("P", "progress", .optional("WHEN"),
-                   help: "live progress per stage on stderr; WHEN: auto (a terminal) or force"),
+                   help: "live progress per stage on stderr; WHEN: auto (a terminal) or force (else a line a second)"),
         OptionSpec(nil, "stall-timeout", .required("SECONDS"),
                    help: "end with an error naming the stuck stage when no byte moves for SECONDS"),
     ]

@@ -62,7 +62,9 @@ public enum Sluice {
         var monitor: Monitor?
         if drawsProgress || globals.stallTimeoutSeconds != nil {
             monitor = Monitor(pipeline: pipeline,
-                              progress: drawsProgress ? ProgressDisplay(diagnostics: diagnostics) : nil,
+                              progress: drawsProgress ? ProgressDisplay(
+                                  diagnostics: diagnostics,
+                                  style: FileDescriptor.standardError.isTerminal ? .redrawn : .appended) : nil,
                               stallTimeoutSeconds: globals.stallTimeoutSeconds)
         }
         pipeline.start()

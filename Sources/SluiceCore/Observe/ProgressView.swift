@@ -86,17 +86,35 @@ public struct ProgressView: Sendable {
         return text
     }
 
+    /// One line of a log, for stderr that is not a terminal: time, bytes in and the
+    /// current rate of reading, bytes out, percent and ETA when the size is known, the
+    /// bottleneck. `0:02 elapsed, 59.9 MiB in at 29.8 MiB/s, 16.4 MiB out, 23% of 256 MiB,
+    /// ETA 0:07, bottleneck: gzip`.
+    public var logLine: String {
+        let (percentOfTotal, _, eta) = completion
+        let pieces: [String?] = [
+            "\(clock(elapsed, rounding: .down)) elapsed",
+            "\(Sizes.human(bytesRead)) in at \(rateText(rows.first?.rate ?? 0))",
+            "\(Sizes.human(rows.last?.bytesOut ?? 0)) out",
+            percentOfTotal, eta, bottleneck.map { "bottleneck: \($0)" },
+        ]
+        return pieces.compactMap { $0 }.joined(separator: ", ")
+    }
+
+    /// `37% of 256 MiB`, `37%` and `ETA 0:06`, when the input's size is known.
+    private var completion: (percentOfTotal: String?, percent: String?, eta: String?) {
+        guard let total = totalInput, total > 0 else { return (nil, nil, nil) }
+        let done = min(1, Double(bytesRead) / Double(total))
+        let percent = "\(Int((done * 100).rounded(.down)))%"
+        let eta = !isFinal && done > 0 && done < 1 ? "ETA \(clock(elapsed * (1 - done) / done))" : nil
+        return ("\(percent) of \(Sizes.human(total))", percent, eta)
+    }
+
     /// The summary line, as much of it as fits `width`, the bottleneck last to go.
     func summary(width: Int) -> String {
-        let time = clock(elapsed)
+        let time = clock(elapsed, rounding: .down)
         let average = "\(rateText(elapsed > 0 ? Double(bytesRead) / elapsed : 0)) average"
-        var percentOfTotal: String?, percentOnly: String?, eta: String?
-        if let total = totalInput, total > 0 {
-            let done = min(1, Double(bytesRead) / Double(total))
-            percentOnly = "\(Int((done * 100).rounded(.down)))%"
-            percentOfTotal = "\(percentOnly!) of \(Sizes.human(total))"
-            if !isFinal && done > 0 && done < 1 { eta = "ETA \(clock(elapsed * (1 - done) / done))" }
-        }
+        let (percentOfTotal, percentOnly, eta) = completion
         let limit = bottleneck.map { "bottleneck: \($0)" }
         let variants: [[String?]] = [
             [time + " elapsed", average, percentOfTotal, eta, limit],
@@ -127,8 +145,10 @@ public struct ProgressView: Sendable {
         String(repeating: " ", count: max(0, width - s.count)) + s
     }
 
-    func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
+    /// `m:ss` or `h:mm:ss`. Elapsed time counts whole seconds gone, as a clock does (and
+    /// so a line a second reads 0:01, 0:02, ...); an ETA is rounded.
+    func clock(_ seconds: Double, rounding: FloatingPointRoundingRule = .toNearestOrAwayFromZero) -> String {
+        let s = Int(seconds.rounded(rounding))
         let (h, m, sec) = (s / 3600, (s / 60) % 60, s % 60)
         let two = { (n: Int) in n < 10 ? "0\(n)" : "\(n)" }
         return h > 0 ? "\(h):\(two(m)):\(two(sec))" : "\(m):\(two(sec))"
