@@ -114,7 +114,7 @@ import Testing
     static let optionExamples = [
         "--hwm": "--hwm 1M", "--lwm": "--lwm 100K", "--chunk": "--chunk 64K", "--stats": "--stats",
         "--stall-timeout": "--stall-timeout 9", "--progress": "--progress=force",
-        "--pipe-size": "--pipe-size 64K", "--max-line": "--max-line 1M",
+        "--pipe-size": "--pipe-size 64K", "--max-line": "--max-line 1M", "--size": "--size 4M",
     ]
 
     /// The man page's pass-through paragraph cites splice(2) only, and names exactly the

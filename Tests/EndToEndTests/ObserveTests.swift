@@ -170,3 +170,35 @@ func share(_ word: String, in row: String) -> Int? {
         #expect(r.text.wholeMatch(of: #/0:00 elapsed, 3\.[0-9]+ KiB in at [0-9.]+ [KM]?i?B/s, 3\.[0-9]+ KiB out(, bottleneck: \w+)?\n/#) != nil, "\(r.text)")
     }
 }
+
+@Suite struct ExpectedSizeTests {
+    /// From a pipe, `--size` gives the progress its percent and ETA, as a file's size does.
+    /// (The percent counts bytes read: small buffers keep them close to the throttle's.)
+    @Test func sizeGivesAPipePercentAndETA() throws {
+        let r = try sh("""
+            head -c 4M /dev/zero | "$SLUICE" -Pforce --size 4M --hwm 64K --chunk 16K throttle 2M 2>&1 > /dev/null
+            """, timeout: 60)
+        let lines = r.text.split(separator: "\n")
+        #expect(lines.count >= 2, "\(r.text)")
+        #expect(lines.first?.contains(#/, [1-9][0-9]?% of 4 MiB, ETA [0-9]+:[0-9][0-9], /#) == true, "\(r.text)")
+        #expect(lines.last?.contains(", 100% of 4 MiB, bottleneck: ") == true, "\(r.text)")
+    }
+
+    @Test func shortOptionInATerminalAndStatedSizeWins() throws {
+        let r = try inTerminal(#"head -c 1M /dev/zero | "$SLUICE" -P -s 4M cat > /dev/null; "$SLUICE" -P -s 2M cat < $T/in > /dev/null"#,
+                               columns: 120, setup: "head -c 1M /dev/zero > $T/in")
+        let summaries = r.text.split(whereSeparator: \.isNewline).filter { $0.contains("elapsed") }
+        #expect(summaries.contains { $0.contains(", 25% of 4 MiB") }, "\(r.text)")
+        #expect(summaries.last?.contains(", 50% of 2 MiB") == true, "--size overrides a file's size: \(r.text)")
+    }
+
+    @Test func usage() throws {
+        let r = try sh("""
+            "$SLUICE" --size 0 < /dev/null; echo "s=$?"
+            "$SLUICE" -s 12X < /dev/null; echo "s=$?"
+            """)
+        #expect(r.text == "s=2\ns=2\n")
+        #expect(r.stderr.contains("sluice: --size: size must be at least 1 B: '0'"), "\(r.stderr)")
+        #expect(r.stderr.contains("sluice: -s: invalid size '12X'"), "\(r.stderr)")
+    }
+}

@@ -65,7 +65,8 @@ public enum Sluice {
                               progress: drawsProgress ? ProgressDisplay(
                                   diagnostics: diagnostics,
                                   style: FileDescriptor.standardError.isTerminal ? .redrawn : .appended) : nil,
-                              stallTimeoutSeconds: globals.stallTimeoutSeconds)
+                              stallTimeoutSeconds: globals.stallTimeoutSeconds,
+                              expectedInputBytes: globals.expectedInputBytes)
         }
         pipeline.start()
         let endedByItself: Bool

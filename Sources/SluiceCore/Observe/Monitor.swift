@@ -14,16 +14,20 @@ public final class Monitor {
     private let progress: ProgressDisplay?
     /// Nanoseconds without any byte moving before the watchdog fires; nil: never.
     private let stallNanos: UInt64?
+    /// The input's size for percent and ETA: as stated (`--size`), else a regular file's.
+    private let totalInput: Int?
     private var history: [(time: UInt64, nodes: [NodeSnapshot])] = []
     private var movedBytes = -1
     private var lastMoveNanos: UInt64 = 0
     /// The watchdog's message, once it fired.
     public private(set) var stallMessage: String?
 
-    public init(pipeline: Pipeline, progress: ProgressDisplay?, stallTimeoutSeconds: Double?) {
+    public init(pipeline: Pipeline, progress: ProgressDisplay?, stallTimeoutSeconds: Double?,
+                expectedInputBytes: Int? = nil) {
         self.pipeline = pipeline
         self.progress = progress
         stallNanos = stallTimeoutSeconds.map { UInt64($0 * 1e9) }
+        totalInput = expectedInputBytes ?? pipeline.inputSize
     }
 
     /// One reading; false when the watchdog fired (the run must end now).
@@ -67,7 +71,7 @@ public final class Monitor {
         let labels = pipeline.nodes.map(\.label)
         let bottleneck = Bottleneck.find(after: nodes, before: base?.nodes)?.text(labels: labels)
         return ProgressView(rows: rows, elapsed: elapsed, bytesRead: nodes[0].bytesOut,
-                            totalInput: pipeline.inputSize, bottleneck: bottleneck, isFinal: isFinal)
+                            totalInput: totalInput, bottleneck: bottleneck, isFinal: isFinal)
     }
 
     private func checkStall(now: UInt64, nodes: [NodeSnapshot]) -> Bool {
