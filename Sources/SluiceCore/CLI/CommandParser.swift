@@ -78,10 +78,12 @@ public enum CommandParser {
         OptionSpec(nil, "stats", .optional("FORMAT"),
                    help: "print a table (or json) of what each stage did to stderr at exit"),
         OptionSpec("P", "progress", .optional("WHEN"),
-                   help: "live progress per stage on stderr; WHEN: auto (a terminal) or force (else a line a second)"),
+                   help: "live progress per stage on stderr; WHEN: auto (a terminal) or force "
+                       + "(else a line a second)"),
         OptionSpec(nil, "stall-timeout", .required("SECONDS"),
                    help: "end with an error naming the stuck stage when no byte moves for SECONDS"),
-        OptionSpec("s", "size", .required("SIZE"), help: "expected input size, for -P's percent and ETA on a pipe"),
+        OptionSpec("s", "size", .required("SIZE"),
+                   help: "expected input size, for -P's percent and ETA on a pipe"),
     ]
 
     /// Parses `arguments` (without the program name).

@@ -59,8 +59,8 @@ public final class Monitor {
             func share(_ a: UInt64, _ b: UInt64?) -> Double { wall > 0 ? Double(a &- (b ?? 0)) / wall : 0 }
             let channel = i < pipeline.channels.count ? pipeline.channels[i] : nil
             rows.append(ProgressView.Row(
-                label: pipeline.nodes[i].label,
-                role: i == 0 ? .reader : i == nodes.count - 1 ? .writer : .stage, bytesIn: node.bytesIn, bytesOut: node.bytesOut,
+                label: pipeline.nodes[i].label, role: i == 0 ? .reader : i == nodes.count - 1 ? .writer : .stage,
+                bytesIn: node.bytesIn, bytesOut: node.bytesOut,
                 rate: seconds > 0 ? Double(i == 0 ? node.bytesOut - (before?.bytesOut ?? 0) : moved) / seconds : 0,
                 buffered: channel?.currentBufferedBytes, highWaterMark: channel?.highWaterMark,
                 busy: share(node.busyNanos, before?.busyNanos), starved: share(node.starvedNanos, before?.starvedNanos),
