@@ -110,6 +110,43 @@ import Testing
         }
     }
 
+    /// An example of each global option, for `passThroughParagraphIsTrue`.
+    static let optionExamples = [
+        "--hwm": "--hwm 1M", "--lwm": "--lwm 100K", "--chunk": "--chunk 64K", "--stats": "--stats",
+        "--stall-timeout": "--stall-timeout 9", "--progress": "--progress=force",
+        "--pipe-size": "--pipe-size 64K", "--max-line": "--max-line 1M", "--size": "--size 4M",
+    ]
+
+    /// The man page's pass-through paragraph cites splice(2) only, and names exactly the
+    /// options that turn splice off: with each of them sluice read(2)s its 4 MiB of input
+    /// (rchar in /proc/PID/io counts it), with any other option it does not.
+    @Test func passThroughParagraphIsTrue() throws {
+        // Bold and underline are overstruck: a character, a backspace, the character.
+        let page = try sh("mandoc -Tascii -O width=1000 '\(Self.root.path)/man/sluice.1'").text
+            .replacing(/.\x{8}/, with: "")
+        let paragraph = try #require(page.split(separator: "\n").first { $0.contains("copies its input to its output") })
+        #expect(paragraph.matches(of: /[a-z]+\([0-9]\)/).map { String(paragraph[$0.range]) } == ["splice(2)"])
+        let named = Set(paragraph.matches(of: /--[a-z-]+/).map { String(paragraph[$0.range]) })
+        let options = try Self.helpListing().options.filter { $0 != "--help" && $0 != "--version" }
+        #expect(Set(options) == Set(Self.optionExamples.keys), "an example for each option")
+        let runs = options.map { option in
+            "\"$SLUICE\" \(Self.optionExamples[option] ?? option) < <(head -c 4M /dev/zero; sleep 3) > /dev/null 2>&1 & "
+                + "pids+=($!)"
+        }
+        let r = try sh("""
+            pids=()
+            \(runs.joined(separator: "\n"))
+            sleep 1.5
+            for p in "${pids[@]}"; do awk '/^rchar/ { print ($2 >= 4194304 ? "read" : "spliced") }' /proc/$p/io; done
+            wait
+            """, timeout: 60)
+        let ways = r.text.split(separator: "\n").map(String.init)
+        #expect(ways.count == options.count, "\(r.stderr)")
+        for (option, way) in zip(options, ways) {
+            #expect(way == (named.contains(option) ? "read" : "spliced"), "\(option)")
+        }
+    }
+
     @Test func manPageLintsClean() throws {
         let r = try sh("mandoc -Tlint -W warning '\(Self.root.path)/man/sluice.1' 2>&1")
         #expect(r.text.isEmpty, "\(r.text)")

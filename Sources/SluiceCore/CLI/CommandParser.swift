@@ -50,6 +50,8 @@ public struct GlobalOptions: Sendable {
     public var progress: ProgressMode?
     /// Seconds without any byte moving before the watchdog ends the run; nil: never.
     public var stallTimeoutSeconds: Double?
+    /// `--size`: the input's expected size, for progress percent and ETA on a pipe.
+    public var expectedInputBytes: Int?
 
     public init() {}
 }
@@ -81,9 +83,12 @@ public enum CommandParser {
         OptionSpec(nil, "stats", .optional("FORMAT"),
                    help: "print a table (or json) of what each stage did to stderr at exit"),
         OptionSpec("P", "progress", .optional("WHEN"),
-                   help: "live progress per stage on stderr; WHEN: auto (a terminal) or force"),
+                   help: "live progress per stage on stderr; WHEN: auto (a terminal) or force "
+                       + "(else a line a second)"),
         OptionSpec(nil, "stall-timeout", .required("SECONDS"),
                    help: "end with an error naming the stuck stage when no byte moves for SECONDS"),
+        OptionSpec("s", "size", .required("SIZE"),
+                   help: "expected input size, for -P's percent and ETA on a pipe"),
     ]
 
     /// Parses `arguments` (without the program name).
@@ -124,6 +129,7 @@ public enum CommandParser {
         g.isBufferTuned = args.has("hwm") || args.has("lwm") || args.has("chunk") || args.has("when-full") || args.has("spill")
         // 1 GiB: GNU regex offsets are 32-bit, so no longer line can be searched.
         g.maxLineBytes = try args.size("max-line", default: g.maxLineBytes, min: 1, max: 1 << 30)
+        g.expectedInputBytes = try args.optionalSize("size", min: 1)
         if let progress = args.last("progress") {
             switch progress.value {
             case nil, "auto": g.progress = .auto

@@ -72,8 +72,11 @@ public enum Sluice {
         var monitor: Monitor?
         if drawsProgress || globals.stallTimeoutSeconds != nil {
             monitor = Monitor(pipeline: pipeline,
-                              progress: drawsProgress ? ProgressDisplay(diagnostics: diagnostics) : nil,
-                              stallTimeoutSeconds: globals.stallTimeoutSeconds)
+                              progress: drawsProgress ? ProgressDisplay(
+                                  diagnostics: diagnostics,
+                                  style: FileDescriptor.standardError.isTerminal ? .redrawn : .appended) : nil,
+                              stallTimeoutSeconds: globals.stallTimeoutSeconds,
+                              expectedInputBytes: globals.expectedInputBytes)
         }
         pipeline.start()
         let endedByItself: Bool
@@ -103,7 +106,7 @@ public enum Sluice {
         for (i, channel) in pipeline.channels.enumerated() where channel.whenFull.drops {
             let (records, bytes) = channel.dropped
             guard records > 0 || bytes > 0 else { continue }
-            diagnostics.warn(pipeline.nodes[i].name, "dropped \(Decimal.grouped(records)) "
+            diagnostics.warn(pipeline.nodes[i].label, "dropped \(Decimal.grouped(records)) "
                 + "line\(records == 1 ? "" : "s") (\(Sizes.human(bytes))) when its buffer was full")
         }
     }

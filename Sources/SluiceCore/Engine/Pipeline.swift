@@ -120,6 +120,9 @@ public struct BufferSettings: Sendable, Equatable {
 public struct StagePlan {
     /// The name used in messages and stats (`gzip`, `grep`).
     public var name = ""
+    /// What `--stats`, `-P` and the bottleneck call the stage: its name, unless another
+    /// stage has the same (`StageLabels`); empty means the name.
+    public var label = ""
     public var stage: any Stage
     /// The stage's output buffer.
     public var buffer = BufferSettings()
@@ -219,7 +222,7 @@ public final class Pipeline: @unchecked Sendable {
         inputSize = Pipeline.skipAhead(input, to: stages.first?.inputStart)
         self.plans = stages
         var nodes = [NodeStats(name: "stdin")]
-        nodes += stages.map { NodeStats(name: $0.name) }
+        nodes += stages.map { NodeStats(name: $0.name, label: $0.label.isEmpty ? $0.name : $0.label) }
         nodes.append(NodeStats(name: "stdout"))
         self.nodes = nodes
         let buffers = [inputBuffer] + stages.map(\.buffer)
@@ -237,11 +240,11 @@ public final class Pipeline: @unchecked Sendable {
             do throws(Errno) {
                 let file = try SpillFile(directory: directory)
                 let channel = BoundedChannel(marks[i], pool: pool, spill: file, spillMaxBytes: buffers[i].spillMaxBytes)
-                let name = nodes[i].name
+                let name = nodes[i].label
                 channel.onSpillWarning = { diagnostics?.warn(name, $0) }
                 return channel
             } catch {
-                failure = failure ?? .runtime("\(nodes[i].name): --spill \(directory): \(error)")
+                failure = failure ?? .runtime("\(nodes[i].label): --spill \(directory): \(error)")
                 return BoundedChannel(marks[i], pool: pool)
             }
         }
@@ -317,7 +320,7 @@ public final class Pipeline: @unchecked Sendable {
         if readerFinished { readerThread?.join() } else { readerThread?.detach() }
         for (i, channel) in channels.enumerated() {
             if let failure = channel.spillFailure, let message = failure.message {
-                outcome.record(.runtime("\(nodes[i].name): \(message)"))
+                outcome.record(.runtime("\(nodes[i].label): \(message)"))
             }
         }
         endNanos = monotonicNanos()

@@ -5,16 +5,38 @@
 /// node busy for the largest share of the window is the one the others wait on: a slow
 /// consumer keeps the writer in write(2) (`stdout`), a slow producer keeps the reader in
 /// read(2) (`stdin`), a CPU-bound stage keeps its own thread busy (`gzip`).
-public enum Bottleneck {
+///
+/// A `throttle` that sleeps to keep its rate does no work, yet holds the chain back just
+/// as a slow stage does: its pacing counts towards the limit with its work. When pacing is
+/// most of it, the bottleneck says so (`throttle (pacing)`): the limit is the rate asked
+/// for, not a stage to make faster.
+public struct Bottleneck: Sendable, Equatable {
+    /// The node's position: 0 is stdin, the last is stdout.
+    public var index: Int
+    /// The node spent more of the window pacing than working.
+    public var isPacing: Bool
+
+    public init(index: Int, isPacing: Bool = false) {
+        self.index = index
+        self.isPacing = isPacing
+    }
+
     /// The limiting node over a window, given readings at its start and end (or the whole
-    /// run, with `before` all zero). Nil when nothing ran long enough to tell.
-    public static func name(of after: [NodeSnapshot], before: [NodeSnapshot]? = nil, names: [String]) -> String? {
-        var best: (index: Int, busy: UInt64)?
+    /// run, with `before` nil). Nil when nothing ran long enough to tell.
+    public static func find(after: [NodeSnapshot], before: [NodeSnapshot]? = nil) -> Bottleneck? {
+        func since(_ a: UInt64, _ b: UInt64?) -> UInt64 { a > (b ?? 0) ? a - (b ?? 0) : 0 }
+        var best: (index: Int, limiting: UInt64, pacing: UInt64)?
         for i in after.indices {
-            let busy = after[i].busyNanos &- (before?[i].busyNanos ?? 0)
-            if best == nil || busy > best!.busy { best = (i, busy) }
+            let limiting = since(after[i].limitingNanos, before?[i].limitingNanos)
+            let pacing = since(after[i].pacingNanos, before?[i].pacingNanos)
+            if best == nil || limiting > best!.limiting { best = (i, limiting, pacing) }
         }
-        guard let best, best.busy > 0 else { return nil }
-        return names[best.index]
+        guard let best, best.limiting > 0 else { return nil }
+        return Bottleneck(index: best.index, isPacing: 2 * best.pacing > best.limiting)
+    }
+
+    /// What the user reads: the node's label, and `(pacing)` when it was pacing.
+    public func text(labels: [String]) -> String {
+        labels[index] + (isPacing ? " (pacing)" : "")
     }
 }

@@ -14,16 +14,20 @@ public final class Monitor {
     private let progress: ProgressDisplay?
     /// Nanoseconds without any byte moving before the watchdog fires; nil: never.
     private let stallNanos: UInt64?
+    /// The input's size for percent and ETA: as stated (`--size`), else a regular file's.
+    private let totalInput: Int?
     private var history: [(time: UInt64, nodes: [NodeSnapshot])] = []
     private var movedBytes = -1
     private var lastMoveNanos: UInt64 = 0
     /// The watchdog's message, once it fired.
     public private(set) var stallMessage: String?
 
-    public init(pipeline: Pipeline, progress: ProgressDisplay?, stallTimeoutSeconds: Double?) {
+    public init(pipeline: Pipeline, progress: ProgressDisplay?, stallTimeoutSeconds: Double?,
+                expectedInputBytes: Int? = nil) {
         self.pipeline = pipeline
         self.progress = progress
         stallNanos = stallTimeoutSeconds.map { UInt64($0 * 1e9) }
+        totalInput = expectedInputBytes ?? pipeline.inputSize
     }
 
     /// One reading; false when the watchdog fired (the run must end now).
@@ -55,16 +59,19 @@ public final class Monitor {
             func share(_ a: UInt64, _ b: UInt64?) -> Double { wall > 0 ? Double(a &- (b ?? 0)) / wall : 0 }
             let channel = i < pipeline.channels.count ? pipeline.channels[i] : nil
             rows.append(ProgressView.Row(
-                name: pipeline.nodes[i].name, bytesIn: node.bytesIn, bytesOut: node.bytesOut,
+                label: pipeline.nodes[i].label, role: i == 0 ? .reader : i == nodes.count - 1 ? .writer : .stage,
+                bytesIn: node.bytesIn, bytesOut: node.bytesOut,
                 rate: seconds > 0 ? Double(i == 0 ? node.bytesOut - (before?.bytesOut ?? 0) : moved) / seconds : 0,
                 buffered: channel?.currentBufferedBytes, highWaterMark: channel?.highWaterMark,
                 busy: share(node.busyNanos, before?.busyNanos), starved: share(node.starvedNanos, before?.starvedNanos),
-                blocked: share(node.blockedNanos, before?.blockedNanos), isFinished: node.state == .finished))
+                blocked: share(node.blockedNanos, before?.blockedNanos),
+                pacing: node.pacingNanos > 0 ? share(node.pacingNanos, before?.pacingNanos) : nil,
+                isFinished: node.state == .finished))
         }
-        let names = pipeline.nodes.map(\.name)
-        let bottleneck = Bottleneck.name(of: nodes, before: base?.nodes, names: names)
+        let labels = pipeline.nodes.map(\.label)
+        let bottleneck = Bottleneck.find(after: nodes, before: base?.nodes)?.text(labels: labels)
         return ProgressView(rows: rows, elapsed: elapsed, bytesRead: nodes[0].bytesOut,
-                            totalInput: pipeline.inputSize, bottleneck: bottleneck, isFinal: isFinal)
+                            totalInput: totalInput, bottleneck: bottleneck, isFinal: isFinal)
     }
 
     private func checkStall(now: UInt64, nodes: [NodeSnapshot]) -> Bool {
@@ -90,7 +97,7 @@ public final class Monitor {
             let state = stats.state
             let rank: Int
             switch state {
-            case .working: rank = 0
+            case .working, .pacing: rank = 0
             case .blocked: rank = 1
             case .starved: rank = 2
             case .finished: continue
@@ -101,13 +108,13 @@ public final class Monitor {
             }
         }
         guard let best else { return "every stage has finished" }
-        let name = pipeline.nodes[best.index].name
+        let name = pipeline.nodes[best.index].label
         let seconds = Decimal.format(Double(now &- best.since) / 1e9, places: 1)
         let doing: String
         switch (best.rank, best.index) {
         case (0, 0): doing = "has been waiting in read(2) for input"
         case (0, pipeline.nodes.count - 1): doing = "has been waiting in write(2) for its reader"
-        case (0, _): doing = "has been working"
+        case (0, _): doing = pipeline.nodes[best.index].state == .pacing ? "has been pacing" : "has been working"
         case (1, _): doing = "has been blocked on output"
         default: doing = "has been waiting for input"
         }

@@ -10,13 +10,19 @@ public enum NodeState: UInt8, Sendable {
     case blocked = 2
     /// Done.
     case finished = 3
+    /// Sleeping on purpose to keep a rate (`throttle`): neither its own work nor waiting
+    /// on a neighbour, so counted apart from both.
+    case pacing = 4
 }
 
 /// Counters of one node (the reader, a stage or the writer), written by that node's
 /// thread and read by the progress display and the stats report. Every field is an
 /// atomic, so readers on other threads see consistent values without a lock.
 public final class NodeStats: Sendable {
+    /// The stage's name (`gzip`), or `stdin`, `stdout`.
     public let name: String
+    /// The name that tells it from a stage of the same name (`gzip#2`, `exec jq`).
+    public let label: String
     /// Bytes received from upstream (for the reader: bytes read from stdin).
     public let bytesIn = Atomic<Int>(0)
     /// Bytes passed downstream (for the writer: bytes written to stdout).
@@ -25,6 +31,8 @@ public final class NodeStats: Sendable {
     public let starvedNanos = Atomic<UInt64>(0)
     /// Total nanoseconds spent waiting for room downstream, finished waits only.
     public let blockedNanos = Atomic<UInt64>(0)
+    /// Total nanoseconds spent pacing, finished pauses only.
+    public let pacingNanos = Atomic<UInt64>(0)
     /// The current `NodeState` raw value.
     public let stateRaw = Atomic<UInt8>(NodeState.working.rawValue)
     /// Monotonic time the current state began.
@@ -36,7 +44,10 @@ public final class NodeStats: Sendable {
     /// Counters a stage adds to its report (gzip --adapt: input bytes per level).
     public let counters = StageCounters()
 
-    public init(name: String) { self.name = name }
+    public init(name: String, label: String? = nil) {
+        self.name = name
+        self.label = label ?? name
+    }
 
     public var state: NodeState { NodeState(rawValue: stateRaw.load(ordering: .relaxed)) ?? .working }
 
@@ -66,10 +77,10 @@ public final class NodeStats: Sendable {
     @inline(__always) func endWait(_ state: NodeState, since: UInt64) {
         let now = monotonicNanos()
         let spent = now &- since
-        if state == .starved {
-            starvedNanos.add(spent, ordering: .relaxed)
-        } else {
-            blockedNanos.add(spent, ordering: .relaxed)
+        switch state {
+        case .starved: starvedNanos.add(spent, ordering: .relaxed)
+        case .pacing: pacingNanos.add(spent, ordering: .relaxed)
+        default: blockedNanos.add(spent, ordering: .relaxed)
         }
         stateSinceNanos.store(now, ordering: .relaxed)
         stateRaw.store(NodeState.working.rawValue, ordering: .relaxed)
@@ -81,11 +92,13 @@ public final class NodeStats: Sendable {
         let end = endNanos.load(ordering: .relaxed)
         var starved = starvedNanos.load(ordering: .relaxed)
         var blocked = blockedNanos.load(ordering: .relaxed)
+        var pacing = pacingNanos.load(ordering: .relaxed)
         let current = state
         let since = stateSinceNanos.load(ordering: .relaxed)
         if since <= now {
             if current == .starved { starved &+= now - since }
             if current == .blocked { blocked &+= now - since }
+            if current == .pacing { pacing &+= now - since }
         }
         let stop = end != 0 ? end : now
         let wall = start == 0 || stop < start ? 0 : stop - start
@@ -93,7 +106,7 @@ public final class NodeStats: Sendable {
             bytesIn: bytesIn.load(ordering: .relaxed),
             bytesOut: bytesOut.load(ordering: .relaxed),
             wallNanos: wall, starvedNanos: min(starved, wall), blockedNanos: min(blocked, wall),
-            state: current)
+            pacingNanos: min(pacing, wall), state: current)
     }
 }
 
@@ -105,13 +118,28 @@ public struct NodeSnapshot: Sendable, Equatable {
     public var wallNanos: UInt64
     public var starvedNanos: UInt64
     public var blockedNanos: UInt64
+    public var pacingNanos: UInt64
     public var state: NodeState
 
-    /// Time spent doing its own work: neither starved nor blocked.
+    public init(bytesIn: Int = 0, bytesOut: Int = 0, wallNanos: UInt64, starvedNanos: UInt64 = 0,
+                blockedNanos: UInt64 = 0, pacingNanos: UInt64 = 0, state: NodeState = .working) {
+        self.bytesIn = bytesIn
+        self.bytesOut = bytesOut
+        self.wallNanos = wallNanos
+        self.starvedNanos = starvedNanos
+        self.blockedNanos = blockedNanos
+        self.pacingNanos = pacingNanos
+        self.state = state
+    }
+
+    /// Time spent doing its own work: neither starved, blocked nor pacing.
     public var busyNanos: UInt64 {
-        let waited = starvedNanos &+ blockedNanos
+        let waited = starvedNanos &+ blockedNanos &+ pacingNanos
         return wallNanos > waited ? wallNanos - waited : 0
     }
+
+    /// Time the node held the chain back by itself: its own work, and its pacing.
+    public var limitingNanos: UInt64 { busyNanos &+ pacingNanos }
 }
 
 /// Named counters a stage keeps for its report, beyond what every node has: gzip's input

@@ -1,107 +1,45 @@
 import CSys
 import Glibc
 
-/// What the progress display shows at one instant.
-public struct ProgressView {
-    public struct Row {
-        public var name: String
-        public var bytesIn: Int
-        public var bytesOut: Int
-        /// Bytes per second through the node over the recent window.
-        public var rate: Double
-        /// Fill of the node's output buffer, nil for stdout.
-        public var buffered: Int?
-        public var highWaterMark: Int?
-        /// Shares of the window spent working, starved and blocked, 0 to 1.
-        public var busy: Double
-        public var starved: Double
-        public var blocked: Double
-        public var isFinished: Bool
-    }
-
-    public var rows: [Row]
-    public var elapsed: Double
-    public var bytesRead: Int
-    /// The size of stdin when it is a regular file: for percent done and ETA.
-    public var totalInput: Int?
-    public var bottleneck: String?
-    public var isFinal: Bool
-
-    /// The lines to draw, each at most `width` columns.
-    public func lines(width: Int) -> [String] {
-        let nameWidth = max(6, rows.map { $0.name.count }.max() ?? 0)
-        var lines = rows.map { row(for: $0, nameWidth: nameWidth) }
-        lines.append(summary)
-        return lines.map { $0.count > width && width > 0 ? String($0.prefix(width)) : $0 }
-    }
-
-    private func row(for r: Row, nameWidth: Int) -> String {
-        let name = r.name + String(repeating: " ", count: nameWidth - r.name.count)
-        let moved = r.name == "stdin" ? r.bytesOut : r.bytesIn
-        var text = "\(name) \(pad(Sizes.human(moved), 10))"
-        if r.name != "stdin" && r.name != "stdout" { text += " > \(pad(Sizes.human(r.bytesOut), 10))" } else { text += "   " + String(repeating: " ", count: 10) }
-        text += " \(pad(rateText(r.rate), 12))"
-        if let buffered = r.buffered, let hwm = r.highWaterMark {
-            let fill = min(1, Double(buffered) / Double(hwm))
-            let filled = Int((fill * 10).rounded())
-            text += " [" + String(repeating: "#", count: filled) + String(repeating: "-", count: 10 - filled) + "]"
-            text += " \(pad(String(Int((fill * 100).rounded())), 3))%"
-        } else {
-            text += String(repeating: " ", count: 17)
-        }
-        text += "  busy \(percent(r.busy)) starved \(percent(r.starved)) blocked \(percent(r.blocked))"
-        if r.isFinished { text += "  done" }
-        return text
-    }
-
-    private var summary: String {
-        var text = "\(clock(elapsed)) elapsed, \(rateText(elapsed > 0 ? Double(bytesRead) / elapsed : 0)) average"
-        if let total = totalInput, total > 0 {
-            let done = min(1, Double(bytesRead) / Double(total))
-            text += ", \(Int((done * 100).rounded(.down)))% of \(Sizes.human(total))"
-            if !isFinal && done > 0 && done < 1 {
-                text += ", ETA \(clock(elapsed * (1 - done) / done))"
-            }
-        }
-        if let bottleneck { text += ", bottleneck: \(bottleneck)" }
-        return text
-    }
-
-    private func rateText(_ bytesPerSecond: Double) -> String {
-        Sizes.human(Int(bytesPerSecond.rounded())) + "/s"
-    }
-
-    private func percent(_ share: Double) -> String {
-        pad(String(Int((min(1, max(0, share)) * 100).rounded())), 3) + "%"
-    }
-
-    private func pad(_ s: String, _ width: Int) -> String {
-        String(repeating: " ", count: max(0, width - s.count)) + s
-    }
-
-    private func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        let (h, m, sec) = (s / 3600, (s / 60) % 60, s % 60)
-        let two = { (n: Int) in n < 10 ? "0\(n)" : "\(n)" }
-        return h > 0 ? "\(h):\(two(m)):\(two(sec))" : "\(m):\(two(sec))"
-    }
-}
-
-/// Draws `ProgressView`s on stderr, redrawing in place with ANSI cursor movement, and
-/// steps aside (clears its lines) while `Diagnostics` prints a message.
+/// Shows `ProgressView`s on stderr. On a terminal it redraws them in place with ANSI
+/// cursor movement, and steps aside (clears its lines) while `Diagnostics` prints a
+/// message. Anywhere else (`--progress=force 2> file`) escapes would be garbage, so it
+/// appends a plain line (`ProgressView.logLine`) once a second, and the last one at the end.
 public final class ProgressDisplay: @unchecked Sendable {
+    public enum Style: Sendable {
+        /// Lines redrawn in place, for a terminal.
+        case redrawn
+        /// A line a second, appended, for a file or a pipe.
+        case appended
+    }
+
+    /// 1 s: often enough to watch a log grow, rare enough to keep it short.
+    static let appendedIntervalSeconds = 1.0
+
     private let diagnostics: Diagnostics
+    private let style: Style
     /// Lines currently on screen, protected by `diagnostics.lock`.
     private var drawn: [String] = []
+    /// Elapsed seconds at which the next appended line is due; only the monitor's thread
+    /// touches it.
+    private var nextLineSeconds = ProgressDisplay.appendedIntervalSeconds
 
-    public init(diagnostics: Diagnostics) {
+    public init(diagnostics: Diagnostics, style: Style) {
         self.diagnostics = diagnostics
+        self.style = style
+        guard style == .redrawn else { return }
         diagnostics.beforeMessage = { [unowned self] in self.erase() }
         diagnostics.afterMessage = { [unowned self] in self.redraw() }
     }
 
-    /// Replaces what is on screen with `view`.
+    /// Shows `view`: redraws it, or appends its line when one is due.
     public func draw(_ view: ProgressView) {
+        guard style == .redrawn else {
+            guard view.isFinal || view.elapsed >= nextLineSeconds else { return }
+            while nextLineSeconds <= view.elapsed { nextLineSeconds += Self.appendedIntervalSeconds }
+            diagnostics.write(view.logLine + "\n")
+            return
+        }
         let width = Int(sluice_terminal_width(2))
         let lines = view.lines(width: width > 0 ? width - 1 : 200)
         diagnostics.lock.lock()

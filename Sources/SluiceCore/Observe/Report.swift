@@ -3,6 +3,8 @@ import Glibc
 /// What one node did over the run, for `--stats`.
 public struct NodeReport: Sendable {
     public var name: String
+    /// The name, told apart from a stage of the same name (`StageLabels`).
+    public var label: String
     public var bytesIn: Int
     public var bytesOut: Int
     /// Water marks and peak of the node's output channel; nil for stdout, which has none.
@@ -22,6 +24,8 @@ public struct NodeReport: Sendable {
     public var peakSpillBytes: Int?
     /// What the stage counted of its own (`StageCounters`): gzip's bytes per level.
     public var counters: [String: Int] = [:]
+    /// Time spent sleeping to keep a rate (`throttle`), counted in none of the three above.
+    public var pacingSeconds: Double
 }
 
 /// What the whole run did.
@@ -31,7 +35,11 @@ public struct PipelineReport: Sendable {
     /// The essay's bound, with `baseRSSBytes` added.
     public var memoryBoundBytes: Int
     public var chunkBytes: Int
+    /// The limiting node's label, and its index in `nodes`, for JSON.
     public var bottleneck: String?
+    public var bottleneckIndex: Int?
+    /// The label, with `(pacing)` when it was pacing, for people.
+    public var bottleneckText: String?
     public var nodes: [NodeReport]
 
     /// Resident memory the binary needs before any chunk exists: the static binary's
@@ -53,11 +61,11 @@ public struct PipelineReport: Sendable {
             let s = snapshots[i]
             let channel = i < pipeline.channels.count ? pipeline.channels[i] : nil
             var report = NodeReport(
-                name: pipeline.nodes[i].name, bytesIn: s.bytesIn, bytesOut: s.bytesOut,
+                name: pipeline.nodes[i].name, label: pipeline.nodes[i].label, bytesIn: s.bytesIn, bytesOut: s.bytesOut,
                 highWaterMark: channel?.highWaterMark, lowWaterMark: channel?.lowWaterMark,
                 peakBufferedBytes: channel?.peakBytes,
                 busySeconds: Double(s.busyNanos) / 1e9, starvedSeconds: Double(s.starvedNanos) / 1e9,
-                blockedSeconds: Double(s.blockedNanos) / 1e9)
+                blockedSeconds: Double(s.blockedNanos) / 1e9, pacingSeconds: Double(s.pacingNanos) / 1e9)
             report.counters = pipeline.nodes[i].counters.snapshot
             if let channel {
                 report.whenFull = channel.whenFull
@@ -66,15 +74,20 @@ public struct PipelineReport: Sendable {
             }
             return report
         }
-        bottleneck = Bottleneck.name(of: snapshots, names: pipeline.nodes.map { $0.name })
+        let labels = pipeline.nodes.map(\.label)
+        let limit = Bottleneck.find(after: snapshots)
+        bottleneck = limit.map { labels[$0.index] }
+        bottleneckIndex = limit?.index
+        bottleneckText = limit?.text(labels: labels)
     }
 
     /// One JSON object on one line.
     public var json: String {
         func seconds(_ s: Double) -> String { Decimal.format(s, places: 6) }
         func optional(_ n: Int?) -> String { n.map(String.init) ?? "null" }
-        let stages = nodes.map { n in
-            "{\"name\": \(JSON.quote(n.name)), \"bytes_in\": \(n.bytesIn), \"bytes_out\": \(n.bytesOut), "
+        let stages = nodes.enumerated().map { i, n in
+            "{\"name\": \(JSON.quote(n.name)), \"label\": \(JSON.quote(n.label)), \"index\": \(i), "
+                + "\"bytes_in\": \(n.bytesIn), \"bytes_out\": \(n.bytesOut), "
                 + "\"hwm\": \(optional(n.highWaterMark)), \"lwm\": \(optional(n.lowWaterMark)), "
                 + "\"peak_buffered_bytes\": \(optional(n.peakBufferedBytes)), "
                 + "\"busy_s\": \(seconds(n.busySeconds)), "
@@ -83,11 +96,13 @@ public struct PipelineReport: Sendable {
                 + "\"when_full\": \(JSON.quote(n.whenFull.rawValue)), "
                 + "\"dropped_records\": \(n.droppedRecords), \"dropped_bytes\": \(n.droppedBytes), "
                 + "\"spilled_bytes\": \(optional(n.spilledBytes)), \"peak_spill_bytes\": \(optional(n.peakSpillBytes))"
-                + levelsJSON(n) + "}"
+                + levelsJSON(n) + ", "
+                + "\"pacing_s\": \(seconds(n.pacingSeconds))}"
         }
         return "{\"wall_s\": \(seconds(wallSeconds)), \"peak_rss_bytes\": \(peakRSSBytes), "
             + "\"memory_bound_bytes\": \(memoryBoundBytes), \"chunk_bytes\": \(chunkBytes), "
             + "\"bottleneck\": \(bottleneck.map(JSON.quote) ?? "null"), "
+            + "\"bottleneck_index\": \(optional(bottleneckIndex)), "
             + "\"stages\": [\(stages.joined(separator: ", "))]}\n"
     }
 
@@ -102,15 +117,17 @@ public struct PipelineReport: Sendable {
 
     /// An aligned table for people.
     public var table: String {
-        // The dropped column only when some buffer may drop.
+        // Optional columns only in a run that needs them: pacing (a throttle), drops
+        // (a drop policy), spill (--spill).
+        let paced = nodes.contains { $0.pacingSeconds > 0 }
         let drops = nodes.contains { $0.whenFull.drops }
         let spills = nodes.contains { $0.spilledBytes != nil }
         let header = ["stage", "bytes in", "bytes out", "hwm", "peak buf", "busy", "starved", "blocked"]
-            + (drops ? ["dropped"] : []) + (spills ? ["spilled", "peak disk"] : [])
+            + (paced ? ["pacing"] : []) + (drops ? ["dropped"] : []) + (spills ? ["spilled", "peak disk"] : [])
         var rows = [header]
         for n in nodes {
             rows.append([
-                n.name,
+                n.label,
                 n.name == "stdin" ? "-" : Sizes.human(n.bytesIn),
                 n.name == "stdout" ? "-" : Sizes.human(n.bytesOut),
                 n.highWaterMark.map(Sizes.human) ?? "-",
@@ -118,7 +135,8 @@ public struct PipelineReport: Sendable {
                 Decimal.format(n.busySeconds, places: 3) + "s",
                 Decimal.format(n.starvedSeconds, places: 3) + "s",
                 Decimal.format(n.blockedSeconds, places: 3) + "s",
-            ] + (drops ? [n.whenFull.drops ? "\(n.droppedRecords) lines" : "-"] : [])
+            ] + (paced ? [Decimal.format(n.pacingSeconds, places: 3) + "s"] : [])
+              + (drops ? [n.whenFull.drops ? "\(n.droppedRecords) lines" : "-"] : [])
               + (spills ? [n.spilledBytes.map(Sizes.human) ?? "-", n.peakSpillBytes.map(Sizes.human) ?? "-"] : []))
         }
         var widths = [Int](repeating: 0, count: header.count)
@@ -133,11 +151,11 @@ public struct PipelineReport: Sendable {
         }
         text += "wall \(Decimal.format(wallSeconds, places: 3))s, peak RSS \(Sizes.human(peakRSSBytes))"
         text += " (bound \(Sizes.human(memoryBoundBytes)))"
-        if let bottleneck { text += ", bottleneck: \(bottleneck)" }
+        if let bottleneckText { text += ", bottleneck: \(bottleneckText)" }
         text += "\n"
         for n in nodes where n.counters["level"] != nil {
             let levels = n.counters.keys.compactMap { $0.hasPrefix("level_bytes.") ? Int($0.dropFirst(12)) : nil }.sorted()
-            text += "\(n.name) levels: " + levels.map { "\($0): \(Sizes.human(n.counters["level_bytes.\($0)"]!))" }
+            text += "\(n.label) levels: " + levels.map { "\($0): \(Sizes.human(n.counters["level_bytes.\($0)"]!))" }
                 .joined(separator: ", ") + "\n"
         }
         return text

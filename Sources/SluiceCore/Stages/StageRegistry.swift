@@ -119,6 +119,10 @@ public enum StageRegistry {
                                               carriesLines: plan.carriesLines)
             plans.append(plan)
         }
+        let labels = StageLabels.make(names: plans.map(\.name), commands: invocations.map {
+            $0.descriptor.name == ExecStage.descriptor.name ? $0.options.operands.first : nil
+        })
+        for i in plans.indices { plans[i].label = labels[i] }
         return plans
     }
 }

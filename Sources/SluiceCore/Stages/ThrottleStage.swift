@@ -28,14 +28,14 @@ public struct ThrottleStage: Stage {
         // without a nanosleep for every chunk that arrives a hair early.
         let step = Int(max(1, min(Double(input.count), bytesPerSecond / 50)))
         if step >= input.count {
-            payDebt()
+            payDebt(charging: out.stats)
             tokens -= Double(input.count)
             try out.forward(input)
             return .more
         }
         var rest = input.bytes
         while !rest.isEmpty {
-            payDebt()
+            payDebt(charging: out.stats)
             let n = min(rest.count, step)
             tokens -= Double(n)
             try out.write(UnsafeRawBufferPointer(rebasing: rest[..<n]))
@@ -46,14 +46,18 @@ public struct ThrottleStage: Stage {
     }
 
     /// Refills the bucket and sleeps until it holds no debt: at most 100 ms a sleep (the
-    /// loop sleeps again if owed more), at least 10 µs.
-    private mutating func payDebt() {
+    /// loop sleeps again if owed more), at least 10 µs. The sleep is charged to `stats` as
+    /// pacing, so that neither --stats nor -P reads it as work.
+    private mutating func payDebt(charging stats: NodeStats?) {
         refill()
+        guard tokens < 0 else { return }
+        let since = stats?.beginWait(.pacing)
         while tokens < 0 {
             let seconds = min(0.1, max(0.000_01, -tokens / bytesPerSecond))
             sleep(nanoseconds: Int(seconds * 1e9))
             refill()
         }
+        if let since { stats?.endWait(.pacing, since: since) }
     }
 
     public mutating func finish(into out: inout Emitter) throws(StageError) {}
