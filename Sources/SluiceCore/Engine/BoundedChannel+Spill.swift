@@ -9,6 +9,13 @@ extension BoundedChannel {
         return spill.map { ($0.spilledBytes, $0.peakBacklogBytes) }
     }
 
+    /// The bytes on disk now, waiting to be read back; nil without a spill file.
+    public var spillBacklogBytes: Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        return spill?.backlogBytes
+    }
+
     /// Why reading the spill back failed, if it did: the run's error, for the pipeline
     /// to report under the producer's name.
     public var spillFailure: SluiceError? {

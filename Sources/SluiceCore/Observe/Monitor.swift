@@ -58,6 +58,10 @@ public final class Monitor {
             let wall = Double(node.wallNanos &- (before?.wallNanos ?? 0))
             func share(_ a: UInt64, _ b: UInt64?) -> Double { wall > 0 ? Double(a &- (b ?? 0)) / wall : 0 }
             let channel = i < pipeline.channels.count ? pipeline.channels[i] : nil
+            var notes: [String] = []
+            if let channel, channel.whenFull.drops { notes.append("dropped \(Decimal.grouped(channel.dropped.records))") }
+            if let backlog = channel?.spillBacklogBytes { notes.append("disk \(Sizes.human(backlog))") }
+            if let level = pipeline.nodes[i].counters.snapshot["level"] { notes.append("level \(level)") }
             rows.append(ProgressView.Row(
                 label: pipeline.nodes[i].label, role: i == 0 ? .reader : i == nodes.count - 1 ? .writer : .stage,
                 bytesIn: node.bytesIn, bytesOut: node.bytesOut,
@@ -66,7 +70,7 @@ public final class Monitor {
                 busy: share(node.busyNanos, before?.busyNanos), starved: share(node.starvedNanos, before?.starvedNanos),
                 blocked: share(node.blockedNanos, before?.blockedNanos),
                 pacing: node.pacingNanos > 0 ? share(node.pacingNanos, before?.pacingNanos) : nil,
-                isFinished: node.state == .finished))
+                isFinished: node.state == .finished, notes: notes))
         }
         let labels = pipeline.nodes.map(\.label)
         let bottleneck = Bottleneck.find(after: nodes, before: base?.nodes)?.text(labels: labels)

@@ -28,6 +28,9 @@ public struct ProgressView: Sendable {
         /// Share of the window spent pacing; nil for a node that never paced.
         public var pacing: Double?
         public var isFinished: Bool
+        /// What the overload policies are doing, shown after the shares: lines dropped,
+        /// the backlog on disk, gzip's current level.
+        public var notes: [String] = []
 
         /// Bytes through the node: read for the reader, received for the others.
         var moved: Int { role == .reader ? bytesOut : bytesIn }
@@ -81,6 +84,7 @@ public struct ProgressView: Sendable {
             text += "  busy \(percent(r.busy))"
             if detail < .noWaits { text += " starved \(percent(r.starved)) blocked \(percent(r.blocked))" }
             if let pacing = r.pacing { text += " pacing \(percent(pacing))" }
+            for note in r.notes { text += "  " + note }
         }
         if r.isFinished { text += "  done" }
         return text

@@ -52,6 +52,7 @@ public struct GzipStage: Stage {
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
+        if let adapter { out.stats?.counters.set(adapter.level, for: "level") }
         if single == nil {
             let engine = ParallelDeflater(level: settings.level, threads: max(1, settings.threads),
                                           blockBytes: settings.blockBytes, isIndependent: settings.isIndependent)
