@@ -23,7 +23,7 @@ all: build
 # or names the apt-get line to run; it prints nothing when all are there.
 GCC_MAJOR = $(or $(shell clang -v 2>&1 | sed -n 's|^Selected GCC installation: .*/||p'),12)
 BUILD_PACKAGES = make binutils zlib1g-dev libstdc++-$(GCC_MAJOR)-dev
-TEST_PACKAGES := bash bsdutils coreutils diffutils gzip grep mawk mandoc pigz pv python3 sed time
+TEST_PACKAGES := bash bsdutils coreutils diffutils gzip grep librsvg2-bin libxml2-utils mawk mandoc pigz pv python3 sed time
 
 deps-build:
 	@.ci/deps $(BUILD_PACKAGES)

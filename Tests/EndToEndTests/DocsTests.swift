@@ -115,6 +115,8 @@ import Testing
         "--hwm": "--hwm 1M", "--lwm": "--lwm 100K", "--chunk": "--chunk 64K", "--stats": "--stats",
         "--stall-timeout": "--stall-timeout 9", "--progress": "--progress=force",
         "--pipe-size": "--pipe-size 64K", "--max-line": "--max-line 1M", "--size": "--size 4M",
+        "--when-full": "--when-full=drop-newest", "--spill": "--spill /tmp", "--spill-max": "--spill-max 1G",
+        "--trace": "--trace /dev/null", "--trace-interval": "--trace-interval 1s",
     ]
 
     /// The man page's pass-through paragraph cites splice(2) only, and names exactly the

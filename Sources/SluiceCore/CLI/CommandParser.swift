@@ -52,6 +52,10 @@ public struct GlobalOptions: Sendable {
     public var stallTimeoutSeconds: Double?
     /// `--size`: the input's expected size, for progress percent and ETA on a pipe.
     public var expectedInputBytes: Int?
+    /// `--trace FILE`: samples of the run as JSON lines, or a picture if FILE ends in .svg.
+    public var tracePath: String?
+    /// `--trace-interval`: time between samples (100 ms).
+    public var traceIntervalNanos: UInt64 = 100_000_000
 
     public init() {}
 }
@@ -89,6 +93,9 @@ public enum CommandParser {
                    help: "end with an error naming the stuck stage when no byte moves for SECONDS"),
         OptionSpec("s", "size", .required("SIZE"),
                    help: "expected input size, for -P's percent and ETA on a pipe"),
+        OptionSpec(nil, "trace", .required("FILE"),
+                   help: "record the run over time: JSON lines, or a picture if FILE ends in .svg"),
+        OptionSpec(nil, "trace-interval", .required("DURATION"), help: "time between trace samples (100ms)"),
     ]
 
     /// Parses `arguments` (without the program name).
@@ -136,6 +143,13 @@ public enum CommandParser {
             case "force": g.progress = .force
             case let other?: throw .usage("--progress: unknown mode '\(other)' (use auto or force)")
             }
+        }
+        g.tracePath = args.last("trace")?.value
+        if let given = args.last("trace-interval"), let text = given.value {
+            guard let nanos = Durations.parse(text), nanos >= 10_000_000 else {
+                throw .usage("--trace-interval: invalid duration '\(text)' (at least 10ms: 100ms, 1s)")
+            }
+            g.traceIntervalNanos = nanos
         }
         if let stall = args.last("stall-timeout"), let text = stall.value {
             guard let seconds = Double(text), seconds > 0, seconds.isFinite, seconds < 1e9 else {

@@ -15,11 +15,13 @@ public enum Sluice {
         case .stageHelp(let stage): printAndExit(Usage.help(for: stage))
         case .version: printAndExit(Usage.version)
         case .run(let globals, let invocations):
-            run(globals, invocations)
+            run(globals, invocations, commandLine: arguments)
         }
     }
 
-    private static func run(_ globals: GlobalOptions, _ invocations: [StageInvocation]) -> Never {
+    /// `commandLine`: the arguments, for the trace picture's title.
+    private static func run(_ globals: GlobalOptions, _ invocations: [StageInvocation],
+                            commandLine arguments: [String]) -> Never {
         let diagnostics = Diagnostics()
         let context = StageContext(chunkBytes: globals.chunkBytes, maxLineBytes: globals.maxLineBytes,
                                    diagnostics: diagnostics, pipeBytes: globals.pipeBytes)
@@ -61,7 +63,7 @@ public enum Sluice {
         let drawsProgress = globals.progress == .force
             || (globals.progress == .auto && FileDescriptor.standardError.isTerminal)
         if invocations.isEmpty && !globals.isBufferTuned && globals.stats == nil && !drawsProgress
-            && globals.stallTimeoutSeconds == nil {
+            && globals.stallTimeoutSeconds == nil && globals.tracePath == nil {
             spliceOrFallBack()
         }
         let pipeline = Pipeline(
@@ -69,19 +71,30 @@ public enum Sluice {
             diagnostics: diagnostics)
         if let failure = pipeline.setupFailure { exit(with: failure, report: nil) }
         running.pipeline = pipeline
+        var trace: Trace?
+        if let path = globals.tracePath {
+            do throws(Errno) {
+                trace = try Trace(path: path, intervalNanos: globals.traceIntervalNanos, pipeline: pipeline,
+                                  commandLine: (["sluice"] + arguments).joined(separator: " "))
+            } catch {
+                exit(with: .runtime("--trace \(path): \(error)"), report: nil)
+            }
+        }
         var monitor: Monitor?
-        if drawsProgress || globals.stallTimeoutSeconds != nil {
+        if drawsProgress || globals.stallTimeoutSeconds != nil || trace != nil {
             monitor = Monitor(pipeline: pipeline,
                               progress: drawsProgress ? ProgressDisplay(
                                   diagnostics: diagnostics,
                                   style: FileDescriptor.standardError.isTerminal ? .redrawn : .appended) : nil,
                               stallTimeoutSeconds: globals.stallTimeoutSeconds,
-                              expectedInputBytes: globals.expectedInputBytes)
+                              expectedInputBytes: globals.expectedInputBytes, trace: trace)
         }
         pipeline.start()
         let endedByItself: Bool
         if let monitor {
-            endedByItself = pipeline.wait(tickNanos: Monitor.tickNanos) { monitor.tick() }
+            endedByItself = pipeline.wait(tickNanos: min(Monitor.tickNanos, trace?.intervalNanos ?? .max)) {
+                monitor.tick()
+            }
             monitor.finish()
         } else {
             endedByItself = pipeline.wait()

@@ -21,10 +21,15 @@ public final class Monitor {
     private var lastMoveNanos: UInt64 = 0
     /// The watchdog's message, once it fired.
     public private(set) var stallMessage: String?
+    /// `--trace`: sampled at every tick, which may come faster than the display's.
+    private let trace: Trace?
+    /// When the display was last drawn: at most every `tickNanos`.
+    private var lastDrawNanos: UInt64 = 0
 
     public init(pipeline: Pipeline, progress: ProgressDisplay?, stallTimeoutSeconds: Double?,
-                expectedInputBytes: Int? = nil) {
+                expectedInputBytes: Int? = nil, trace: Trace? = nil) {
         self.pipeline = pipeline
+        self.trace = trace
         self.progress = progress
         stallNanos = stallTimeoutSeconds.map { UInt64($0 * 1e9) }
         totalInput = expectedInputBytes ?? pipeline.inputSize
@@ -33,6 +38,10 @@ public final class Monitor {
     /// One reading; false when the watchdog fired (the run must end now).
     public func tick() -> Bool {
         let now = monotonicNanos()
+        trace?.sample(now: now)
+        // The trace may tick faster; the display and its history keep their own pace.
+        if now &- lastDrawNanos < Self.tickNanos * 9 / 10 { return true }
+        lastDrawNanos = now
         let nodes = pipeline.nodes.map { $0.snapshot(at: now) }
         history.append((now, nodes))
         if history.count > Self.historyLength { history.removeFirst() }
@@ -45,6 +54,7 @@ public final class Monitor {
         let now = pipeline.endNanos != 0 ? pipeline.endNanos : monotonicNanos()
         let nodes = pipeline.nodes.map { $0.snapshot(at: now) }
         progress?.draw(view(now: now, nodes: nodes, isFinal: true))
+        trace?.finish(now: now)
     }
 
     private func view(now: UInt64, nodes: [NodeSnapshot], isFinal: Bool) -> ProgressView {
