@@ -152,14 +152,14 @@ public struct GrepStage: LineStage {
             sawPatternOption = true
             guard let value = given.value else { continue }
             if given.key == "regexp" {
-                texts.append(Array(value.utf8))
+                texts.append(value.rawBytes)
             } else {
                 texts += try patternFile(value, args)
             }
         }
         if !sawPatternOption {
             guard let first = args.operands.first else { throw args.fail("no pattern given (usage: grep PATTERN)") }
-            texts.append(Array(first.utf8))
+            texts.append(first.rawBytes)
         } else if let extra = args.operands.first {
             throw args.fail("unexpected argument '\(extra)' (grep reads standard input; patterns come from -e)")
         }
@@ -169,7 +169,7 @@ public struct GrepStage: LineStage {
     /// The lines of FILE as patterns (a final newline does not add an empty pattern).
     private static func patternFile(_ path: String, _ args: OptionReader) throws(SluiceError) -> [[UInt8]] {
         let fd: FileDescriptor
-        do throws(Errno) { fd = try FileDescriptor.open(path, flags: O_RDONLY) } catch {
+        do throws(Errno) { fd = try FileDescriptor.open(path.rawBytes, flags: O_RDONLY) } catch {
             throw .runtime("grep: \(path): \(error)")
         }
         defer { try? fd.close() }
