@@ -89,6 +89,7 @@ public enum Sluice {
         if let failure = pipeline.outcome.first {
             exit(with: failure, report: text)
         }
+        pipeline.positionInput()
         EndingSignals.waitIfEnding()
         if let text { Diagnostics.writeStandardError(text) }
         Glibc.exit(0)

@@ -121,6 +121,10 @@ public struct StagePlan {
     /// Where the first stage may start reading when stdin is a regular file: `tail`
     /// skips to its last lines or bytes, as coreutils tail seeks. Nil: from the start.
     public var inputStart: InputStart?
+    /// When the stage is first on a regular-file stdin, how to tell what it consumed, so
+    /// stdin is left just past it (`head`, `grep -m`). Nil: stdin is left wherever the
+    /// reader stopped, which may be past what the stage used.
+    public var inputConsumption: InputConsumption?
     /// What the stage's output is, for the terminal check: compressed bytes (gzip), or
     /// whatever came in (cat, buffer, head, grep...), or anything else.
     public var output = OutputKind.sameAsInput
@@ -179,6 +183,10 @@ public final class Pipeline: @unchecked Sendable {
     public let inputSize: Int?
     /// Stage bytes held beyond chunks, summed, for `memoryBound`.
     private let heldBytes: Int
+    /// stdin's offset when the first stage starts reading it, if it is a regular file.
+    private let inputStartOffset: Int?
+    /// How to tell what the first stage consumed (`StagePlan.inputConsumption`).
+    private let firstConsumption: InputConsumption?
     private var plans: [StagePlan]
     private let input: FileDescriptor
     private let output: FileDescriptor
@@ -188,6 +196,8 @@ public final class Pipeline: @unchecked Sendable {
     private let done = Condition()
     private var isWriterDone = false
     private var isReaderDone = false
+    /// How the first stage's loop ended; set by its thread, under `lock`.
+    private var firstStageEnd: StageEnd?
     private var threads: [Thread] = []
     private var readerThread: Thread?
     /// Monotonic instants of start and end of the run.
@@ -200,7 +210,8 @@ public final class Pipeline: @unchecked Sendable {
         self.chunkBytes = chunkBytes
         self.input = input
         self.output = output
-        inputSize = Pipeline.skipAhead(input, to: stages.first?.inputStart)
+        (inputSize, inputStartOffset) = Pipeline.skipAhead(input, to: stages.first?.inputStart)
+        firstConsumption = stages.first?.inputConsumption
         self.plans = stages
         var nodes = [NodeStats(name: "stdin")]
         nodes += stages.map { NodeStats(name: $0.name) }
@@ -221,14 +232,32 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     /// On a regular-file stdin, moves its offset to where the first stage wants to start
-    /// (`tail`), and returns the bytes left to read; nil for anything but a regular file.
-    private static func skipAhead(_ input: FileDescriptor, to inputStart: InputStart?) -> Int? {
-        guard let size = input.regularFileSize else { return nil }
-        guard var offset = try? input.currentOffset() else { return size }
+    /// (`tail`), and returns the bytes left to read and that offset; nil for anything but
+    /// a regular file (and no offset when it cannot be had).
+    private static func skipAhead(_ input: FileDescriptor, to inputStart: InputStart?) -> (Int?, Int?) {
+        guard let size = input.regularFileSize else { return (nil, nil) }
+        guard var offset = try? input.currentOffset() else { return (size, nil) }
         if let start = inputStart?(input, offset, size), start > offset, (try? input.seek(to: start)) != nil {
             offset = start
         }
-        return max(0, size - offset)
+        return (max(0, size - offset), offset)
+    }
+
+    /// After a run that ended normally, leaves a regular-file stdin just past what the
+    /// first stage consumed (`InputConsumption`), as coreutils head and `grep -m` leave
+    /// it. Nothing is done when the first stage cannot tell, or did not end by itself
+    /// (a stage below it stopped first): what it consumed is then not known exactly.
+    public func positionInput() {
+        guard let start = inputStartOffset, let consumption = firstConsumption,
+              let end = lock.withLock({ firstStageEnd }), end == .finished || end == .stopped,
+              let size = input.regularFileSize else { return }
+        let consumed: Int
+        switch consumption {
+        case .output: consumed = nodes[1].bytesOut.load(ordering: .relaxed)
+        case .counted(let counter): consumed = counter.count
+        }
+        // grep counts the newline it adds to a last line without one: never past the end.
+        try? input.seek(to: min(Saturating.sum(start, consumed), max(size, start)))
     }
 
     /// The memory bound of the essay above, without the binary's base: every chunk that
@@ -248,7 +277,7 @@ public final class Pipeline: @unchecked Sendable {
             let node = nodes[i + 1]
             let (input, output) = (channels[i], channels[i + 1])
             threads.append(Thread { [self] in
-                runStage(&plan.stage, name: plan.name, node: node, input: input, output: output)
+                runStage(&plan.stage, name: plan.name, node: node, input: input, output: output, isFirst: i == 0)
             })
         }
         plans.removeAll()
@@ -283,8 +312,10 @@ public final class Pipeline: @unchecked Sendable {
         lock.lock()
         let readerFinished = isReaderDone
         lock.unlock()
-        // A reader blocked in read(2) on a quiet stdin is let go; the exit ends it.
-        if readerFinished { readerThread?.join() } else { readerThread?.detach() }
+        // A reader blocked in read(2) on a quiet stdin is let go; the exit ends it. On a
+        // regular file read(2) does not wait, and the reader must be done before
+        // `positionInput` moves the offset under it.
+        if readerFinished || inputStartOffset != nil { readerThread?.join() } else { readerThread?.detach() }
         endNanos = monotonicNanos()
         return true
     }
@@ -324,11 +355,13 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     private func runStage(_ stage: inout any Stage, name: String, node: NodeStats,
-                          input: BoundedChannel, output: BoundedChannel) {
+                          input: BoundedChannel, output: BoundedChannel, isFirst: Bool) {
         node.begin()
-        if case .failed(let message) = StageLoop.run(&stage, input: input, output: output, pool: pool, stats: node) {
+        let end = StageLoop.run(&stage, input: input, output: output, pool: pool, stats: node)
+        if case .failed(let message) = end {
             outcome.record(.runtime("\(name): \(message)"))
         }
+        if isFirst { lock.withLock { firstStageEnd = end } }
         node.end()
     }
 

@@ -9,15 +9,19 @@ public struct GrepStage: LineStage {
     private let invert: Bool
     /// Selected lines still allowed by `-m`; nil without `-m`.
     private var remaining: Int?
+    /// Input bytes consumed: every line handed over, or up to the end of the line where
+    /// `-m` stopped (`InputConsumption`). Nil when nobody asked.
+    private let consumed: ConsumedBytes?
 
     /// grep prints a last line without "\n" with one.
     public static var completesLastLine: Bool { true }
 
     /// `usesLiterals: false` is the slow path, for fuzzing the fast one against it.
-    public init(_ options: GrepOptions, usesLiterals: Bool = true) throws(SluiceError) {
+    public init(_ options: GrepOptions, usesLiterals: Bool = true, consumed: ConsumedBytes? = nil) throws(SluiceError) {
         matcher = try LineMatcher(options, usesLiterals: usesLiterals)
         invert = options.invert
         remaining = options.maxCount
+        self.consumed = consumed
     }
 
     public mutating func begin() -> Flow {
@@ -37,12 +41,14 @@ public struct GrepStage: LineStage {
             let selected = invert ? position..<(match?.lowerBound ?? lines.count) : match ?? position..<position
             if !selected.isEmpty, try take(selected, of: lines, run: &run, into: &out) {
                 try emit(run, of: lines, into: &out)
+                consumed?.count += run.upperBound
                 return .stop
             }
             guard let match else { break }
             position = match.upperBound
         }
         try emit(run, of: lines, into: &out)
+        consumed?.count += lines.count
         return .more
     }
 
@@ -100,8 +106,13 @@ public struct GrepStage: LineStage {
         ],
         operands: 0...1
     ) { args, context throws(SluiceError) in
-        StagePlan(LineStageAdapter(try GrepStage(GrepStage.options(from: args)), maxLineBytes: context.maxLineBytes),
-                  heldBytes: 2 * context.maxLineBytes + context.chunkBytes)
+        let options = try GrepStage.options(from: args)
+        // As GNU grep -m: stdin is left just after the last selected line.
+        let consumed = options.maxCount == nil ? nil : ConsumedBytes()
+        var plan = StagePlan(LineStageAdapter(try GrepStage(options, consumed: consumed), maxLineBytes: context.maxLineBytes),
+                             heldBytes: 2 * context.maxLineBytes + context.chunkBytes)
+        plan.inputConsumption = consumed.map { .counted($0) }
+        return plan
     }
 
     /// Reads grep's options as GNU grep does: the matchers conflict, patterns come from
