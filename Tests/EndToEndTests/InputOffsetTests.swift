@@ -17,6 +17,7 @@ import Testing
     @Test(arguments: forms)
     func offsetAsTheTool(_ form: String) throws {
         let r = try sh("""
+            renice -n 19 -p $$ > /dev/null   # many processes, beside tests that time
             { seq 70000; printf 'end'; } > $T/in
             { \(form) > $T/out; cat; } < $T/in > $T/want
             { head -n 2 > /dev/null; \(form) > $T/out; cat; } < $T/in > $T/want-later
