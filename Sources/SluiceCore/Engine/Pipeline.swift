@@ -58,6 +58,11 @@ import Glibc
 // `BufferSettings` are resolved from the command line in one place (the stage's own
 // `--hwm`/`--lwm`, else the global ones) before any channel exists.
 //
+// ## Where stdin is left
+// The reader reads ahead, so a stage that stops early has not used all that was read. On
+// a regular file the first stage can say what it consumed (`InputConsumption`: head, grep
+// -m); after a normal run `positionInput` seeks stdin just past that, as those tools do.
+//
 // ## Errors
 // The first failure recorded in `Outcome` wins: a stage's error, a read error, a write
 // error, or the quiet broken pipe. `main` prints it once; the reasons that travel with
