@@ -1,12 +1,12 @@
 // libFuzzer target for the command-line parser and the stage factories.
-// Input: argument words separated by NUL bytes.
+// Input: argument words separated by NUL bytes, each taken as main takes argv: as bytes.
 // Checks: no crash, no hang; every failure is a usage error with a message (or, for a
 // pattern file that cannot be read, a runtime error naming it).
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCommandLine(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let words = UnsafeBufferPointer(start: data, count: size).split(separator: 0, omittingEmptySubsequences: false)
-        .map { String(decoding: $0, as: UTF8.self) }
+        .map { String(rawBytes: $0) }
     // Paths would make the factories read the machine's files (grep -f /dev/zero).
     if words.contains(where: { $0.contains("/") }) { return 0 }
     do throws(SluiceError) {

@@ -1,3 +1,3 @@
 import SluiceCore
 
-Sluice.main(Array(CommandLine.arguments.dropFirst()))
+Sluice.main(Sluice.processArguments)

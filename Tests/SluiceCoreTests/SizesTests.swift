@@ -24,6 +24,27 @@ import Testing
         #expect(Sizes.parse(text) == .failure(.overflow))
     }
 
+    /// Junk is invalid however many digits it starts with: only a well-formed number
+    /// is too large.
+    @Test(arguments: ["99999999999999999999x", "99999999999999999999.5", "99999999999999999999KK"])
+    func junkBeforeOverflow(_ text: String) {
+        #expect(Sizes.parse(text, allowsFraction: false) == .failure(.invalid))
+    }
+
+    /// Counts past `Int.max` mean "all", as coreutils and GNU grep take them; a leading
+    /// `+` is the number's own sign.
+    @Test func countsClampAndTakeAPlus() throws {
+        let reader = OptionReader(ParsedOptions(), owner: "head")
+        #expect(try reader.parseCount("99999999999999999999", for: "-n") == Int.max)
+        #expect(try reader.parseCount("18446744073709551615", for: "-n") == Int.max)
+        #expect(try reader.parseCount("9223372036854775807", for: "-n") == Int.max)
+        #expect(try reader.parseCount("20000000T", for: "-n") == Int.max)
+        #expect(try reader.parseCount("+5", for: "-n") == 5)
+        #expect(throws: SluiceError.self) { try reader.parseCount("++5", for: "-n") }
+        #expect(throws: SluiceError.self) { try reader.parseCount("+-5", for: "-n") }
+        #expect(throws: SluiceError.self) { try reader.parseCount("1e99", for: "-n") }
+    }
+
     @Test func countsAreWhole() {
         #expect(Sizes.parse("1.5", allowsFraction: false) == .failure(.invalid))
         #expect(Sizes.parse("2K", allowsFraction: false) == .success(2048))

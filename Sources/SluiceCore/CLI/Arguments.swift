@@ -127,10 +127,11 @@ public struct OptionParser {
                 if leaveOperand { break }
                 continue
             }
-            if word.hasPrefix("--") {
+            // Bytes, not characters: "-" and a combining mark are one `Character`.
+            if word.utf8.starts(with: "--".utf8) {
                 _ = cursor.next()
                 try parseLong(word, &cursor, into: &parsed)
-            } else if word.hasPrefix("-") && word.count > 1 {
+            } else if word.utf8.first == UInt8(ascii: "-") && word.utf8.count > 1 {
                 _ = cursor.next()
                 try parseShort(word, &cursor, into: &parsed)
             } else {
@@ -145,16 +146,16 @@ public struct OptionParser {
 
     private func parseLong(_ word: String, _ cursor: inout ArgumentCursor,
                            into parsed: inout ParsedOptions) throws(SluiceError) {
-        let body = word.dropFirst(2)
-        let name: Substring
+        let body = word.unicodeScalars.dropFirst(2)
+        let name: String
         var attached: String?
         if let eq = body.firstIndex(of: "=") {
-            name = body[..<eq]
+            name = String(body[..<eq])
             attached = String(body[body.index(after: eq)...])
         } else {
-            name = body
+            name = String(body)
         }
-        let spec = try findLong(String(name), spelled: word)
+        let spec = try findLong(name, spelled: word)
         let spelling = "--\(spec.long!)"
         switch spec.value {
         case .none:
@@ -185,21 +186,25 @@ public struct OptionParser {
 
     private func parseShort(_ word: String, _ cursor: inout ArgumentCursor,
                             into parsed: inout ParsedOptions) throws(SluiceError) {
-        let body = word.dropFirst()
-        if let digitsKey, body.allSatisfy({ $0.isASCII && $0.isNumber }) {
+        // Scalar by scalar, as getopt goes byte by byte: `-e` and a combining mark after
+        // it are the option and the start of its value, not one character.
+        let body = word.unicodeScalars.dropFirst()
+        let isDigit = { (c: Unicode.Scalar) in c.isASCII && c.properties.numericType == .decimal }
+        if let digitsKey, body.allSatisfy(isDigit) {
             parsed.given.append(GivenOption(key: digitsKey, value: String(body), spelling: word))
             return
         }
-        var rest = Substring(body)
-        while let c = rest.first {
-            if let digitsKey, c.isASCII && c.isNumber {
+        var rest = body
+        while let scalar = rest.first {
+            if let digitsKey, isDigit(scalar) {
                 // A run of digits inside a cluster is the digit option: `gzip -9p2`.
-                let digits = rest.prefix { $0.isASCII && $0.isNumber }
-                parsed.given.append(GivenOption(key: digitsKey, value: String(digits), spelling: "-\(digits)"))
-                rest = rest.dropFirst(digits.count)
+                let digits = String(rest.prefix(while: isDigit))
+                parsed.given.append(GivenOption(key: digitsKey, value: digits, spelling: "-\(digits)"))
+                rest = rest.dropFirst(digits.utf8.count)
                 continue
             }
             rest = rest.dropFirst()
+            let c = Character(scalar)
             guard let spec = options.first(where: { $0.short == c }) else {
                 let hint = c.isNumber && digitsKey == nil ? "" : suggestShort(c)
                 throw fail("unknown option '-\(c)'\(hint)")
@@ -211,7 +216,7 @@ public struct OptionParser {
             case .optional:
                 // As getopt's optional arguments: the rest of the word is the value
                 // (`-Pforce`, and `-P=force` as for the long form).
-                let value = rest.isEmpty ? nil : String(rest.first == "=" ? rest.dropFirst() : rest)
+                let value = rest.isEmpty ? nil : String(rest.first == "=" ? rest.dropFirst() : rest[...])
                 parsed.given.append(GivenOption(key: spec.key, value: value, spelling: spelling))
                 return
             case .required:

@@ -213,27 +213,32 @@ public struct OptionReader {
 
     /// The last of `-n`/`--lines` and `-c`/`--bytes`, as head and tail read them: whether
     /// it counts lines, its number, and whether it began with `sign` (`-` for head's "all
-    /// but", `+` for tail's "from"). A `-` is also allowed, and ignored, for tail.
+    /// but", `+` for tail's "from"). A leading `-` is taken off (for tail it means
+    /// nothing); a `+` stays with the number, which may begin with one, as coreutils'
+    /// strtoumax reads it: `head -n +1`, `head -n -+1`, `tail -n -+1`, not `tail -n ++1`.
     public func countOption(sign: Character) throws(SluiceError) -> (isLines: Bool, count: Int, isSigned: Bool)? {
         guard let last = parsed.given.last(where: { $0.key == "lines" || $0.key == "bytes" }),
               let text = last.value else { return nil }
-        let isSigned = text.first == sign
-        let number = isSigned || text.first == "-" ? String(text.dropFirst()) : text
+        let number = text.first == "-" ? String(text.dropFirst()) : text
         let count = try parseCount(number, for: last.spelling, shown: text)
-        return (last.key == "lines", count, isSigned)
+        return (last.key == "lines", count, text.first == sign)
     }
 
-    /// A count such as `-n 10` (suffixes allowed, as in GNU head: `1K` lines). `shown`
-    /// is the value as the user typed it, when `text` is only its number part.
+    /// A count such as `-n 10`, `-n +10` (suffixes allowed, as in GNU head: `1K` lines).
+    /// A count too large for an `Int` is `Int.max`, as current coreutils and GNU grep
+    /// take any count past their own range: "all of it" (or, for `head -n -N`, none).
+    /// `shown` is the value as the user typed it, when `text` is only its number part.
     public func parseCount(_ text: String, for spelling: String, max: Int = Int.max,
                            shown: String? = nil) throws(SluiceError) -> Int {
         let typed = shown ?? text
-        switch Sizes.parse(text, allowsFraction: false) {
+        let digits = text.first == "+" ? String(text.dropFirst()) : text
+        let n: Int
+        switch Sizes.parse(digits, allowsFraction: false) {
         case .failure(.invalid): throw fail("\(spelling): invalid number '\(typed)'")
-        case .failure(.overflow): throw fail("\(spelling): number is too large: '\(typed)'")
-        case .success(let n):
-            if n > max { throw fail("\(spelling): number must be at most \(max): '\(typed)'") }
-            return n
+        case .failure(.overflow): n = Int.max
+        case .success(let value): n = value
         }
+        if n > max { throw fail("\(spelling): number must be at most \(max): '\(typed)'") }
+        return n
     }
 }

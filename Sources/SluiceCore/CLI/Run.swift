@@ -2,6 +2,13 @@ import Glibc
 
 /// The program: parse, run, report. `main.swift` only calls `Sluice.main`.
 public enum Sluice {
+    /// The process's arguments without the program name, read from argv as bytes
+    /// (`String(rawCString:)`): `CommandLine.arguments` would turn every byte that is not
+    /// UTF-8 into U+FFFD.
+    public static var processArguments: [String] {
+        (1..<Int(CommandLine.argc)).map { String(rawCString: CommandLine.unsafeArgv[$0]!) }
+    }
+
     /// Runs sluice with `arguments` (without the program name) and never returns.
     public static func main(_ arguments: [String]) -> Never {
         let command: Command
@@ -109,6 +116,7 @@ public enum Sluice {
         if let failure = pipeline.outcome.first {
             exit(with: failure, report: text)
         }
+        pipeline.positionInput()
         EndingSignals.waitIfEnding()
         if let text { Diagnostics.writeStandardError(text) }
         Glibc.exit(0)

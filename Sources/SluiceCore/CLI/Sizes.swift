@@ -7,19 +7,22 @@ public enum Sizes {
     public enum Failure: Error, Equatable {
         /// Not a number with a known suffix.
         case invalid
-        /// Does not fit in 63 bits.
+        /// Well formed, but does not fit in 63 bits.
         case overflow
     }
 
-    /// The byte count `text` names, or a failure.
+    /// The byte count `text` names, or a failure: `.invalid` for any text that is not a
+    /// number with a known suffix, however many digits it has (`99999999999999999999x`),
+    /// and `.overflow` only for a well-formed one too large.
     public static func parse(_ text: String, allowsFraction: Bool = true) -> Result<Int, Failure> {
         let utf8 = Array(text.utf8)
         var i = 0
         var whole = 0
+        var isTooLarge = false
         while i < utf8.count, isDigit(utf8[i]) {
             let (m, o1) = whole.multipliedReportingOverflow(by: 10)
             let (a, o2) = m.addingReportingOverflow(Int(utf8[i] - 0x30))
-            if o1 || o2 { return .failure(.overflow) }
+            isTooLarge = isTooLarge || o1 || o2
             whole = a
             i += 1
         }
@@ -41,6 +44,7 @@ public enum Sizes {
         guard let unit = multiplier(for: String(decoding: utf8[i...], as: UTF8.self)) else {
             return .failure(.invalid)
         }
+        if isTooLarge { return .failure(.overflow) }
         let (bytes, o1) = whole.multipliedReportingOverflow(by: unit)
         let (part, o2) = fraction.multipliedReportingOverflow(by: unit)
         if o1 || o2 { return .failure(.overflow) }

@@ -58,6 +58,11 @@ import Glibc
 // `BufferSettings` are resolved from the command line in one place (the stage's own
 // `--hwm`/`--lwm`, else the global ones) before any channel exists.
 //
+// ## Where stdin is left
+// The reader reads ahead, so a stage that stops early has not used all that was read. On
+// a regular file the first stage can say what it consumed (`InputConsumption`: head, grep
+// -m); after a normal run `positionInput` seeks stdin just past that, as those tools do.
+//
 // ## Errors
 // The first failure recorded in `Outcome` wins: a stage's error, a read error, a write
 // error, or the quiet broken pipe. `main` prints it once; the reasons that travel with
@@ -134,6 +139,10 @@ public struct StagePlan {
     public var inputStart: InputStart?
     /// False when the stage's output is not lines (gzip): a drop policy would corrupt it.
     public var carriesLines = true
+    /// When the stage is first on a regular-file stdin, how to tell what it consumed, so
+    /// stdin is left just past it (`head`, `grep -m`). Nil: stdin is left wherever the
+    /// reader stopped, which may be past what the stage used.
+    public var inputConsumption: InputConsumption?
     /// What the stage's output is, for the terminal check: compressed bytes (gzip), or
     /// whatever came in (cat, buffer, head, grep...), or anything else.
     public var output = OutputKind.sameAsInput
@@ -192,6 +201,10 @@ public final class Pipeline: @unchecked Sendable {
     public let inputSize: Int?
     /// Stage bytes held beyond chunks, summed, for `memoryBound`.
     private let heldBytes: Int
+    /// stdin's offset when the first stage starts reading it, if it is a regular file.
+    private let inputStartOffset: Int?
+    /// How to tell what the first stage consumed (`StagePlan.inputConsumption`).
+    private let firstConsumption: InputConsumption?
     private var plans: [StagePlan]
     private let input: FileDescriptor
     private let output: FileDescriptor
@@ -201,6 +214,8 @@ public final class Pipeline: @unchecked Sendable {
     private let done = Condition()
     private var isWriterDone = false
     private var isReaderDone = false
+    /// How the first stage's loop ended; set by its thread, under `lock`.
+    private var firstStageEnd: StageEnd?
     private var threads: [Thread] = []
     private var readerThread: Thread?
     /// Monotonic instants of start and end of the run.
@@ -219,7 +234,8 @@ public final class Pipeline: @unchecked Sendable {
         self.chunkBytes = chunkBytes
         self.input = input
         self.output = output
-        inputSize = Pipeline.skipAhead(input, to: stages.first?.inputStart)
+        (inputSize, inputStartOffset) = Pipeline.skipAhead(input, to: stages.first?.inputStart)
+        firstConsumption = stages.first?.inputConsumption
         self.plans = stages
         var nodes = [NodeStats(name: "stdin")]
         nodes += stages.map { NodeStats(name: $0.name, label: $0.label.isEmpty ? $0.name : $0.label) }
@@ -254,14 +270,32 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     /// On a regular-file stdin, moves its offset to where the first stage wants to start
-    /// (`tail`), and returns the bytes left to read; nil for anything but a regular file.
-    private static func skipAhead(_ input: FileDescriptor, to inputStart: InputStart?) -> Int? {
-        guard let size = input.regularFileSize else { return nil }
-        guard var offset = try? input.currentOffset() else { return size }
+    /// (`tail`), and returns the bytes left to read and that offset; nil for anything but
+    /// a regular file (and no offset when it cannot be had).
+    private static func skipAhead(_ input: FileDescriptor, to inputStart: InputStart?) -> (Int?, Int?) {
+        guard let size = input.regularFileSize else { return (nil, nil) }
+        guard var offset = try? input.currentOffset() else { return (size, nil) }
         if let start = inputStart?(input, offset, size), start > offset, (try? input.seek(to: start)) != nil {
             offset = start
         }
-        return max(0, size - offset)
+        return (max(0, size - offset), offset)
+    }
+
+    /// After a run that ended normally, leaves a regular-file stdin just past what the
+    /// first stage consumed (`InputConsumption`), as coreutils head and `grep -m` leave
+    /// it. Nothing is done when the first stage cannot tell, or did not end by itself
+    /// (a stage below it stopped first): what it consumed is then not known exactly.
+    public func positionInput() {
+        guard let start = inputStartOffset, let consumption = firstConsumption,
+              let end = lock.withLock({ firstStageEnd }), end == .finished || end == .stopped,
+              let size = input.regularFileSize else { return }
+        let consumed: Int
+        switch consumption {
+        case .output: consumed = nodes[1].bytesOut.load(ordering: .relaxed)
+        case .counted(let counter): consumed = counter.count
+        }
+        // grep counts the newline it adds to a last line without one: never past the end.
+        try? input.seek(to: min(Saturating.sum(start, consumed), max(size, start)))
     }
 
     /// The memory bound of the essay above, without the binary's base: every chunk that
@@ -281,7 +315,7 @@ public final class Pipeline: @unchecked Sendable {
             let node = nodes[i + 1]
             let (input, output) = (channels[i], channels[i + 1])
             threads.append(Thread { [self] in
-                runStage(&plan.stage, name: plan.name, node: node, input: input, output: output)
+                runStage(&plan.stage, name: plan.name, node: node, input: input, output: output, isFirst: i == 0)
             })
         }
         plans.removeAll()
@@ -316,8 +350,10 @@ public final class Pipeline: @unchecked Sendable {
         lock.lock()
         let readerFinished = isReaderDone
         lock.unlock()
-        // A reader blocked in read(2) on a quiet stdin is let go; the exit ends it.
-        if readerFinished { readerThread?.join() } else { readerThread?.detach() }
+        // A reader blocked in read(2) on a quiet stdin is let go; the exit ends it. On a
+        // regular file read(2) does not wait, and the reader must be done before
+        // `positionInput` moves the offset under it.
+        if readerFinished || inputStartOffset != nil { readerThread?.join() } else { readerThread?.detach() }
         for (i, channel) in channels.enumerated() {
             if let failure = channel.spillFailure, let message = failure.message {
                 outcome.record(.runtime("\(nodes[i].label): \(message)"))
@@ -362,11 +398,13 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     private func runStage(_ stage: inout any Stage, name: String, node: NodeStats,
-                          input: BoundedChannel, output: BoundedChannel) {
+                          input: BoundedChannel, output: BoundedChannel, isFirst: Bool) {
         node.begin()
-        if case .failed(let message) = StageLoop.run(&stage, input: input, output: output, pool: pool, stats: node) {
+        let end = StageLoop.run(&stage, input: input, output: output, pool: pool, stats: node)
+        if case .failed(let message) = end {
             outcome.record(.runtime("\(name): \(message)"))
         }
+        if isFirst { lock.withLock { firstStageEnd = end } }
         node.end()
     }
 

@@ -78,12 +78,14 @@ public struct FileDescriptor: Sendable, Equatable {
         }
     }
 
-    /// `writeAll` of a string's UTF-8 bytes.
+    /// `writeAll` of the bytes a string stands for (`rawBytes`: its UTF-8, with the
+    /// bytes of a word from outside as they came), so a message quoting a file name or a
+    /// pattern prints its own bytes.
     public func writeAll(_ text: String) throws(Errno) {
-        var text = text
+        let bytes = text.rawBytes
         var failure: Errno?
-        text.withUTF8 { bytes in
-            do throws(Errno) { try writeAll(UnsafeRawBufferPointer(bytes)) } catch { failure = error }
+        bytes.withUnsafeBytes { raw in
+            do throws(Errno) { try writeAll(raw) } catch { failure = error }
         }
         if let failure { throw failure }
     }
@@ -104,8 +106,14 @@ public struct FileDescriptor: Sendable, Equatable {
     }
 
     /// open(2) with O_CLOEXEC added. Retries EINTR (a FIFO open can be interrupted).
-    public static func open(_ path: String, flags: Int32, mode: mode_t = 0o666) throws(Errno) -> FileDescriptor {
-        FileDescriptor(try valueOrErrno { Glibc.open(path, flags | O_CLOEXEC, mode) })
+    /// `path` is a file name's bytes, as the command line gave them (no NUL).
+    public static func open(_ path: [UInt8], flags: Int32, mode: mode_t = 0o666) throws(Errno) -> FileDescriptor {
+        let name = path + [0]
+        return FileDescriptor(try name.withUnsafeBufferPointer { c throws(Errno) in
+            try c.withMemoryRebound(to: CChar.self) { c throws(Errno) in
+                try valueOrErrno { Glibc.open(c.baseAddress!, flags | O_CLOEXEC, mode) }
+            }
+        })
     }
 
     /// fstat(2): the kind and size of what the descriptor refers to.

@@ -16,10 +16,15 @@ public final class SpillFile: @unchecked Sendable {
     /// 1 MiB: holes are punched in steps this large, not per chunk.
     private static let releaseStepBytes = 1 << 20
 
-    /// open(2) with O_TMPFILE in `directory`.
+    /// open(2) with O_TMPFILE in `directory` (its raw bytes: see String+RawBytes).
     public init(directory: String) throws(Errno) {
         self.directory = directory
-        let raw = try valueOrErrno { sluice_open_tmpfile(directory) }
+        let path = directory.rawBytes + [0]
+        let raw = try path.withUnsafeBufferPointer { p throws(Errno) in
+            try p.withMemoryRebound(to: CChar.self) { c throws(Errno) in
+                try valueOrErrno { sluice_open_tmpfile(c.baseAddress!) }
+            }
+        }
         fd = FileDescriptor(raw)
     }
 

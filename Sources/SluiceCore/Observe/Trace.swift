@@ -34,7 +34,7 @@ public final class Trace {
 
     /// Creates or truncates `path`; an error names it.
     public init(path: String, intervalNanos: UInt64, pipeline: Pipeline, commandLine: String) throws(Errno) {
-        file = try FileDescriptor.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        file = try FileDescriptor.open(path.rawBytes, flags: O_WRONLY | O_CREAT | O_TRUNC)
         isSVG = path.hasSuffix(".svg")
         labels = pipeline.nodes.map(\.label)
         title = commandLine

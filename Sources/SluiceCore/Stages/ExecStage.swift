@@ -10,18 +10,22 @@ import Glibc
 /// A command that stops reading early (`exec head -1`) ends the input like a `head`
 /// stage; a command that exits non-zero, or dies by a signal, is an error naming it.
 public struct ExecStage: Stage {
-    private let arguments: [String]
+    /// The command and its arguments, each the bytes the command line gave.
+    private let arguments: [[UInt8]]
+    /// The command's name for messages (`String(rawBytes:)`, which prints as its bytes).
+    private let name: String
     /// `--pipe-size`: the pipes to and from the command are enlarged like stdin and stdout.
     private let pipeBytes: Int
     private var child: ChildProcess?
 
-    public init(arguments: [String], pipeBytes: Int = 0) {
+    public init(arguments: [[UInt8]], pipeBytes: Int = 0) {
         self.arguments = arguments
+        name = String(rawBytes: arguments[0])
         self.pipeBytes = pipeBytes
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
-        child = try ChildProcess(arguments, pipeBytes: pipeBytes, output: out.channel, pool: out.pool,
+        child = try ChildProcess(arguments, name: name, pipeBytes: pipeBytes, output: out.channel, pool: out.pool,
                                  stats: out.stats)
         return .more
     }
@@ -33,7 +37,7 @@ public struct ExecStage: Stage {
         } catch {
             // The command closed its input: it wants no more, like head.
             if error == .brokenPipe { return .stop }
-            throw .failed("\(arguments[0]): \(error)")
+            throw .failed("\(name): \(error)")
         }
         return .more
     }
@@ -41,7 +45,7 @@ public struct ExecStage: Stage {
     public mutating func finish(into out: inout Emitter) throws(StageError) {
         guard let child else { return }
         self.child = nil
-        try child.finish(name: arguments[0])
+        try child.finish(name: name)
     }
 
     public mutating func close() {
@@ -56,7 +60,7 @@ public struct ExecStage: Stage {
         stopsAtFirstOperand: true,
         operands: 1...Int.max
     ) { args, context throws(SluiceError) in
-        var plan = StagePlan(ExecStage(arguments: args.operands, pipeBytes: context.pipeBytes))
+        var plan = StagePlan(ExecStage(arguments: args.operands.map(\.rawBytes), pipeBytes: context.pipeBytes))
         plan.output = .other
         return plan
     }
@@ -88,7 +92,7 @@ final class ChildProcess: @unchecked Sendable {
     /// posix_spawnp(3) of `arguments`, its stdin and stdout on new pipes (close-on-exec on
     /// our ends), SIGPIPE back to its default (sluice ignores it, and an ignored signal
     /// stays ignored across exec).
-    init(_ arguments: [String], pipeBytes: Int, output channel: BoundedChannel, pool: ChunkPool,
+    init(_ arguments: [[UInt8]], name: String, pipeBytes: Int, output channel: BoundedChannel, pool: ChunkPool,
          stats: NodeStats?) throws(StageError) {
         let toChild: (read: FileDescriptor, write: FileDescriptor)
         let fromChild: (read: FileDescriptor, write: FileDescriptor)
@@ -114,7 +118,7 @@ final class ChildProcess: @unchecked Sendable {
         case .failure(let error):
             try? toChild.write.close()
             try? fromChild.read.close()
-            throw .failed("\(arguments[0]): \(error)")
+            throw .failed("\(name): \(error)")
         }
         input = toChild.write
         output = fromChild.read
@@ -122,7 +126,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// posix_spawnp(3) with `stdin` and `stdout` as the command's 0 and 1.
-    private static func spawn(_ arguments: [String], stdin: FileDescriptor,
+    private static func spawn(_ arguments: [[UInt8]], stdin: FileDescriptor,
                               stdout: FileDescriptor) -> Result<pid_t, Errno> {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -143,12 +147,20 @@ final class ChildProcess: @unchecked Sendable {
         posix_spawnattr_setpgroup(&attributes, 0)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
         var pid = pid_t()
-        let argv = arguments.map { strdup($0) } + [nil]
-        let r = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
-        for p in argv { free(p) }
+        let argv = arguments.map(cString) + [nil]
+        let r = posix_spawnp(&pid, argv[0]!, &actions, &attributes, argv, environ)
+        for p in argv { p?.deallocate() }
         posix_spawn_file_actions_destroy(&actions)
         posix_spawnattr_destroy(&attributes)
         return r == 0 ? .success(pid) : .failure(Errno(r))
+    }
+
+    /// A NUL-terminated copy of `bytes`, for argv; the caller deallocates it.
+    private static func cString(_ bytes: [UInt8]) -> UnsafeMutablePointer<CChar>? {
+        let c = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+        for (i, b) in bytes.enumerated() { c[i] = CChar(bitPattern: b) }
+        c[bytes.count] = 0
+        return c
     }
 
     /// The drain thread: the command's stdout, chunk by chunk, into `channel`.

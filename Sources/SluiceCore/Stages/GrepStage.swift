@@ -9,15 +9,19 @@ public struct GrepStage: LineStage {
     private let invert: Bool
     /// Selected lines still allowed by `-m`; nil without `-m`.
     private var remaining: Int?
+    /// Input bytes consumed: every line handed over, or up to the end of the line where
+    /// `-m` stopped (`InputConsumption`). Nil when nobody asked.
+    private let consumed: ConsumedBytes?
 
     /// grep prints a last line without "\n" with one.
     public static var completesLastLine: Bool { true }
 
     /// `usesLiterals: false` is the slow path, for fuzzing the fast one against it.
-    public init(_ options: GrepOptions, usesLiterals: Bool = true) throws(SluiceError) {
+    public init(_ options: GrepOptions, usesLiterals: Bool = true, consumed: ConsumedBytes? = nil) throws(SluiceError) {
         matcher = try LineMatcher(options, usesLiterals: usesLiterals)
         invert = options.invert
         remaining = options.maxCount
+        self.consumed = consumed
     }
 
     public mutating func begin() -> Flow {
@@ -37,12 +41,14 @@ public struct GrepStage: LineStage {
             let selected = invert ? position..<(match?.lowerBound ?? lines.count) : match ?? position..<position
             if !selected.isEmpty, try take(selected, of: lines, run: &run, into: &out) {
                 try emit(run, of: lines, into: &out)
+                consumed?.count += run.upperBound
                 return .stop
             }
             guard let match else { break }
             position = match.upperBound
         }
         try emit(run, of: lines, into: &out)
+        consumed?.count += lines.count
         return .more
     }
 
@@ -100,8 +106,13 @@ public struct GrepStage: LineStage {
         ],
         operands: 0...1
     ) { args, context throws(SluiceError) in
-        StagePlan(LineStageAdapter(try GrepStage(GrepStage.options(from: args)), maxLineBytes: context.maxLineBytes),
-                  heldBytes: 2 * context.maxLineBytes + context.chunkBytes)
+        let options = try GrepStage.options(from: args)
+        // As GNU grep -m: stdin is left just after the last selected line.
+        let consumed = options.maxCount == nil ? nil : ConsumedBytes()
+        var plan = StagePlan(LineStageAdapter(try GrepStage(options, consumed: consumed), maxLineBytes: context.maxLineBytes),
+                             heldBytes: 2 * context.maxLineBytes + context.chunkBytes)
+        plan.inputConsumption = consumed.map { .counted($0) }
+        return plan
     }
 
     /// Reads grep's options as GNU grep does: the matchers conflict, patterns come from
@@ -152,14 +163,14 @@ public struct GrepStage: LineStage {
             sawPatternOption = true
             guard let value = given.value else { continue }
             if given.key == "regexp" {
-                texts.append(Array(value.utf8))
+                texts.append(value.rawBytes)
             } else {
                 texts += try patternFile(value, args)
             }
         }
         if !sawPatternOption {
             guard let first = args.operands.first else { throw args.fail("no pattern given (usage: grep PATTERN)") }
-            texts.append(Array(first.utf8))
+            texts.append(first.rawBytes)
         } else if let extra = args.operands.first {
             throw args.fail("unexpected argument '\(extra)' (grep reads standard input; patterns come from -e)")
         }
@@ -169,7 +180,7 @@ public struct GrepStage: LineStage {
     /// The lines of FILE as patterns (a final newline does not add an empty pattern).
     private static func patternFile(_ path: String, _ args: OptionReader) throws(SluiceError) -> [[UInt8]] {
         let fd: FileDescriptor
-        do throws(Errno) { fd = try FileDescriptor.open(path, flags: O_RDONLY) } catch {
+        do throws(Errno) { fd = try FileDescriptor.open(path.rawBytes, flags: O_RDONLY) } catch {
             throw .runtime("grep: \(path): \(error)")
         }
         defer { try? fd.close() }

@@ -128,7 +128,9 @@ public enum HeadStage {
             case (false, true): limit = .allButBytes(n)
             }
         }
-        return StagePlan(make(limit, maxLineBytes: context.maxLineBytes), heldBytes: heldBytes(limit, context))
+        var plan = StagePlan(make(limit, maxLineBytes: context.maxLineBytes), heldBytes: heldBytes(limit, context))
+        plan.inputConsumption = .output
+        return plan
     }
 
     /// What the stage for `limit` holds beyond its chunks, at most: a partial line for the

@@ -168,7 +168,7 @@ public enum TailStage {
             return { _, offset, size in max(offset, size - n) }
         case .lines(let n):
             return { file, offset, size in
-                startOfLastLines(n + 1, in: file, from: offset, size: size) ?? offset
+                startOfLastLines(Saturating.sum(n, 1), in: file, from: offset, size: size) ?? offset
             }
         case .fromLine, .fromByte:
             return nil

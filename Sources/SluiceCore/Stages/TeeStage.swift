@@ -4,12 +4,16 @@ import Glibc
 /// copy). The write is blocking, so a full or slow FILE holds the stream back like any
 /// slow stage. The file is opened (created, or truncated unless `-a`) when the run starts.
 public struct TeeStage: Stage {
-    private let path: String
+    /// The file name's bytes, as given.
+    private let path: [UInt8]
+    /// The file name for messages (`String(rawBytes:)`, which prints as those bytes).
+    private let name: String
     private let appends: Bool
     private var file: FileDescriptor?
 
-    public init(path: String, appends: Bool) {
+    public init(path: [UInt8], appends: Bool) {
         self.path = path
+        name = String(rawBytes: path)
         self.appends = appends
     }
 
@@ -17,7 +21,7 @@ public struct TeeStage: Stage {
         do throws(Errno) {
             file = try FileDescriptor.open(path, flags: O_WRONLY | O_CREAT | (appends ? O_APPEND : O_TRUNC))
         } catch {
-            throw .failed("\(path): \(error)")
+            throw .failed("\(name): \(error)")
         }
         return .more
     }
@@ -26,7 +30,7 @@ public struct TeeStage: Stage {
         do throws(Errno) {
             try file?.writeAll(input.bytes)
         } catch {
-            throw .failed("\(path): \(error)")
+            throw .failed("\(name): \(error)")
         }
         try out.forward(input)
         return .more
@@ -36,7 +40,7 @@ public struct TeeStage: Stage {
         guard let file else { return }
         self.file = nil
         // close(2) can report a write that failed late (NFS, quotas).
-        do throws(Errno) { try file.close() } catch { throw .failed("\(path): \(error)") }
+        do throws(Errno) { try file.close() } catch { throw .failed("\(name): \(error)") }
     }
 
     public mutating func close() {
@@ -50,6 +54,6 @@ public struct TeeStage: Stage {
         options: [OptionSpec("a", "append", help: "append to FILE instead of truncating it")],
         operands: 1...1
     ) { args, _ throws(SluiceError) in
-        StagePlan(TeeStage(path: args.operands[0], appends: args.has("append")))
+        StagePlan(TeeStage(path: args.operands[0].rawBytes, appends: args.has("append")))
     }
 }
