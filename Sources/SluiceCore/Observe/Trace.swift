@@ -59,8 +59,13 @@ public final class Trace {
             bottleneck: Bottleneck.find(after: nodes, before: before)?.text(labels: labels),
             nodes: nodes.indices.map { i in
                 let n = nodes[i], b = before[i]
-                let wall = Double(n.wallNanos &- b.wallNanos)
-                func share(_ x: UInt64, _ y: UInt64) -> Double { wall > 0 ? min(1, Double(x &- y) / wall) : 0 }
+                // Each counter grows by at most the wall time, but around a node's end the
+                // deltas can disagree with it: the shares are of whichever is larger.
+                func delta(_ x: UInt64, _ y: UInt64) -> Double { x > y ? Double(x - y) : 0 }
+                let spent = delta(n.busyNanos, b.busyNanos) + delta(n.starvedNanos, b.starvedNanos)
+                    + delta(n.blockedNanos, b.blockedNanos) + delta(n.pacingNanos, b.pacingNanos)
+                let wall = max(delta(n.wallNanos, b.wallNanos), spent)
+                func share(_ x: UInt64, _ y: UInt64) -> Double { wall > 0 ? delta(x, y) / wall : 0 }
                 let channel = i < pipeline.channels.count ? pipeline.channels[i] : nil
                 return Node(bytesIn: n.bytesIn, bytesOut: n.bytesOut,
                             buffered: channel?.currentBufferedBytes, highWaterMark: channel?.highWaterMark,
