@@ -19,6 +19,8 @@ let makeEdgeFile = #"""
         "-F -v ''", "-F -e foo -e int", "-F -m 2 foo", "-F -v -m 3 foo", "foo", "'^$'", "'f.o'",
         "-E 'f(o|a)o'", "-E -v '[[:upper:]]'", "-G 'fo\\+'", "-w int", "-x 'int x;'", "-i -w 'INT'",
         "-E '^.nul.$'", "-E 'z{100}'", "-E -x 'z+'", "-e alpha -e 'x;$'", "-E '(a|b)\\1'",
+        // An escaped ordinary letter is the letter, under -i too.
+        "-i 'ALPH\\a'", "-i -E 'f\\o+_'", "-i -w 'in\\t'", "'\\f\\o\\o'",
     ]
 
     @Test(arguments: flagSets)

@@ -183,6 +183,12 @@ func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignore
         #expect(RegexText.collapsingStackedRepetitions(Array(pattern.utf8), syntax) == Array(expected.utf8))
     }
 
+    @Test(arguments: [("a\\x", "ax"), ("\\q\\Q\\z", "qQz"), ("\\w\\W\\s\\S\\b\\B", "\\w\\W\\s\\S\\b\\B"),
+                      ("[\\x]\\x", "[\\x]x"), ("\\\\x", "\\\\x"), ("\\.\\1\\<", "\\.\\1\\<"), ("a\\", "a\\")])
+    func dropsStrayEscapes(_ pattern: String, _ expected: String) {
+        #expect(RegexText.droppingStrayEscapes(Array(pattern.utf8)) == Array(expected.utf8))
+    }
+
     @Test func literalPatterns() {
         #expect(RegexText.isLiteral(Array("int main".utf8), .basic))
         #expect(RegexText.isLiteral(Array("a+b{}".utf8), .basic))

@@ -16,7 +16,7 @@ random.seed(int(sys.argv[2]))
 ITERATIONS = int(sys.argv[3])
 lines = [b"", b"a", b"abc", b"ABC", b"a b c", b"foo bar", b"foobar", b"bar_foo", b"x\r", b"\x00nul\x00", b"int main(void)", b"static int x;", b"aaa", b"a.c", b"a*c", b"a+b", b"(x)", b"[y]", b"{1}", b"a{1", b"-", b"  ", b"\tword\t", b"caf\xc3\xa9", b"\xff\xfe", b"ab ab", b"AbC aBc", b"\\", b"^$", b"word-word", b"x|y"]
 data = b"\n".join(random.choice(lines) for _ in range(300)) + random.choice([b"", b"\n", b"\nlast"])
-toks = ["a", "b", "c", "A", "foo", "bar", ".", "*", "+", "?", "|", "^", "$", "(", ")", "[a-c]", "[^a]", "\\.", "\\*", "x", " ", "{1}", "{1,2}", "\\w", "\\b", "\\<", "\\>", "_", "int", "\\(", "\\)", "\\|", "\\+", "[[:alpha:]]", "\\1", "{", "}", "[A-Z]", "[[:upper:]]", "[[:lower:]]", "[^A-Z]", "B"]
+toks = ["a", "b", "c", "A", "foo", "bar", ".", "*", "+", "?", "|", "^", "$", "(", ")", "[a-c]", "[^a]", "\\.", "\\*", "x", " ", "{1}", "{1,2}", "\\w", "\\b", "\\<", "\\>", "_", "int", "\\(", "\\)", "\\|", "\\+", "[[:alpha:]]", "\\1", "{", "}", "[A-Z]", "[[:upper:]]", "[[:lower:]]", "[^A-Z]", "B", "\\x", "\\q", "\\Q", "\\z", "\\a"]
 mism = 0
 for it in range(ITERATIONS):
     mode = random.choice(["-F", "-E", "-G"])

@@ -29,6 +29,42 @@ enum RegexText {
         return !pattern.contains { special.contains($0) }
     }
 
+    /// `pattern` with the backslash dropped from every escaped letter that is not one of
+    /// GNU's escapes (`\w \W \s \S \b \B`): `\x` is the letter x to GNU grep, and to GNU
+    /// regex too, except under RE_ICASE, where glibc folds the text and the pattern to
+    /// upper case but leaves an escaped letter as typed, so `grep -i 'a\x'` matched
+    /// nothing. Bracket expressions, where a backslash is an ordinary byte, are left alone.
+    static func droppingStrayEscapes(_ pattern: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(pattern.count)
+        var i = 0
+        while i < pattern.count {
+            let c = pattern[i]
+            if c == UInt8(ascii: "[") {
+                let end = bracketEnd(pattern, from: i) ?? pattern.count
+                out += pattern[i..<end]
+                i = end
+                continue
+            }
+            if c == UInt8(ascii: "\\") && i + 1 < pattern.count {
+                let e = pattern[i + 1]
+                if isStrayEscape(e) { out.append(e) } else { out += [c, e] }
+                i += 2
+                continue
+            }
+            out.append(c)
+            i += 1
+        }
+        return out
+    }
+
+    /// A letter that means itself after a backslash: every ASCII letter but GNU's
+    /// `w W s S b B`.
+    static func isStrayEscape(_ e: UInt8) -> Bool {
+        let isLetter = (e | 0x20) &- UInt8(ascii: "a") < 26
+        return isLetter && !Array("wWsSbB".utf8).contains(e)
+    }
+
     /// True when `pattern` might hold a back-reference `\1`..`\9` (GNU grep's test: a
     /// false alarm such as `[\1]` only costs a separate compile).
     static func mayHaveBackReference(_ pattern: [UInt8]) -> Bool {

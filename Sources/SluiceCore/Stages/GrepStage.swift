@@ -127,21 +127,27 @@ public struct GrepStage: LineStage {
         for text in try patternTexts(args) {
             o.patterns += text.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
         }
-        // Regexes that are plain text search as fixed strings (GNU grep does the same):
-        // `grep -w int` then never runs the regex engine.
-        if case .regex(let syntax) = o.mode, o.patterns.allSatisfy({ RegexText.isLiteral($0, syntax) }) {
-            o.mode = .fixed
-        }
-        if case .regex(let syntax) = o.mode {
-            o.patterns = o.patterns.map { RegexText.collapsingStackedRepetitions($0, syntax) }
-            try LineMatcher.checkSyntax(o.patterns, syntax, ignoreCase: o.ignoreCase)
-        }
+        if case .regex(let syntax) = o.mode { try readRegexes(&o, syntax) }
         switch o.mode {
         case .regex(.extended): o.patterns = o.patterns.map(RegexText.normalizingExtended)
         case .regex(.basic): o.patterns = o.patterns.map(RegexText.normalizingBasic)
         case .fixed: break
         }
         return o
+    }
+
+    /// Checks regex patterns and rewrites them for GNU regex. Regexes that are plain text
+    /// search as fixed strings (GNU grep does the same): `grep -w int` then never runs the
+    /// regex engine; an escaped letter that means itself (`a\x`) is plain text too.
+    private static func readRegexes(_ o: inout GrepOptions, _ syntax: RegexSyntax) throws(SluiceError) {
+        if o.patterns.allSatisfy({ RegexText.isLiteral($0, syntax) }) {
+            o.mode = .fixed
+            return
+        }
+        o.patterns = o.patterns.map { RegexText.collapsingStackedRepetitions($0, syntax) }
+        try LineMatcher.checkSyntax(o.patterns, syntax, ignoreCase: o.ignoreCase)
+        o.patterns = o.patterns.map(RegexText.droppingStrayEscapes)
+        if o.patterns.allSatisfy({ RegexText.isLiteral($0, syntax) }) { o.mode = .fixed }
     }
 
     /// The texts of every `-e` and `-f`, in order, or else of the operand.
