@@ -31,7 +31,7 @@ func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignore
                 out += split.lines
             }
         }
-        out += splitter.finish(addingNewline: true)
+        out += splitter.finish(completing: true)
         #expect(out == edgeText + [0x0A])
     }
 

@@ -84,7 +84,7 @@ public enum Sluice {
         }
         EndingSignals.waitIfEnding()
         if let text { Diagnostics.writeStandardError(text) }
-        Glibc.exit(0)
+        Glibc.exit(pipeline.outcome.verdict == .noneSelected ? 1 : 0)
     }
 
     /// Stage-less pass-through by splice(2); returns only when splice cannot serve these

@@ -61,7 +61,10 @@ import Glibc
 // ## Errors
 // The first failure recorded in `Outcome` wins: a stage's error, a read error, a write
 // error, or the quiet broken pipe. `main` prints it once; the reasons that travel with
-// the closes only steer the other nodes.
+// the closes only steer the other nodes. Without a failure the run exits 0, unless a
+// stage that tests its input (`grep -q`) left the verdict that it selected nothing: each
+// stage's thread records its `Stage.verdict` in `Outcome` when it is done, and `main`
+// reads the combined one after every thread is joined.
 //
 // ## The memory bound
 // Channel i holds under `hwm_i + chunk` bytes, in at most `ceil(hwm_i / chunk) + 1`
@@ -138,12 +141,15 @@ public struct StagePlan {
     }
 }
 
-/// The first failure of a run, shared by every node.
+/// The first failure of a run, and what its testing stages found; shared by every node.
 public final class Outcome: @unchecked Sendable {
-    /// Protects `failure`.
+    /// Protects `failure` and `verdict`.
     private let lock = Lock()
     /// The first failure recorded; later ones are dropped.
     private var failure: SluiceError?
+    /// `.noneSelected` once any stage found nothing, else `.selected` once one found
+    /// something; nil while no stage gave a verdict.
+    private var combinedVerdict: Verdict?
 
     public init() {}
 
@@ -158,6 +164,15 @@ public final class Outcome: @unchecked Sendable {
         defer { lock.unlock() }
         return failure
     }
+
+    public func record(_ verdict: Verdict) {
+        lock.withLock {
+            if combinedVerdict != .noneSelected { combinedVerdict = verdict }
+        }
+    }
+
+    /// The verdict of the run: nothing selected if any testing stage selected nothing.
+    public var verdict: Verdict? { lock.withLock { combinedVerdict } }
 }
 
 /// Given a regular file (descriptor, current offset, size), the offset from which the
@@ -329,6 +344,7 @@ public final class Pipeline: @unchecked Sendable {
         if case .failed(let message) = StageLoop.run(&stage, input: input, output: output, pool: pool, stats: node) {
             outcome.record(.runtime("\(name): \(message)"))
         }
+        if let verdict = stage.verdict { outcome.record(verdict) }
         node.end()
     }
 

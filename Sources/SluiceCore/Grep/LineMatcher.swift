@@ -20,6 +20,8 @@ public struct GrepOptions: Sendable {
     public var wordRegexp = false
     /// `-m`: stop after this many selected lines.
     public var maxCount: Int?
+    /// The byte that ends a line: "\n", or NUL with `-z`.
+    public var separator: UInt8 = 0x0A
 
     public init() {}
 }
@@ -29,7 +31,9 @@ public struct GrepOptions: Sendable {
 /// hit and confirm that line — never split into lines first. Patterns without such a
 /// literal are confirmed line by line.
 ///
-/// A buffer given to `nextMatch` holds whole lines, each ending in "\n".
+/// A buffer given to `nextMatch` holds whole lines, each ending in the separator ("\n", or
+/// NUL with `-z`, when a line may hold newlines that `.` and `[^a]` match and `^` and `$`
+/// do not anchor at, as in GNU grep).
 final class LineMatcher {
     /// How a candidate line is confirmed.
     private enum Confirm {
@@ -59,6 +63,8 @@ final class LineMatcher {
     /// No pattern at all (`-f /dev/null`): no line matches.
     private let matchesNothing: Bool
     private let ignoreCase: Bool
+    /// The byte that ends a line.
+    private let separator: UInt8
     /// The compiled regexes, in a class of their own so that they are freed even when
     /// this initializer throws halfway.
     private let compiled = CompiledRegexes()
@@ -82,18 +88,21 @@ final class LineMatcher {
     /// slower, and the oracle the fuzzer holds the fast path to.
     init(_ options: GrepOptions, usesLiterals: Bool = true) throws(SluiceError) {
         ignoreCase = options.ignoreCase
-        matchesNothing = options.patterns.isEmpty
+        separator = options.separator
         let fold: ([UInt8]) -> [UInt8] = { options.ignoreCase ? $0.map(asciiLower) : $0 }
         var literals: [[UInt8]]
         var confirm: Confirm
         switch options.mode {
         case .fixed:
-            fixed = options.patterns.map(fold)
+            // A fixed string holding the separator (a NUL from `-f` with `-z`) is in no line.
+            fixed = options.patterns.filter { !$0.contains(options.separator) }.map(fold)
+            matchesNothing = fixed.isEmpty
             literals = fixed.contains { $0.isEmpty } ? [] : fixed
             confirm = options.lineRegexp ? .wholeLine : options.wordRegexp ? .word : .none
             matchesEverything = confirm == .none && fixed.contains { $0.isEmpty }
         case .regex(let syntax):
             fixed = []
+            matchesNothing = options.patterns.isEmpty
             matchesEverything = false
             confirm = .regex
             var found: [[UInt8]] = []
@@ -185,6 +194,9 @@ final class LineMatcher {
             regex.deallocate()
             throw .usage("grep: invalid pattern '\(shown)': \(reason)", stage: "grep")
         }
+        // re_compile_pattern makes `^` and `$` anchor at newlines too, as GNU grep wants
+        // for lines; for `-z`'s records they anchor only at the record's edges.
+        regex.pointee.__newline_anchor = options.separator == 0x0A ? 1 : 0
         return regex
     }
 
@@ -194,7 +206,7 @@ final class LineMatcher {
     /// line returned, or further).
     func nextMatch(in buffer: UnsafeRawBufferPointer, from: Int) -> Range<Int>? {
         guard from < buffer.count, let base = buffer.baseAddress, !matchesNothing else { return nil }
-        if matchesEverything { return from..<lineEnd(base, buffer.count, from) }
+        if matchesEverything { return from..<lineEnd(base, buffer.count, from, separator: separator) }
         // The per-line path of `-v` and of common literals: a new buffer is prepared
         // once, and a literal hit that needs no confirming returns without a call.
         if from == 0 { prepare(buffer) }
@@ -206,9 +218,9 @@ final class LineMatcher {
                 start = position
             } else {
                 guard let hit = nextLiteralHit(haystack, buffer.count, from: position) else { return nil }
-                start = lineStart(base, hit, floor: position)
+                start = lineStart(base, hit, floor: position, separator: separator)
             }
-            let end = lineEnd(base, buffer.count, start)
+            let end = lineEnd(base, buffer.count, start, separator: separator)
             if confirm == .none || confirms(base + start, end - start - 1, folded: haystack + start) {
                 return start..<end
             }

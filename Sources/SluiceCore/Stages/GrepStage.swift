@@ -9,6 +9,8 @@ public struct GrepStage: LineStage {
     private let invert: Bool
     /// Selected lines still allowed by `-m`; nil without `-m`.
     private var remaining: Int?
+    /// The byte that ends a line: "\n", or NUL with `-z`.
+    public let separator: UInt8
 
     /// grep prints a last line without "\n" with one.
     public static var completesLastLine: Bool { true }
@@ -18,6 +20,7 @@ public struct GrepStage: LineStage {
         matcher = try LineMatcher(options, usesLiterals: usesLiterals)
         invert = options.invert
         remaining = options.maxCount
+        separator = options.separator
     }
 
     public mutating func begin() -> Flow {
@@ -75,7 +78,7 @@ public struct GrepStage: LineStage {
         var seen = 0
         var at = range.lowerBound
         while at < range.upperBound && seen < limit {
-            at = lineEnd(lines.baseAddress!, range.upperBound, at)
+            at = lineEnd(lines.baseAddress!, range.upperBound, at, separator: separator)
             seen += 1
         }
         return (seen, at)
