@@ -73,7 +73,7 @@ import Glibc
 // two chunks of its own (the input it works on, the output it fills). Stages hold their
 // own state on top (`StagePlan.heldBytes`): a line stage at most `--max-line` bytes of
 // one line, gzip its zlib state, `tail -n N` and `head -n -N` N lines
-// (`ByteQueue.memoryBound`). The pool keeps idle chunks only up to what the channels
+// (`ByteQueue.memoryBound`), `grep -B N` N lines (`RecentLines.memoryBound`). The pool keeps idle chunks only up to what the channels
 // could hold. So:
 //
 //     memory ≤ base + (Σ_i maxChunks_i + (stages + 2) × 2) × (chunk + overhead) + Σ_s held_s

@@ -1,31 +1,6 @@
 import CSys
 import Glibc
 
-/// How grep reads its patterns.
-public enum GrepMode: Sendable, Equatable {
-    case fixed
-    case regex(RegexSyntax)
-}
-
-/// What `grep` selects, as its options say.
-public struct GrepOptions: Sendable {
-    public var mode = GrepMode.regex(.basic)
-    /// Patterns, one per line of every `-e`/operand/`-f` text (grep splits on newlines).
-    public var patterns: [[UInt8]] = []
-    public var ignoreCase = false
-    public var invert = false
-    /// `-x`: the whole line must match (wins over `-w`, as in GNU grep).
-    public var lineRegexp = false
-    /// `-w`: the match must be a whole word.
-    public var wordRegexp = false
-    /// `-m`: stop after this many selected lines.
-    public var maxCount: Int?
-    /// The byte that ends a line: "\n", or NUL with `-z`.
-    public var separator: UInt8 = 0x0A
-
-    public init() {}
-}
-
 /// Finds lines that match, the way ripgrep's searcher does: search the whole buffer for
 /// a literal every match must contain (memmem), then find the line edges around each
 /// hit and confirm that line — never split into lines first. Patterns without such a
@@ -110,16 +85,7 @@ final class LineMatcher {
                 found.append(RegexText.requiredLiteral(pattern, syntax).map(fold) ?? [])
             }
             literals = found.contains { $0.isEmpty } ? [] : found
-            // Patterns without back-references go into one regex, as alternatives (and
-            // as GNU grep joins them); one with a back-reference is compiled alone, so
-            // that `\1` means its own first group.
-            let plain = options.patterns.filter { !RegexText.mayHaveBackReference($0) }
-            let alone = options.patterns.filter { RegexText.mayHaveBackReference($0) }
-            if !plain.isEmpty {
-                let joined = Array(plain.joined(separator: [0x0A]))
-                compiled.all.append(try LineMatcher.compile(joined, syntax, options))
-            }
-            for pattern in alone { compiled.all.append(try LineMatcher.compile(pattern, syntax, options)) }
+            try compiled.compileAsGNUGrep(options.patterns, syntax, options)
         }
         if !usesLiterals {
             literals = []
@@ -156,7 +122,7 @@ final class LineMatcher {
     /// RE_NEWLINE_ALT reads as alternatives) the way GNU grep does: GNU regex with
     /// RE_SYNTAX_GREP or RE_SYNTAX_EGREP, wrapped for `-x` or `-w` as grep wraps its DFA
     /// pattern: `^(P)$` and `(^|[^[:alnum:]_])(P)([^[:alnum:]_]|$)`.
-    private static func compile(_ pattern: [UInt8], _ syntax: RegexSyntax,
+    static func compile(_ pattern: [UInt8], _ syntax: RegexSyntax,
                                 _ options: GrepOptions) throws(SluiceError) -> UnsafeMutablePointer<regex_t> {
         let shown = String(decoding: pattern, as: UTF8.self)
         var text = pattern
@@ -305,8 +271,20 @@ final class LineMatcher {
 }
 
 /// Regexes compiled with re_compile_pattern, freed with regfree (which frees the fastmap too).
-private final class CompiledRegexes {
-    var all: [UnsafeMutablePointer<regex_t>] = []
+final class CompiledRegexes {
+    private(set) var all: [UnsafeMutablePointer<regex_t>] = []
+
+    /// Compiles `patterns` into regexes as GNU grep does: those without back-references
+    /// into one, as alternatives, first; then each with a back-reference alone, so that
+    /// `\1` means its own first group.
+    func compileAsGNUGrep(_ patterns: [[UInt8]], _ syntax: RegexSyntax, _ options: GrepOptions) throws(SluiceError) {
+        let plain = patterns.filter { !RegexText.mayHaveBackReference($0) }
+        let alone = patterns.filter { RegexText.mayHaveBackReference($0) }
+        if !plain.isEmpty {
+            all.append(try LineMatcher.compile(Array(plain.joined(separator: [0x0A])), syntax, options))
+        }
+        for pattern in alone { all.append(try LineMatcher.compile(pattern, syntax, options)) }
+    }
 
     deinit {
         for r in all {

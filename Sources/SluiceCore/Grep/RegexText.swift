@@ -29,6 +29,32 @@ enum RegexText {
         return !pattern.contains { special.contains($0) }
     }
 
+    /// The fixed string `pattern` stands for, when GNU grep would search it as one (its
+    /// `try_fgrep_pattern`, tried when there are two or more patterns): no byte special
+    /// in `syntax`, and a backslash only before a byte that it leaves ordinary, which is
+    /// kept without it; nil otherwise.
+    static func fixedText(_ pattern: [UInt8], _ syntax: RegexSyntax) -> [UInt8]? {
+        let isBasic = syntax == .basic
+        var out: [UInt8] = []
+        var i = 0
+        while i < pattern.count {
+            var c = pattern[i]
+            if Array("$*.[^".utf8).contains(c) { return nil }
+            if !isBasic && Array("(+?{|".utf8).contains(c) { return nil }
+            if c == UInt8(ascii: "\\") {
+                // A trailing backslash is GNU grep 3.8's error, not a fixed string.
+                guard i + 1 < pattern.count else { return nil }
+                c = pattern[i + 1]
+                if Array("BSW'<bsw`>123456789".utf8).contains(c) { return nil }
+                if isBasic && Array("(+?{|)".utf8).contains(c) { return nil }
+                i += 1
+            }
+            out.append(c)
+            i += 1
+        }
+        return out
+    }
+
     /// `pattern` with the backslash dropped from every escaped letter that is not one of
     /// GNU's escapes (`\w \W \s \S \b \B`): `\x` is the letter x to GNU grep, and to GNU
     /// regex too, except under RE_ICASE, where glibc folds the text and the pattern to
