@@ -36,6 +36,10 @@ extern const char *re_compile_pattern(const char *pattern, size_t length,
 extern regoff_t re_search(struct re_pattern_buffer *buffer, const char *string,
                           regoff_t length, regoff_t start, regoff_t range,
                           struct re_registers *regs);
+/* The length of the longest match starting at START, or -1: where re_search found a
+   match, the match's end (grep -o). */
+extern regoff_t re_match(struct re_pattern_buffer *buffer, const char *string,
+                         regoff_t length, regoff_t start, struct re_registers *regs);
 
 /* The syntax bits of <regex.h> (also under _GNU_SOURCE only), and GNU grep's two
    syntaxes, composed exactly as <regex.h> composes RE_SYNTAX_GREP and RE_SYNTAX_EGREP. */

@@ -22,6 +22,8 @@ public enum StageHarness {
         /// With `stallsCollector`: what the feeder had sent when backpressure held it (or
         /// when it was done), before the collector took anything.
         public var bytesSentWhileStalled: Int?
+        /// What the stage found (`Stage.verdict`), read after its run as the pipeline does.
+        public var verdict: Verdict?
     }
 
     /// `outputLimit`: the collector stops (and the stage sees its consumer go away) once
@@ -99,12 +101,13 @@ public enum StageHarness {
             box.lock.withLock { box.output = out; box.largest = largest }
         }
         let end = StageLoop.run(&stage, input: inChannel, output: outChannel, pool: pool, stats: stageStats)
+        let verdict = stage.verdict
         stageStats.end()
         feeder.join()
         collector.join()
         return box.lock.withLock {
             Result(output: box.output, end: end, bytesSent: box.sent, largestChunk: box.largest,
-                   bytesSentWhileStalled: box.sentWhileStalled)
+                   bytesSentWhileStalled: box.sentWhileStalled, verdict: verdict)
         }
     }
 

@@ -162,13 +162,13 @@ import Testing
     /// The triple for a stage's usage error: its message, that stage's synopsis (not the
     /// global one), and where to read more.
     @Test func stageUsageErrorShowsTheStageSynopsis() throws {
-        let r = try sh("echo hi | \"$SLUICE\" grep -Q x")
+        let r = try sh("echo hi | \"$SLUICE\" grep -K x")
         #expect(r.status == 2)
         #expect(r.stdout.isEmpty)
         #expect(r.stderr == """
-            sluice: grep: unknown option '-Q'
-            usage: sluice [OPTION]... grep [-F|-E|-G] [-ivxw] [-m NUM] [-e PATTERN]...
-                          [-f FILE] [PATTERN]
+            sluice: grep: unknown option '-K'
+            usage: sluice [OPTION]... grep [-EFGbcinoqvwxz] [-m NUM] [-ABC NUM]
+                          [-e PATTERN]... [-f FILE] [PATTERN]
             Try 'sluice grep --help' for more information.
 
             """)

@@ -31,7 +31,7 @@ func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignore
                 out += split.lines
             }
         }
-        out += splitter.finish(addingNewline: true)
+        out += splitter.finish(completing: true)
         #expect(out == edgeText + [0x0A])
     }
 
@@ -181,6 +181,12 @@ func modelGrep(_ text: [UInt8], _ pattern: [UInt8], invert: Bool = false, ignore
                       ("\\(**a\\)", .basic, "\\(**a\\)"), ("^**", .basic, "^**"), ("x\\+\\+", .basic, "x\\+\\+")])
     func collapsesStackedRepetitions(_ pattern: String, _ syntax: RegexSyntax, _ expected: String) {
         #expect(RegexText.collapsingStackedRepetitions(Array(pattern.utf8), syntax) == Array(expected.utf8))
+    }
+
+    @Test(arguments: [("a\\x", "ax"), ("\\q\\Q\\z", "qQz"), ("\\w\\W\\s\\S\\b\\B", "\\w\\W\\s\\S\\b\\B"),
+                      ("[\\x]\\x", "[\\x]x"), ("\\\\x", "\\\\x"), ("\\.\\1\\<", "\\.\\1\\<"), ("a\\", "a\\")])
+    func dropsStrayEscapes(_ pattern: String, _ expected: String) {
+        #expect(RegexText.droppingStrayEscapes(Array(pattern.utf8)) == Array(expected.utf8))
     }
 
     @Test func literalPatterns() {

@@ -1,81 +1,149 @@
 """Differential test of sluice's grep against GNU grep (LC_ALL=C grep -a).
 
 Usage: grep-differential.py SLUICE SEED ITERATIONS
-Runs random patterns and flag combinations over a file of awkward lines (CRLF, NUL,
-bytes over 0x7f, regex metacharacters, no final newline) at chunk sizes 1, 7 and 128K,
-and prints every case where output or failure differs. Exits 1 on any difference.
-Patterns hold random bytes 0x80-0xFF, alone and in brackets, and reach grep on the
-command line as bytes: after -e, or as the operand. With -m NUM, the input is also a
-regular file, and when NUM lines were selected the offset grep leaves it at must be GNU
-grep's: just after the last selected line.
+Runs random patterns, selection flags (-F -E -G -i -v -x -w -m) and output options
+(-c -q -n -b -o -z, -A -B -C -NUM, --no-group-separator, --line-buffered) over a text
+of awkward lines (CRLF, NUL, bytes over 0x7f, regex metacharacters, words joined by
+dashes, no final newline; with -z, NUL-ended records holding newlines). Each case runs
+at every chunk size, 1, 2, 3, 7, 4096 and 128K, so that context groups, -m's trailing
+context and -o's parts straddle chunk edges, and must print what GNU grep prints; with
+-q the exit status must be GNU grep's too. Prints every difference; exits 1 on any.
+
+Cases drawn with a purpose, beside the random ones: escaped ordinary letters under -i
+(`a\\x`), several fixed strings under -o -w (GNU grep's fixed-string matcher finds parts
+differently from its regex matcher), -m with context, and GNU grep's "yesno" table of
+-C, -v, -o and -m together.
 
 Known differences, left out of the random patterns: a repetition applied to a GNU
-anchor inside a BRE (`\<*`, `\b\b**`), and patterns whose unbalanced parentheses
+anchor inside a BRE (`\\<*`, `\\b\\b**`), and patterns whose unbalanced parentheses
 pair up with -w/-x's wrapping across several -e patterns; GNU grep's DFA and GNU regex
-disagree there themselves.
+disagree there themselves. With -m 0 GNU grep exits before it reads its patterns, so an
+invalid one is no error there; those cases compare output only.
 """
-import os, random, re, subprocess, sys, tempfile
+import random, re, subprocess, sys
+
 B = sys.argv[1]
 random.seed(int(sys.argv[2]))
 ITERATIONS = int(sys.argv[3])
-lines = [b"", b"a", b"abc", b"ABC", b"a b c", b"foo bar", b"foobar", b"bar_foo", b"x\r", b"\x00nul\x00", b"int main(void)", b"static int x;", b"aaa", b"a.c", b"a*c", b"a+b", b"(x)", b"[y]", b"{1}", b"a{1", b"-", b"  ", b"\tword\t", b"caf\xc3\xa9", b"\xff\xfe", b"ab ab", b"AbC aBc", b"\\", b"^$", b"word-word", b"x|y"]
-lines += [bytes(random.choice([random.randint(0x80, 0xFF), random.randint(0x20, 0x7E)]) for _ in range(random.randint(1, 6))) for _ in range(20)]
-data = b"\n".join(random.choice(lines) for _ in range(300)) + random.choice([b"", b"\n", b"\nlast"])
-FILE = os.path.join(tempfile.mkdtemp(), "in")
-with open(FILE, "wb") as f: f.write(data)
+CHUNKS = ["1", "2", "3", "7", "4096", "128K"]
 
-def high():
-    """A random byte 0x80-0xFF, alone or in brackets (a set or a range)."""
-    b = lambda: bytes([random.randint(0x80, 0xFF)])
-    return random.choice([b(), b(), b"[" + b() + b() + b"]", b"[^" + b() + b"]", b"[\x80-" + b() + b"]"])
+LINES = [b"", b"a", b"abc", b"ABC", b"a b c", b"foo bar", b"foobar", b"bar_foo", b"x\r", b"\x00nul\x00",
+         b"int main(void)", b"static int x;", b"aaa", b"a.c", b"a*c", b"a+b", b"(x)", b"[y]", b"{1}", b"a{1",
+         b"-", b"  ", b"\tword\t", b"caf\xc3\xa9", b"\xff\xfe", b"ab ab", b"AbC aBc", b"\\", b"^$",
+         b"word-word", b"x|y", b"ab-c", b"foo-foo bar", b"axc AXC", b"q\\z"]
+TOKENS = ["a", "b", "c", "A", "foo", "bar", ".", "*", "+", "?", "|", "^", "$", "(", ")", "[a-c]", "[^a]",
+          "\\.", "\\*", "x", " ", "{1}", "{1,2}", "\\w", "\\b", "\\<", "\\>", "_", "int", "\\(", "\\)", "\\|",
+          "\\+", "[[:alpha:]]", "\\1", "{", "}", "[A-Z]", "[[:upper:]]", "[[:lower:]]", "[^A-Z]", "B",
+          "\\x", "\\q", "\\Q", "\\z", "\\a", "-"]
+FIXED = ["a", "b", "c", "A", "foo", "bar", " ", ".", "*", "x", "ab", "", "-", "-c", "b-", "o-f"]
 
-def offset_after(argv):
-    """Where argv leaves a regular-file stdin holding data."""
-    fd = os.open(FILE, os.O_RDONLY)
-    try:
-        subprocess.run(argv, stdin=fd, capture_output=True, env={"LC_ALL": "C"})
-        return os.lseek(fd, 0, os.SEEK_CUR)
-    finally:
-        os.close(fd)
 
-toks = ["a", "b", "c", "A", "foo", "bar", ".", "*", "+", "?", "|", "^", "$", "(", ")", "[a-c]", "[^a]", "\\.", "\\*", "x", " ", "{1}", "{1,2}", "\\w", "\\b", "\\<", "\\>", "_", "int", "\\(", "\\)", "\\|", "\\+", "[[:alpha:]]", "\\1", "{", "}", "[A-Z]", "[[:upper:]]", "[[:lower:]]", "[^A-Z]", "B"]
-mism = 0
-for it in range(ITERATIONS):
+def text(records):
+    """A random text; with records, NUL-ended records that may hold newlines."""
+    if records:
+        parts = [b"\n".join(random.choice(LINES) for _ in range(random.choice([1, 1, 2, 3]))) for _ in range(120)]
+        return b"\0".join(parts) + random.choice([b"", b"\0", b"\0last"])
+    return b"\n".join(random.choice(LINES) for _ in range(300)) + random.choice([b"", b"\n", b"\nlast"])
+
+
+def patterns(mode):
+    count = random.choice([1, 1, 1, 2, 3])
+    if mode == "-F":
+        return ["".join(random.choice(FIXED) for _ in range(random.randint(0, 3))) for _ in range(count)]
+    return ["".join(random.choice(TOKENS) for _ in range(random.randint(1, 4))) for _ in range(count)]
+
+
+def output_options():
+    opts = []
+    for flag, p in [("-c", 0.1), ("-q", 0.07), ("-n", 0.25), ("-b", 0.2), ("-o", 0.25), ("-z", 0.12),
+                    ("--line-buffered", 0.04)]:
+        if random.random() < p:
+            opts.append(flag)
+    if random.random() < 0.35:
+        for _ in range(random.choice([1, 1, 2])):
+            n = str(random.choice([0, 1, 1, 2, 3]))
+            opts += random.choice([["-A", n], ["-B", n], ["-C", n], ["-" + n]])
+        if random.random() < 0.15:
+            opts.append("--no-group-separator")
+    return opts
+
+
+def random_case():
     mode = random.choice(["-F", "-E", "-G"])
     flags = [f for f in ["-i", "-v", "-x", "-w"] if random.random() < 0.3]
-    npat = random.choice([1, 1, 1, 2])
-    pats = []
-    for _ in range(npat):
-        if mode == "-F":
-            p = b"".join(random.choice([b"a", b"b", b"c", b"A", b"foo", b"bar", b" ", b".", b"*", b"x", b"ab", b"", bytes([random.randint(0x80, 0xFF)])]) for _ in range(random.randint(0, 3)))
-        else:
-            p = b"".join(high() if random.random() < 0.15 else random.choice(toks).encode() for _ in range(random.randint(1, 4)))
-        pats.append(p)
-    if mode == "-G" and any(re.search(rb"\\[<>bB`'](\*|\\[+?{])", p) for p in pats):
-        continue
-    if ("-w" in flags or "-x" in flags) and len(pats) > 1 and any(p.count(b"(") != p.count(b")") for p in pats):
-        continue
-    args = [mode] + flags
-    if len(pats) == 1 and not pats[0].startswith(b"-") and pats[0] != b"+" and random.random() < 0.5:
-        args += [pats[0]]   # the operand (a lone + is sluice's stage separator)
-    else:
-        for p in pats: args += ["-e", p]
-    if random.random() < 0.2: args += ["-m", str(random.randint(0, 5))]
-    chunk = random.choice(["1", "7", "128K"])
+    pats = patterns(mode)
+    if mode == "-G" and any(re.search(r"\\[<>bB`'](\*|\\[+?{])", p) for p in pats):
+        return None
+    if ("-w" in flags or "-x" in flags) and len(pats) > 1 and any(p.count("(") != p.count(")") for p in pats):
+        return None
+    args = [mode] + flags + output_options()
+    for p in pats:
+        args += ["-e", p]
+    if random.random() < 0.15:
+        args += ["-m", str(random.randint(0, 5))]
+    return args
+
+
+# GNU grep's tests/yesno: -C, -v, -o and -m together, on lines whose offsets are easy.
+YESNO = b"".join(b"[%c%02d %s]\n" % (65 + i, i + 1, b"yes" if i in (2, 3, 4, 7, 8, 12, 13) else b"no ")
+                 for i in range(14))
+YESNO_CASES = [[], ["-o"], ["-C", "1"], ["-C", "1", "-o"], ["-C", "1", "-o", "--no-group-separator"],
+               ["-C", "4", "-1"], ["-C", "1", "--no-group-separator"], ["-m", "4"], ["-m", "4", "-o"],
+               ["-m", "4", "-C", "1"], ["-m", "4", "-C", "1", "-o"], ["-m", "5", "-C", "1"], ["-m", "6", "-C", "1"],
+               ["-m", "6", "-C", "1", "-o"], ["-v"], ["-v", "-o"], ["-v", "-C", "1"], ["-v", "-C", "1", "-o"],
+               ["-4", "-1"], ["-4", "-v", "-1"], ["-m", "1", "-v", "-C", "1"], ["-m", "2", "-v", "-C", "1"],
+               ["-m", "3", "-v", "-C", "1", "-o"], ["-c", "-v", "-m", "3"], ["-q", "-v"], ["-A", "0"],
+               ["-B", "2", "-m", "1"], ["-A", "3", "-m", "2"], ["-z", "-C", "1"]]
+
+
+def fixed_cases():
+    cases = [(["-F", "-n", "-b"] + c + ["-e", "yes"], YESNO) for c in YESNO_CASES]
+    data = b"ab-c ab abc -c\nxab a ab\nfoo-foo foo\n\nab\n"
+    for flags in [["-o", "-w"], ["-o", "-w", "-i"], ["-o", "-x", "-w"], ["-o", "-b", "-w"], ["-c", "-w"]]:
+        for pats in [["ab", "-c"], ["ab"], ["ab", "ab"], ["AB", "-C"], ["foo-", "foo"], [""], ["", "ab"]]:
+            for mode in ["-F", "-G", "-E"]:
+                args = [mode] + flags
+                for p in pats:
+                    args += ["-e", p]
+                cases.append((args, data))
+    for p in ["a\\x", "\\q", "A\\X", "[\\x]", "\\\\x", "a\\w", "\\bx"]:
+        for flags in [["-i"], ["-i", "-o"], ["-i", "-w"], ["-i", "-c"], []]:
+            cases.append((["-G"] + flags + ["-e", p], b"axc\nAXC\nqz\nQ\n\\x\nx y\n"))
+    z = b"a\nb\0c\nd\0ab\0"
+    for p in ["^[a-b]*$", "a[a-b]*$", "^[a-b]*b", "^[ab]*$", "a.b", "a[^x]b", "^b", "b$", "^c"]:
+        cases.append((["-z", "-e", p], z))
+        cases.append((["-z", "-o", "-n", "-e", p], z))
+    return cases
+
+
+def run(args, data):
     g = subprocess.run(["grep", "-a"] + args, input=data, capture_output=True, env={"LC_ALL": "C"})
-    s = subprocess.run([B, "--chunk", chunk, "grep"] + args, input=data, capture_output=True, env={"LC_ALL": "C"})
-    gerr = g.returncode == 2
-    serr = s.returncode != 0
-    if "-m" in args and args[args.index("-m")+1] == "0": continue
-    if gerr != serr or (not gerr and g.stdout != s.stdout):
-        mism += 1
-        print("MISMATCH", args, "chunk", chunk, "grep rc", g.returncode, g.stderr[:80], "sluice rc", s.returncode, s.stderr[:100], len(g.stdout), len(s.stdout))
-    elif "-m" in args and not gerr and g.stdout.count(b"\n") == int(args[args.index("-m") + 1]):
-        # GNU grep promises the offset only when NUM lines were selected (it may not
-        # read at all when nothing can be: -v '').
-        want, got = offset_after(["grep", "-a"] + args), offset_after([B, "--chunk", chunk, "grep"] + args)
-        if want != got:
-            mism += 1
-            print("OFFSET MISMATCH", args, "chunk", chunk, "grep", want, "sluice", got)
-print("done, mismatches:", mism)
-sys.exit(1 if mism else 0)
+    differences = []
+    for chunk in CHUNKS:
+        s = subprocess.run([B, "--chunk", chunk, "grep"] + args, input=data, capture_output=True,
+                           env={"LC_ALL": "C"})
+        gerr, serr = g.returncode == 2, s.returncode != 0 and not ("-q" in args and s.returncode == 1)
+        if "-m" in args and args[args.index("-m") + 1] == "0" and serr:
+            continue
+        if "-q" in args and not gerr and g.returncode != s.returncode:
+            differences.append("chunk %s: exit status %d, grep's %d" % (chunk, s.returncode, g.returncode))
+        elif gerr != serr:
+            differences.append("chunk %s: grep rc %d %r, sluice rc %d %r"
+                               % (chunk, g.returncode, g.stderr[:80], s.returncode, s.stderr[:100]))
+        elif not gerr and g.stdout != s.stdout:
+            differences.append("chunk %s: output differs: %r / %r" % (chunk, g.stdout[:120], s.stdout[:120]))
+    return differences
+
+
+mismatches = 0
+cases = fixed_cases()
+for _ in range(ITERATIONS):
+    args = random_case()
+    if args is not None:
+        cases.append((args, text("-z" in args)))
+for args, data in cases:
+    for difference in run(args, data):
+        mismatches += 1
+        print("MISMATCH", args, difference)
+print("done, %d cases, mismatches: %d" % (len(cases), mismatches))
+sys.exit(1 if mismatches else 0)

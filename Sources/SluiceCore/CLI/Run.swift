@@ -119,7 +119,7 @@ public enum Sluice {
         pipeline.positionInput()
         EndingSignals.waitIfEnding()
         if let text { Diagnostics.writeStandardError(text) }
-        Glibc.exit(0)
+        Glibc.exit(pipeline.outcome.verdict == .noneSelected ? 1 : 0)
     }
 
     /// Shedding is never silent: one line per buffer that dropped lines, at exit.

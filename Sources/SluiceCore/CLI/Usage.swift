@@ -51,8 +51,9 @@ public enum Usage {
             '--' ends a stage's options; a '+' right after it is an argument, not a
             separator.
 
-            Exit status: 0 success, 1 runtime error, 2 usage error; when the reader of
-            standard output goes away early, death by SIGPIPE (141), as for cat.
+            Exit status: 0 success, 1 runtime error (or, with grep -q, no line selected),
+            2 usage error; when the reader of standard output goes away early, death by
+            SIGPIPE (141), as for cat.
 
             Example: sluice gunzip + grep -F ERROR + gzip -6 < app.log.gz > errors.gz
 

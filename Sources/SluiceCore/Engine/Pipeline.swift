@@ -66,7 +66,10 @@ import Glibc
 // ## Errors
 // The first failure recorded in `Outcome` wins: a stage's error, a read error, a write
 // error, or the quiet broken pipe. `main` prints it once; the reasons that travel with
-// the closes only steer the other nodes.
+// the closes only steer the other nodes. Without a failure the run exits 0, unless a
+// stage that tests its input (`grep -q`) left the verdict that it selected nothing: each
+// stage's thread records its `Stage.verdict` in `Outcome` when it is done, and `main`
+// reads the combined one after every thread is joined.
 //
 // ## The memory bound
 // Channel i holds under `hwm_i + chunk` bytes, in at most `ceil(hwm_i / chunk) + 1`
@@ -75,7 +78,7 @@ import Glibc
 // two chunks of its own (the input it works on, the output it fills). Stages hold their
 // own state on top (`StagePlan.heldBytes`): a line stage at most `--max-line` bytes of
 // one line, gzip its zlib state, `tail -n N` and `head -n -N` N lines
-// (`ByteQueue.memoryBound`). The pool keeps idle chunks only up to what the channels
+// (`ByteQueue.memoryBound`), `grep -B N` N lines (`RecentLines.memoryBound`). The pool keeps idle chunks only up to what the channels
 // could hold. So:
 //
 //     memory ≤ base + (Σ_i maxChunks_i + (stages + 2) × 2) × (chunk + overhead) + Σ_s held_s
@@ -160,12 +163,15 @@ public struct StagePlan {
     }
 }
 
-/// The first failure of a run, shared by every node.
+/// The first failure of a run, and what its testing stages found; shared by every node.
 public final class Outcome: @unchecked Sendable {
-    /// Protects `failure`.
+    /// Protects `failure` and `verdict`.
     private let lock = Lock()
     /// The first failure recorded; later ones are dropped.
     private var failure: SluiceError?
+    /// `.noneSelected` once any stage found nothing, else `.selected` once one found
+    /// something; nil while no stage gave a verdict.
+    private var combinedVerdict: Verdict?
 
     public init() {}
 
@@ -180,6 +186,15 @@ public final class Outcome: @unchecked Sendable {
         defer { lock.unlock() }
         return failure
     }
+
+    public func record(_ verdict: Verdict) {
+        lock.withLock {
+            if combinedVerdict != .noneSelected { combinedVerdict = verdict }
+        }
+    }
+
+    /// The verdict of the run: nothing selected if any testing stage selected nothing.
+    public var verdict: Verdict? { lock.withLock { combinedVerdict } }
 }
 
 /// Given a regular file (descriptor, current offset, size), the offset from which the
@@ -405,6 +420,7 @@ public final class Pipeline: @unchecked Sendable {
             outcome.record(.runtime("\(name): \(message)"))
         }
         if isFirst { lock.withLock { firstStageEnd = end } }
+        if let verdict = stage.verdict { outcome.record(verdict) }
         node.end()
     }
 

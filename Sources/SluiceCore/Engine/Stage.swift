@@ -40,6 +40,18 @@ public protocol Stage {
     /// (which must have handed on everything it holds before `close` returns). Called
     /// once, after the last `process`/`finish`, before the output channel is finished.
     mutating func close()
+
+    /// What a stage that tests its input found (`grep -q`), read by the pipeline once the
+    /// stage's thread is done; nil for every other stage. The one way the data, rather
+    /// than a failure, sets the exit status.
+    var verdict: Verdict? { get }
+}
+
+/// What a testing stage found: the run exits 0 when every such stage selected something,
+/// 1 when one did not, as `grep -q` does for an `if`.
+public enum Verdict: Equatable, Sendable {
+    case selected
+    case noneSelected
 }
 
 extension Stage {
@@ -48,6 +60,7 @@ extension Stage {
     public var idleNanos: UInt64? { nil }
     public mutating func idle(into out: inout Emitter) throws(StageError) {}
     public mutating func close() {}
+    public var verdict: Verdict? { nil }
 }
 
 /// Where a stage puts its output: fills pool chunks and sends them down the stage's

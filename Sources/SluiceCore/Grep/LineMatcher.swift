@@ -1,35 +1,14 @@
 import CSys
 import Glibc
 
-/// How grep reads its patterns.
-public enum GrepMode: Sendable, Equatable {
-    case fixed
-    case regex(RegexSyntax)
-}
-
-/// What `grep` selects, as its options say.
-public struct GrepOptions: Sendable {
-    public var mode = GrepMode.regex(.basic)
-    /// Patterns, one per line of every `-e`/operand/`-f` text (grep splits on newlines).
-    public var patterns: [[UInt8]] = []
-    public var ignoreCase = false
-    public var invert = false
-    /// `-x`: the whole line must match (wins over `-w`, as in GNU grep).
-    public var lineRegexp = false
-    /// `-w`: the match must be a whole word.
-    public var wordRegexp = false
-    /// `-m`: stop after this many selected lines.
-    public var maxCount: Int?
-
-    public init() {}
-}
-
 /// Finds lines that match, the way ripgrep's searcher does: search the whole buffer for
 /// a literal every match must contain (memmem), then find the line edges around each
 /// hit and confirm that line — never split into lines first. Patterns without such a
 /// literal are confirmed line by line.
 ///
-/// A buffer given to `nextMatch` holds whole lines, each ending in "\n".
+/// A buffer given to `nextMatch` holds whole lines, each ending in the separator ("\n", or
+/// NUL with `-z`, when a line may hold newlines that `.` and `[^a]` match and `^` and `$`
+/// do not anchor at, as in GNU grep).
 final class LineMatcher {
     /// How a candidate line is confirmed.
     private enum Confirm {
@@ -59,6 +38,8 @@ final class LineMatcher {
     /// No pattern at all (`-f /dev/null`): no line matches.
     private let matchesNothing: Bool
     private let ignoreCase: Bool
+    /// The byte that ends a line.
+    private let separator: UInt8
     /// The compiled regexes, in a class of their own so that they are freed even when
     /// this initializer throws halfway.
     private let compiled = CompiledRegexes()
@@ -82,18 +63,21 @@ final class LineMatcher {
     /// slower, and the oracle the fuzzer holds the fast path to.
     init(_ options: GrepOptions, usesLiterals: Bool = true) throws(SluiceError) {
         ignoreCase = options.ignoreCase
-        matchesNothing = options.patterns.isEmpty
+        separator = options.separator
         let fold: ([UInt8]) -> [UInt8] = { options.ignoreCase ? $0.map(asciiLower) : $0 }
         var literals: [[UInt8]]
         var confirm: Confirm
         switch options.mode {
         case .fixed:
-            fixed = options.patterns.map(fold)
+            // A fixed string holding the separator (a NUL from `-f` with `-z`) is in no line.
+            fixed = options.patterns.filter { !$0.contains(options.separator) }.map(fold)
+            matchesNothing = fixed.isEmpty
             literals = fixed.contains { $0.isEmpty } ? [] : fixed
             confirm = options.lineRegexp ? .wholeLine : options.wordRegexp ? .word : .none
             matchesEverything = confirm == .none && fixed.contains { $0.isEmpty }
         case .regex(let syntax):
             fixed = []
+            matchesNothing = options.patterns.isEmpty
             matchesEverything = false
             confirm = .regex
             var found: [[UInt8]] = []
@@ -101,16 +85,7 @@ final class LineMatcher {
                 found.append(RegexText.requiredLiteral(pattern, syntax).map(fold) ?? [])
             }
             literals = found.contains { $0.isEmpty } ? [] : found
-            // Patterns without back-references go into one regex, as alternatives (and
-            // as GNU grep joins them); one with a back-reference is compiled alone, so
-            // that `\1` means its own first group.
-            let plain = options.patterns.filter { !RegexText.mayHaveBackReference($0) }
-            let alone = options.patterns.filter { RegexText.mayHaveBackReference($0) }
-            if !plain.isEmpty {
-                let joined = Array(plain.joined(separator: [0x0A]))
-                compiled.all.append(try LineMatcher.compile(joined, syntax, options))
-            }
-            for pattern in alone { compiled.all.append(try LineMatcher.compile(pattern, syntax, options)) }
+            try compiled.compileAsGNUGrep(options.patterns, syntax, options)
         }
         if !usesLiterals {
             literals = []
@@ -147,7 +122,7 @@ final class LineMatcher {
     /// RE_NEWLINE_ALT reads as alternatives) the way GNU grep does: GNU regex with
     /// RE_SYNTAX_GREP or RE_SYNTAX_EGREP, wrapped for `-x` or `-w` as grep wraps its DFA
     /// pattern: `^(P)$` and `(^|[^[:alnum:]_])(P)([^[:alnum:]_]|$)`.
-    private static func compile(_ pattern: [UInt8], _ syntax: RegexSyntax,
+    static func compile(_ pattern: [UInt8], _ syntax: RegexSyntax,
                                 _ options: GrepOptions) throws(SluiceError) -> UnsafeMutablePointer<regex_t> {
         let shown = String(decoding: pattern, as: UTF8.self)
         var text = pattern
@@ -185,6 +160,9 @@ final class LineMatcher {
             regex.deallocate()
             throw .usage("grep: invalid pattern '\(shown)': \(reason)", stage: "grep")
         }
+        // re_compile_pattern makes `^` and `$` anchor at newlines too, as GNU grep wants
+        // for lines; for `-z`'s records they anchor only at the record's edges.
+        regex.pointee.__newline_anchor = options.separator == 0x0A ? 1 : 0
         return regex
     }
 
@@ -194,7 +172,7 @@ final class LineMatcher {
     /// line returned, or further).
     func nextMatch(in buffer: UnsafeRawBufferPointer, from: Int) -> Range<Int>? {
         guard from < buffer.count, let base = buffer.baseAddress, !matchesNothing else { return nil }
-        if matchesEverything { return from..<lineEnd(base, buffer.count, from) }
+        if matchesEverything { return from..<lineEnd(base, buffer.count, from, separator: separator) }
         // The per-line path of `-v` and of common literals: a new buffer is prepared
         // once, and a literal hit that needs no confirming returns without a call.
         if from == 0 { prepare(buffer) }
@@ -206,9 +184,9 @@ final class LineMatcher {
                 start = position
             } else {
                 guard let hit = nextLiteralHit(haystack, buffer.count, from: position) else { return nil }
-                start = lineStart(base, hit, floor: position)
+                start = lineStart(base, hit, floor: position, separator: separator)
             }
-            let end = lineEnd(base, buffer.count, start)
+            let end = lineEnd(base, buffer.count, start, separator: separator)
             if confirm == .none || confirms(base + start, end - start - 1, folded: haystack + start) {
                 return start..<end
             }
@@ -293,8 +271,20 @@ final class LineMatcher {
 }
 
 /// Regexes compiled with re_compile_pattern, freed with regfree (which frees the fastmap too).
-private final class CompiledRegexes {
-    var all: [UnsafeMutablePointer<regex_t>] = []
+final class CompiledRegexes {
+    private(set) var all: [UnsafeMutablePointer<regex_t>] = []
+
+    /// Compiles `patterns` into regexes as GNU grep does: those without back-references
+    /// into one, as alternatives, first; then each with a back-reference alone, so that
+    /// `\1` means its own first group.
+    func compileAsGNUGrep(_ patterns: [[UInt8]], _ syntax: RegexSyntax, _ options: GrepOptions) throws(SluiceError) {
+        let plain = patterns.filter { !RegexText.mayHaveBackReference($0) }
+        let alone = patterns.filter { RegexText.mayHaveBackReference($0) }
+        if !plain.isEmpty {
+            all.append(try LineMatcher.compile(Array(plain.joined(separator: [0x0A])), syntax, options))
+        }
+        for pattern in alone { all.append(try LineMatcher.compile(pattern, syntax, options)) }
+    }
 
     deinit {
         for r in all {

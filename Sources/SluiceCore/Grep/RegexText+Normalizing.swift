@@ -176,6 +176,60 @@ extension RegexText {
         return out
     }
 
+    /// `pattern` with each `^` and `$` that GNU regex reads as an anchor rewritten as
+    /// GNU's buffer anchors `` \` `` and `\'`, for `-z`'s records. Compiled without newline
+    /// anchors, `^` and `$` should match only at the record's edges, as in GNU grep, but
+    /// glibc still lets `$` be followed, and `^` preceded, by a newline that something
+    /// else matches (`a$.b` and, in an ERE, `a.^b` matched "a\nb"); the buffer anchors
+    /// have no such gap. In a BRE, as glibc reads it, `^` is an anchor first in the
+    /// pattern or after `\(`, `\|`, a newline or another anchor, and `$` last or before
+    /// `\)`, `\|` or a newline; in an ERE both always are.
+    static func anchoringAtRecordEdges(_ p: [UInt8], _ syntax: RegexSyntax) -> [UInt8] {
+        let isBasic = syntax == .basic
+        let backslash = UInt8(ascii: "\\")
+        var out: [UInt8] = []
+        var isCaretAnchor = true
+        var i = 0
+        while i < p.count {
+            let c = p[i]
+            if c == UInt8(ascii: "[") {
+                let end = bracketEnd(p, from: i) ?? p.count
+                out += p[i..<end]
+                i = end
+                isCaretAnchor = false
+                continue
+            }
+            if c == backslash && i + 1 < p.count {
+                let e = p[i + 1]
+                out += [c, e]
+                i += 2
+                isCaretAnchor = Array("(|<>bB`'".utf8).contains(e)
+                continue
+            }
+            if c == UInt8(ascii: "^") && (!isBasic || isCaretAnchor) {
+                out += [backslash, UInt8(ascii: "`")]
+                isCaretAnchor = true
+            } else if c == UInt8(ascii: "$") && (!isBasic || endsBasicExpression(p, after: i)) {
+                out += [backslash, UInt8(ascii: "'")]
+                isCaretAnchor = true
+            } else {
+                out.append(c)
+                isCaretAnchor = c == 0x0A
+            }
+            i += 1
+        }
+        return out
+    }
+
+    /// Whether a BRE expression ends after offset `i`: at the pattern's end, a newline,
+    /// `\)` or `\|`.
+    private static func endsBasicExpression(_ p: [UInt8], after i: Int) -> Bool {
+        let next = i + 1
+        if next == p.count || p[next] == 0x0A { return true }
+        return p[next] == UInt8(ascii: "\\") && next + 1 < p.count
+            && (p[next + 1] == UInt8(ascii: ")") || p[next + 1] == UInt8(ascii: "|"))
+    }
+
     /// `*`, `\+`, `\?` or `\{...\}` at `i` in a BRE, as its length and minimum count.
     private static func basicRepetition(_ p: [UInt8], at i: Int) -> (Int, Int)? {
         if p[i] == UInt8(ascii: "*") { return (1, 0) }

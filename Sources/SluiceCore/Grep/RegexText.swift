@@ -29,6 +29,68 @@ enum RegexText {
         return !pattern.contains { special.contains($0) }
     }
 
+    /// The fixed string `pattern` stands for, when GNU grep would search it as one (its
+    /// `try_fgrep_pattern`, tried when there are two or more patterns): no byte special
+    /// in `syntax`, and a backslash only before a byte that it leaves ordinary, which is
+    /// kept without it; nil otherwise.
+    static func fixedText(_ pattern: [UInt8], _ syntax: RegexSyntax) -> [UInt8]? {
+        let isBasic = syntax == .basic
+        var out: [UInt8] = []
+        var i = 0
+        while i < pattern.count {
+            var c = pattern[i]
+            if Array("$*.[^".utf8).contains(c) { return nil }
+            if !isBasic && Array("(+?{|".utf8).contains(c) { return nil }
+            if c == UInt8(ascii: "\\") {
+                // A trailing backslash is GNU grep 3.8's error, not a fixed string.
+                guard i + 1 < pattern.count else { return nil }
+                c = pattern[i + 1]
+                if Array("BSW'<bsw`>123456789".utf8).contains(c) { return nil }
+                if isBasic && Array("(+?{|)".utf8).contains(c) { return nil }
+                i += 1
+            }
+            out.append(c)
+            i += 1
+        }
+        return out
+    }
+
+    /// `pattern` with the backslash dropped from every escaped letter that is not one of
+    /// GNU's escapes (`\w \W \s \S \b \B`): `\x` is the letter x to GNU grep, and to GNU
+    /// regex too, except under RE_ICASE, where glibc folds the text and the pattern to
+    /// upper case but leaves an escaped letter as typed, so `grep -i 'a\x'` matched
+    /// nothing. Bracket expressions, where a backslash is an ordinary byte, are left alone.
+    static func droppingStrayEscapes(_ pattern: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(pattern.count)
+        var i = 0
+        while i < pattern.count {
+            let c = pattern[i]
+            if c == UInt8(ascii: "[") {
+                let end = bracketEnd(pattern, from: i) ?? pattern.count
+                out += pattern[i..<end]
+                i = end
+                continue
+            }
+            if c == UInt8(ascii: "\\") && i + 1 < pattern.count {
+                let e = pattern[i + 1]
+                if isStrayEscape(e) { out.append(e) } else { out += [c, e] }
+                i += 2
+                continue
+            }
+            out.append(c)
+            i += 1
+        }
+        return out
+    }
+
+    /// A letter that means itself after a backslash: every ASCII letter but GNU's
+    /// `w W s S b B`.
+    static func isStrayEscape(_ e: UInt8) -> Bool {
+        let isLetter = (e | 0x20) &- UInt8(ascii: "a") < 26
+        return isLetter && !Array("wWsSbB".utf8).contains(e)
+    }
+
     /// True when `pattern` might hold a back-reference `\1`..`\9` (GNU grep's test: a
     /// false alarm such as `[\1]` only costs a separate compile).
     static func mayHaveBackReference(_ pattern: [UInt8]) -> Bool {

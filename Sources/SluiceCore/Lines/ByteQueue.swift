@@ -171,9 +171,5 @@ struct ByteQueue {
     }
 }
 
-/// Newlines in `bytes`; a plain loop the compiler vectorises.
-func countNewlines(_ bytes: UnsafeRawBufferPointer) -> Int {
-    var n = 0
-    for b in bytes { n &+= b == 0x0A ? 1 : 0 }
-    return n
-}
+/// Newlines in `bytes`.
+func countNewlines(_ bytes: UnsafeRawBufferPointer) -> Int { count(of: 0x0A, in: bytes) }

@@ -1,10 +1,11 @@
 import CSys
 import Glibc
 
-/// Cuts a byte stream into complete lines without copying them: each chunk yields at
+/// Cuts a byte stream into complete lines (each ending in `separator`, "\n" unless `grep
+/// -z` asks for NUL-ended records) without copying them: each chunk yields at
 /// most one line completed from the bytes held over (`completedLine`, in the held
 /// buffer), then the run of complete lines inside the chunk (`lines`, a slice of the
-/// chunk itself), then a tail without a newline, which the caller hands back with
+/// chunk itself), then a tail without a separator, which the caller hands back with
 /// `keep` once it is done with `completedLine` (keeping it overwrites the held buffer).
 /// `LineStageAdapter` is its one user, and makes those calls in that order.
 ///
@@ -13,16 +14,19 @@ import Glibc
 struct LineSplitter {
     /// What one chunk yields.
     struct Split {
-        /// A line finished by this chunk, the start of which was held over; ends in "\n".
+        /// A line finished by this chunk, the start of which was held over; ends in the
+        /// separator.
         var completedLine: UnsafeRawBufferPointer?
-        /// The complete lines inside the chunk after that; empty or ends in "\n".
+        /// The complete lines inside the chunk after that; empty or ends in the separator.
         var lines: UnsafeRawBufferPointer
-        /// The bytes after the last newline, to hand back with `keep`; nil when the chunk
-        /// had no newline (its bytes already joined the held partial line).
+        /// The bytes after the last separator, to hand back with `keep`; nil when the chunk
+        /// had none (its bytes already joined the held partial line).
         var tail: UnsafeRawBufferPointer?
     }
 
     let maxLineBytes: Int
+    /// The byte that ends a line.
+    let separator: UInt8
     /// The partial line held over from earlier chunks.
     private var held: ByteBuffer
     /// Stream offset of the first held byte (or of the next byte when none is held).
@@ -30,16 +34,17 @@ struct LineSplitter {
     /// Stream offset of the next byte fed.
     private var offset = 0
 
-    init(maxLineBytes: Int) {
+    init(maxLineBytes: Int, separator: UInt8 = 0x0A) {
         self.maxLineBytes = maxLineBytes
+        self.separator = separator
         held = ByteBuffer(limit: maxLineBytes)
     }
 
     /// The most memory a splitter holds: one partial line of up to `maxLineBytes`, and
-    /// room for the newline `finish` may add.
+    /// room for the separator `finish` may add.
     static func memoryBound(maxLineBytes: Int) -> Int { maxLineBytes + 1 }
 
-    /// Cuts `bytes`. With no newline in it, the bytes join the held partial line and the
+    /// Cuts `bytes`. With no separator in it, the bytes join the held partial line and the
     /// split is empty. Throws when a line grows past the limit.
     mutating func split(_ bytes: UnsafeRawBufferPointer) throws(StageError) -> Split {
         let start = offset
@@ -47,7 +52,7 @@ struct LineSplitter {
         guard let base = bytes.baseAddress, !bytes.isEmpty else {
             return Split(completedLine: nil, lines: bytes, tail: nil)
         }
-        guard let firstHit = memchr(base, 0x0A, bytes.count) else {
+        guard let firstHit = memchr(base, Int32(separator), bytes.count) else {
             try hold(bytes, at: start)
             return Split(completedLine: nil, lines: UnsafeRawBufferPointer(start: base, count: 0), tail: nil)
         }
@@ -61,7 +66,7 @@ struct LineSplitter {
         } else {
             first = 0
         }
-        let last = base.distance(to: UnsafeRawPointer(memrchr(base, 0x0A, bytes.count)!)) + 1
+        let last = base.distance(to: UnsafeRawPointer(memrchr(base, Int32(separator), bytes.count)!)) + 1
         let lines = UnsafeRawBufferPointer(rebasing: bytes[first..<max(first, last)])
         if lines.count > maxLineBytes { try checkLines(lines, at: start + first) }
         return Split(completedLine: completed, lines: lines, tail: UnsafeRawBufferPointer(rebasing: bytes[last...]))
@@ -75,11 +80,11 @@ struct LineSplitter {
         try hold(tail, at: heldStart)
     }
 
-    /// The held partial line at end of input (no newline), with "\n" added when
-    /// `addingNewline` (grep prints a last line that way); empty when none is held.
-    mutating func finish(addingNewline: Bool) -> UnsafeRawBufferPointer {
+    /// The held partial line at end of input (no separator), with the separator added
+    /// when `completing` (grep prints a last line that way); empty when none is held.
+    mutating func finish(completing: Bool) -> UnsafeRawBufferPointer {
         if held.isEmpty { return held.bytes }
-        if addingNewline { held.append(byte: 0x0A) }
+        if completing { held.append(byte: separator) }
         return held.bytes
     }
 
@@ -100,7 +105,7 @@ struct LineSplitter {
     private func checkLines(_ lines: UnsafeRawBufferPointer, at start: Int) throws(StageError) {
         var from = 0
         while from < lines.count {
-            let nl = memchr(lines.baseAddress! + from, 0x0A, lines.count - from)!
+            let nl = memchr(lines.baseAddress! + from, Int32(separator), lines.count - from)!
             let end = lines.baseAddress!.distance(to: UnsafeRawPointer(nl))
             try checkLength(end - from, at: start + from)
             from = end + 1

@@ -13,23 +13,32 @@ public protocol LineStage {
     /// tail pass it unchanged). False unless a stage says otherwise.
     static var completesLastLine: Bool { get }
 
+    /// The byte that ends a line: "\n", or NUL for `grep -z`'s records. Read once, when
+    /// the adapter is made.
+    var separator: UInt8 { get }
+
     /// Called once before any input; `.stop` when no line is wanted at all (`head -n 0`).
     mutating func begin() -> Flow
 
-    /// Whole lines, each ending in "\n"; never empty. The bytes are valid during the call
+    /// Whole lines, each ending in the separator; never empty. The bytes are valid during the call
     /// only.
     mutating func lines(_ run: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> LineFlow
 
     /// The end of input, unless the stage stopped it: `lastLine` is a last line without
-    /// "\n", or empty (and always empty when `completesLastLine`).
+    /// a separator, or empty (and always empty when `completesLastLine`).
     mutating func finish(lastLine: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError)
 
     /// Releases what the stage holds, however it ended.
     mutating func close()
+
+    /// What the stage found, for `Stage.verdict`; nil unless the stage tests its input.
+    var verdict: Verdict? { get }
 }
 
 extension LineStage {
     public static var completesLastLine: Bool { false }
+    public var separator: UInt8 { 0x0A }
+    public var verdict: Verdict? { nil }
     public mutating func begin() -> Flow { .more }
     public mutating func close() {}
 }

@@ -16,10 +16,6 @@ public struct LineStageAdapter<S> {
     /// The stage wants no more input: what is held at the end is not its to see.
     private var isStopped = false
 
-    public init(_ stage: S, maxLineBytes: Int) {
-        self.stage = stage
-        splitter = LineSplitter(maxLineBytes: maxLineBytes)
-    }
 }
 
 // `S: LineStage` is the conformance's requirement, not the type's: to make the metadata
@@ -28,6 +24,13 @@ public struct LineStageAdapter<S> {
 // whole `tail -n 1000`); a conditional conformance gets its witness table from the
 // compiler instead.
 extension LineStageAdapter: Stage where S: LineStage {
+    public init(_ stage: S, maxLineBytes: Int) {
+        self.stage = stage
+        splitter = LineSplitter(maxLineBytes: maxLineBytes, separator: stage.separator)
+    }
+
+    public var verdict: Verdict? { stage.verdict }
+
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
         isStopped = stage.begin() == .stop
         return isStopped ? .stop : .more
@@ -73,7 +76,7 @@ extension LineStageAdapter: Stage where S: LineStage {
 
     public mutating func finish(into out: inout Emitter) throws(StageError) {
         if isStopped { return }
-        var last = splitter.finish(addingNewline: S.completesLastLine)
+        var last = splitter.finish(completing: S.completesLastLine)
         if S.completesLastLine && !last.isEmpty {
             if try copyPassed(stage.lines(last, into: &out), of: last, into: &out) == .stop { return }
             last = UnsafeRawBufferPointer(start: nil, count: 0)

@@ -1,39 +1,85 @@
 import Glibc
 
 /// `grep`: passes the lines that match (or, with `-v`, those that do not), byte for byte
-/// as `LC_ALL=C grep -a` prints them — a last line without a newline gets one. Whether
-/// anything matched does not change the exit status: sluice transforms, it does not test.
+/// as `LC_ALL=C grep -a` prints them — a last line without a newline gets one — or what
+/// its options print instead: counts, context, numbers, offsets, matching parts. Whether
+/// anything matched does not change the exit status, except with `-q`, whose verdict
+/// does: sluice transforms, and only tests when asked to.
 /// A `LineStage`: the matcher searches each run of whole lines at once.
 public struct GrepStage: LineStage {
     private let matcher: LineMatcher
     private let invert: Bool
     /// Selected lines still allowed by `-m`; nil without `-m`.
     private var remaining: Int?
-    /// Input bytes consumed: every line handed over, or up to the end of the line where
-    /// `-m` stopped (`InputConsumption`). Nil when nobody asked.
+    /// The byte that ends a line: "\n", or NUL with `-z`.
+    public let separator: UInt8
+    /// Input bytes consumed: every line handed over, or up to the end of the last line
+    /// `-m` selected (`InputConsumption`), so stdin can be left there. Nil when nobody asked.
     private let consumed: ConsumedBytes?
+    /// In this run, where the last selected line ends (for `consumed`).
+    private var lastSelectedEnd = 0
+    /// `-c`, `-q` or a printer: the lines go through `selectAndReport`, not the plain path.
+    private let reports: Bool
+    /// `-c` (and not `-q`, which wins).
+    private let countsLines: Bool
+    /// `-q`.
+    private let isQuiet: Bool
+    /// Nothing can be selected: the stage reads nothing (`GrepOptions.cannotSelect`).
+    private let cannotSelect: Bool
+    /// Prints context, numbers, offsets or parts; nil for the plain lines, `-c` and `-q`.
+    private(set) var printer: GrepPrinter?
+    /// Lines selected so far, for `-c` and `-q`.
+    private var selectedCount = 0
+    /// `-c`'s count went out.
+    private var hasReported = false
 
-    /// grep prints a last line without "\n" with one.
+    /// grep prints a last line without its separator with one.
     public static var completesLastLine: Bool { true }
 
     /// `usesLiterals: false` is the slow path, for fuzzing the fast one against it.
-    public init(_ options: GrepOptions, usesLiterals: Bool = true, consumed: ConsumedBytes? = nil) throws(SluiceError) {
+    public init(_ options: GrepOptions, usesLiterals: Bool = true,
+                maxLineBytes: Int = GlobalOptions.defaultMaxLineBytes, consumed: ConsumedBytes? = nil) throws(SluiceError) {
+        self.consumed = consumed
         matcher = try LineMatcher(options, usesLiterals: usesLiterals)
         invert = options.invert
         remaining = options.maxCount
-        self.consumed = consumed
+        separator = options.separator
+        reports = options.reportsMoreThanLines
+        isQuiet = options.isQuiet
+        countsLines = options.countsLines && !options.isQuiet
+        cannotSelect = options.cannotSelect
+        if reports && !isQuiet && !countsLines { printer = try GrepPrinter(options, maxLineBytes: maxLineBytes) }
+    }
+
+    /// The most the stage holds: the partial line, a folded copy of a run for `-i`, and
+    /// what the printer keeps.
+    static func heldBytes(_ options: GrepOptions, _ context: StageContext) -> Int {
+        let printed = options.isQuiet || options.countsLines ? 0
+            : GrepPrinter.memoryBound(options, maxLineBytes: context.maxLineBytes)
+        return Saturating.sum(2 * context.maxLineBytes, context.chunkBytes, printed)
     }
 
     public mutating func begin() -> Flow {
-        remaining == 0 ? .stop : .more
+        remaining == 0 || cannotSelect ? .stop : .more
     }
 
-    /// Nothing is held: the last line came to `lines`, with its newline.
-    public mutating func finish(lastLine: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) {}
+    /// Nothing is held: the last line came to `lines`, with its separator. `-c` prints its
+    /// count (unless the stage stopped, when it did then).
+    public mutating func finish(lastLine: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) {
+        try report(into: &out)
+    }
 
-    /// Writes the selected lines of `lines` (whole lines, each ending in "\n"); adjacent
-    /// selected lines go out in one write. Stops at `-m`.
+    public mutating func close() { printer?.release() }
+
+    /// With `-q`, whether a line was selected.
+    public var verdict: Verdict? {
+        isQuiet ? (selectedCount > 0 ? .selected : .noneSelected) : nil
+    }
+
+    /// Writes the selected lines of `lines` (whole lines, each ending in the separator);
+    /// adjacent selected lines go out in one write. Stops at `-m`.
     public mutating func lines(_ lines: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> LineFlow {
+        if reports { return try selectAndReport(lines, into: &out) }
         var position = 0
         var run = 0..<0
         while position < lines.count {
@@ -76,12 +122,66 @@ public struct GrepStage: LineStage {
         if !range.isEmpty { try out.write(UnsafeRawBufferPointer(rebasing: lines[range])) }
     }
 
+    /// The path of `-c`, `-q` and the printer: as `lines`, but each selected line (or run
+    /// of them, with `-v`) is counted and handed to the printer, which adds what goes
+    /// around it. Stops at `-m` once the trailing context is out, and with `-q` at the
+    /// first selected line.
+    private mutating func selectAndReport(_ lines: UnsafeRawBufferPointer,
+                                          into out: inout Emitter) throws(StageError) -> LineFlow {
+        var position = 0
+        lastSelectedEnd = 0
+        while remaining != 0 && position < lines.count && !(isQuiet && selectedCount > 0) {
+            let match = matcher.nextMatch(in: lines, from: position)
+            let selected = invert ? position..<(match?.lowerBound ?? lines.count) : match ?? position..<position
+            if !selected.isEmpty { try select(selected, of: lines, into: &out) }
+            guard let match else { break }
+            position = match.upperBound
+        }
+        try printer?.endRun(lines, into: &out)
+        if (remaining == 0 && (printer?.pending ?? 0) == 0) || (isQuiet && selectedCount > 0) {
+            // As GNU grep -m: stdin is left after the last selected line, whatever context followed.
+            consumed?.count += remaining == 0 ? lastSelectedEnd : lines.count
+            try report(into: &out)
+            return .stop
+        }
+        consumed?.count += remaining == 0 ? lastSelectedEnd : lines.count
+        return .more
+    }
+
+    /// Counts `selected` (a line; with `-v`, a run of lines, of which `-m` may allow fewer)
+    /// and prints it.
+    private mutating func select(_ selected: Range<Int>, of lines: UnsafeRawBufferPointer,
+                                 into out: inout Emitter) throws(StageError) {
+        var range = selected
+        var count = 1
+        if invert {
+            if remaining == nil && printer == nil {
+                count = SluiceCore.count(of: separator, in: UnsafeRawBufferPointer(rebasing: lines[range]))
+            } else {
+                let end: Int
+                (count, end) = countLines(lines, range, limit: remaining ?? Int.max)
+                range = range.lowerBound..<end
+            }
+        }
+        selectedCount += count
+        if let left = remaining { remaining = left - count }
+        lastSelectedEnd = range.upperBound
+        try printer?.print(lines, selected: range, into: &out)
+    }
+
+    /// `-c`'s count, once, with "\n" whatever the separator, as GNU grep prints it.
+    private mutating func report(into out: inout Emitter) throws(StageError) {
+        guard countsLines && !hasReported else { return }
+        hasReported = true
+        try out.write(Array("\(selectedCount)\n".utf8))
+    }
+
     /// Lines in `range`, at most `limit`, and where the last of them ends.
     private func countLines(_ lines: UnsafeRawBufferPointer, _ range: Range<Int>, limit: Int) -> (Int, Int) {
         var seen = 0
         var at = range.lowerBound
         while at < range.upperBound && seen < limit {
-            at = lineEnd(lines.baseAddress!, range.upperBound, at)
+            at = lineEnd(lines.baseAddress!, range.upperBound, at, separator: separator)
             seen += 1
         }
         return (seen, at)
@@ -89,8 +189,8 @@ public struct GrepStage: LineStage {
 
     public static let descriptor = StageDescriptor(
         name: "grep",
-        synopsis: "grep [-F|-E|-G] [-ivxw] [-m NUM] [-e PATTERN]... [-f FILE] [PATTERN]",
-        summary: "pass the lines that match (C locale, as grep -a); the exit status ignores matching",
+        synopsis: "grep [-EFGbcinoqvwxz] [-m NUM] [-ABC NUM] [-e PATTERN]... [-f FILE] [PATTERN]",
+        summary: "pass the lines that match (C locale, as grep -a); the exit status ignores matching, but for -q",
         options: [
             OptionSpec("F", "fixed-strings", help: "PATTERN is a set of fixed strings"),
             OptionSpec("E", "extended-regexp", help: "PATTERN is an extended regular expression"),
@@ -103,14 +203,28 @@ public struct GrepStage: LineStage {
             OptionSpec("x", "line-regexp", help: "match whole lines only"),
             OptionSpec("w", "word-regexp", help: "match whole words only"),
             OptionSpec("m", "max-count", .required("NUM"), help: "stop after NUM selected lines; upstream stops reading"),
+            OptionSpec("c", "count", help: "print only the count of selected lines"),
+            OptionSpec("q", "quiet", help: "print nothing, stop at the first selected line; exit 0 if one was, else 1"),
+            OptionSpec(nil, "silent", key: "quiet", help: "the same as -q"),
+            OptionSpec("n", "line-number", help: "start each line with its line number and ':' ('-' for context)"),
+            OptionSpec("b", "byte-offset", help: "start each line (with -o, each part) with its byte offset"),
+            OptionSpec("o", "only-matching", help: "print only the matching parts, each on a line of its own"),
+            OptionSpec("A", "after-context", .required("NUM"), help: "print NUM lines after each selected line"),
+            OptionSpec("B", "before-context", .required("NUM"), help: "print NUM lines before each selected line"),
+            OptionSpec("C", "context", .required("NUM"), help: "NUM lines before and after (-NUM too)"),
+            OptionSpec(nil, "no-group-separator", help: "no '--' line between groups of context"),
+            OptionSpec("z", "null-data", help: "lines end in NUL, not newline, on input and output"),
+            OptionSpec(nil, "line-buffered", help: "accepted: sluice passes lines on as they come"),
         ],
+        digitsKey: "context",
         operands: 0...1
     ) { args, context throws(SluiceError) in
         let options = try GrepStage.options(from: args)
         // As GNU grep -m: stdin is left just after the last selected line.
         let consumed = options.maxCount == nil ? nil : ConsumedBytes()
-        var plan = StagePlan(LineStageAdapter(try GrepStage(options, consumed: consumed), maxLineBytes: context.maxLineBytes),
-                             heldBytes: 2 * context.maxLineBytes + context.chunkBytes)
+        var plan = StagePlan(LineStageAdapter(try GrepStage(options, maxLineBytes: context.maxLineBytes, consumed: consumed),
+                                              maxLineBytes: context.maxLineBytes),
+                             heldBytes: heldBytes(options, context))
         plan.inputConsumption = consumed.map { .counted($0) }
         return plan
     }
@@ -132,27 +246,63 @@ public struct GrepStage: LineStage {
         o.invert = args.has("invert-match")
         o.lineRegexp = args.has("line-regexp")
         o.wordRegexp = args.has("word-regexp")
-        if let m = args.last("max-count"), let text = m.value {
-            o.maxCount = try args.parseCount(text, for: m.spelling)
-        }
+        o.maxCount = try count("max-count", args)
+        try readOutputOptions(&o, args)
         for text in try patternTexts(args) {
             o.patterns += text.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
         }
-        // Regexes that are plain text search as fixed strings (GNU grep does the same):
-        // `grep -w int` then never runs the regex engine.
-        if case .regex(let syntax) = o.mode, o.patterns.allSatisfy({ RegexText.isLiteral($0, syntax) }) {
+        o.partSearch = PartSearch.gnu(o.mode, o.patterns, wordRegexp: o.wordRegexp)
+        if case .fixedStrings(let texts) = o.partSearch, o.mode != .fixed {
+            // Two or more regexes that are all plain text: GNU grep searches them as fixed
+            // strings, and so does sluice (`a\.b` is `a.b`).
             o.mode = .fixed
+            o.patterns = texts
         }
-        if case .regex(let syntax) = o.mode {
-            o.patterns = o.patterns.map { RegexText.collapsingStackedRepetitions($0, syntax) }
-            try LineMatcher.checkSyntax(o.patterns, syntax, ignoreCase: o.ignoreCase)
-        }
+        if case .regex(let syntax) = o.mode { try readRegexes(&o, syntax) }
         switch o.mode {
         case .regex(.extended): o.patterns = o.patterns.map(RegexText.normalizingExtended)
         case .regex(.basic): o.patterns = o.patterns.map(RegexText.normalizingBasic)
         case .fixed: break
         }
+        if case .regex(let syntax) = o.mode, o.separator != 0x0A {
+            o.patterns = o.patterns.map { RegexText.anchoringAtRecordEdges($0, syntax) }
+        }
         return o
+    }
+
+    /// The options that say what is printed: `-c -q -n -b -o -z`, and context, where `-A`
+    /// and `-B` win over `-C` (and `-NUM`), as in GNU grep.
+    private static func readOutputOptions(_ o: inout GrepOptions, _ args: OptionReader) throws(SluiceError) {
+        o.countsLines = args.has("count")
+        o.isQuiet = args.has("quiet")
+        o.numbersLines = args.has("line-number")
+        o.showsByteOffsets = args.has("byte-offset")
+        o.onlyMatching = args.has("only-matching")
+        o.separator = args.has("null-data") ? 0 : 0x0A
+        let context = try count("context", args)
+        o.linesAfter = try count("after-context", args) ?? context
+        o.linesBefore = try count("before-context", args) ?? context
+        o.separatesGroups = !args.has("no-group-separator")
+    }
+
+    /// The last value of the count option `key`, if given.
+    private static func count(_ key: String, _ args: OptionReader) throws(SluiceError) -> Int? {
+        guard let option = args.last(key), let text = option.value else { return nil }
+        return try args.parseCount(text, for: option.spelling)
+    }
+
+    /// Checks regex patterns and rewrites them for GNU regex. Regexes that are plain text
+    /// search as fixed strings (GNU grep does the same): `grep -w int` then never runs the
+    /// regex engine; an escaped letter that means itself (`a\x`) is plain text too.
+    private static func readRegexes(_ o: inout GrepOptions, _ syntax: RegexSyntax) throws(SluiceError) {
+        if o.patterns.allSatisfy({ RegexText.isLiteral($0, syntax) }) {
+            o.mode = .fixed
+            return
+        }
+        o.patterns = o.patterns.map { RegexText.collapsingStackedRepetitions($0, syntax) }
+        try LineMatcher.checkSyntax(o.patterns, syntax, ignoreCase: o.ignoreCase)
+        o.patterns = o.patterns.map(RegexText.droppingStrayEscapes)
+        if o.patterns.allSatisfy({ RegexText.isLiteral($0, syntax) }) { o.mode = .fixed }
     }
 
     /// The texts of every `-e` and `-f`, in order, or else of the operand.
