@@ -47,6 +47,8 @@ public struct GlobalOptions: Sendable {
     /// so a stage-less run keeps the chunk path instead of splicing.
     public var isBufferTuned = false
     public var stats: StatsFormat?
+    /// `--stats=hadoop`: Hadoop Streaming counters on stderr while running and at exit.
+    public var emitsHadoopCounters = false
     public var progress: ProgressMode?
     /// Seconds without any byte moving before the watchdog ends the run; nil: never.
     public var stallTimeoutSeconds: Double?
@@ -79,7 +81,8 @@ public enum CommandParser {
         OptionSpec(nil, "max-line", .required("SIZE"),
                    help: "longest line a line stage holds (default 16M)"),
         OptionSpec(nil, "stats", .optional("FORMAT"),
-                   help: "print a table (or json) of what each stage did to stderr at exit"),
+                   help: "print a table (or json) of what each stage did to stderr at exit; "
+                       + "hadoop: Hadoop Streaming counters, also while running (hadoop,json: both)"),
         OptionSpec("P", "progress", .optional("WHEN"),
                    help: "live progress per stage on stderr; WHEN: auto (a terminal) or force"),
         OptionSpec(nil, "stall-timeout", .required("SECONDS"),
@@ -138,10 +141,14 @@ public enum CommandParser {
             g.stallTimeoutSeconds = seconds
         }
         if let stats = args.last("stats") {
-            switch stats.value {
-            case nil, "table": g.stats = .table
-            case "json": g.stats = .json
-            case let other?: throw .usage("--stats: unknown format '\(other)' (use table or json)")
+            for format in (stats.value ?? "table").split(separator: ",", omittingEmptySubsequences: false) {
+                switch format {
+                case "table" where g.stats == nil: g.stats = .table
+                case "json" where g.stats == nil: g.stats = .json
+                case "table", "json": throw .usage("--stats: one of table and json, not both")
+                case "hadoop": g.emitsHadoopCounters = true
+                default: throw .usage("--stats: unknown format '\(format)' (use table, json or hadoop)")
+                }
             }
         }
         return g

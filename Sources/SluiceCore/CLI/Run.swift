@@ -61,7 +61,7 @@ public enum Sluice {
         let drawsProgress = globals.progress == .force
             || (globals.progress == .auto && FileDescriptor.standardError.isTerminal)
         if invocations.isEmpty && !globals.isBufferTuned && globals.stats == nil && !drawsProgress
-            && globals.stallTimeoutSeconds == nil {
+            && globals.stallTimeoutSeconds == nil && !globals.emitsHadoopCounters {
             spliceOrFallBack()
         }
         let pipeline = Pipeline(
@@ -75,21 +75,27 @@ public enum Sluice {
                               progress: drawsProgress ? ProgressDisplay(diagnostics: diagnostics) : nil,
                               stallTimeoutSeconds: globals.stallTimeoutSeconds)
         }
+        let hadoop = globals.emitsHadoopCounters ? HadoopCounters(pipeline: pipeline, diagnostics: diagnostics) : nil
         pipeline.start()
         let endedByItself: Bool
-        if let monitor {
-            endedByItself = pipeline.wait(tickNanos: Monitor.tickNanos) { monitor.tick() }
-            monitor.finish()
+        if monitor != nil || hadoop != nil {
+            endedByItself = pipeline.wait(tickNanos: Monitor.tickNanos) {
+                hadoop?.tick()
+                return monitor?.tick() ?? true
+            }
+            monitor?.finish()
         } else {
             endedByItself = pipeline.wait()
         }
+        // One report for the counters and --stats=json alike, so they agree to the byte.
+        let finalReport = globals.stats != nil || hadoop != nil ? PipelineReport(pipeline) : nil
+        if let hadoop, let finalReport { hadoop.finish(finalReport) }
         if !endedByItself, let message = monitor?.stallMessage {
             // Threads may be stuck in read(2) or write(2): exit without joining them.
             exit(with: .runtime(message), report: nil)
         }
         warnAboutDrops(pipeline, diagnostics)
-        let report = globals.stats.map { _ in PipelineReport(pipeline) }
-        let text = report.map { globals.stats == .json ? $0.json : $0.table }
+        let text = globals.stats.flatMap { format in finalReport.map { format == .json ? $0.json : $0.table } }
         if let failure = pipeline.outcome.first {
             exit(with: failure, report: text)
         }
