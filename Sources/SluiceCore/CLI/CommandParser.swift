@@ -49,6 +49,8 @@ public struct GlobalOptions: Sendable {
     public var stats: StatsFormat?
     /// `--stats=hadoop`: Hadoop Streaming counters on stderr while running and at exit.
     public var emitsHadoopCounters = false
+    /// `--drain`: after a stage stops early, read stdin to its end and discard it.
+    public var drainsInput = false
     public var progress: ProgressMode?
     /// Seconds without any byte moving before the watchdog ends the run; nil: never.
     public var stallTimeoutSeconds: Double?
@@ -87,6 +89,7 @@ public enum CommandParser {
                    help: "live progress per stage on stderr; WHEN: auto (a terminal) or force"),
         OptionSpec(nil, "stall-timeout", .required("SECONDS"),
                    help: "end with an error naming the stuck stage when no byte moves for SECONDS"),
+        OptionSpec(nil, "drain", help: "when a stage stops early (head), still read stdin to its end, for hosts that need it"),
     ]
 
     /// Parses `arguments` (without the program name).
@@ -151,6 +154,7 @@ public enum CommandParser {
                 }
             }
         }
+        g.drainsInput = args.has("drain")
         return g
     }
 }

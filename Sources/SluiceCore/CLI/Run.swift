@@ -66,7 +66,7 @@ public enum Sluice {
         }
         let pipeline = Pipeline(
             stages: plans, chunkBytes: globals.chunkBytes, inputBuffer: globals.inputBuffer,
-            diagnostics: diagnostics)
+            diagnostics: diagnostics, drainsInput: globals.drainsInput)
         if let failure = pipeline.setupFailure { exit(with: failure, report: nil) }
         running.pipeline = pipeline
         var monitor: Monitor?
