@@ -12,7 +12,7 @@ RELEASE_FLAGS := -c release -Xswiftc -static-executable
 # never dlopens, so that one line is noise.
 LINK_NOISE := grep -v "statically linked applications requires at runtime"
 
-.PHONY: all build deps deps-build test test-large test-stress test-sanitize fuzz fuzz-build install uninstall clean lint-man bench
+.PHONY: all build deps deps-build test test-large test-stress test-sanitize fuzz fuzz-build install install-completions uninstall clean lint-man bench
 
 all: build
 
@@ -98,9 +98,23 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 -s $(BIN) $(DESTDIR)$(PREFIX)/bin/sluice
 	install -m 644 man/sluice.1 $(DESTDIR)$(PREFIX)/share/man/man1/sluice.1
+	@$(MAKE) --no-print-directory install-completions
+
+# Completion scripts where bash-completion, zsh and fish look, made by the binary from
+# its own option tables (COMPLETION_BIN: which binary makes them).
+COMPLETION_BIN ?= $(BIN)
+BASH_COMPLETION := share/bash-completion/completions/sluice
+ZSH_COMPLETION := share/zsh/site-functions/_sluice
+FISH_COMPLETION := share/fish/vendor_completions.d/sluice.fish
+install-completions:
+	install -d $(foreach f,$(BASH_COMPLETION) $(ZSH_COMPLETION) $(FISH_COMPLETION),$(dir $(DESTDIR)$(PREFIX)/$(f)))
+	$(COMPLETION_BIN) --completion bash > $(DESTDIR)$(PREFIX)/$(BASH_COMPLETION)
+	$(COMPLETION_BIN) --completion zsh > $(DESTDIR)$(PREFIX)/$(ZSH_COMPLETION)
+	$(COMPLETION_BIN) --completion fish > $(DESTDIR)$(PREFIX)/$(FISH_COMPLETION)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/sluice $(DESTDIR)$(PREFIX)/share/man/man1/sluice.1
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(BASH_COMPLETION) $(ZSH_COMPLETION) $(FISH_COMPLETION))
 
 lint-man:
 	mandoc -Tlint -W warning man/sluice.1

@@ -3,6 +3,7 @@ public enum Command {
     case help
     case stageHelp(StageDescriptor)
     case version
+    case completion(CompletionShell)
     case run(GlobalOptions, [StageInvocation])
 }
 
@@ -90,6 +91,7 @@ public enum CommandParser {
         OptionSpec(nil, "stall-timeout", .required("SECONDS"),
                    help: "end with an error naming the stuck stage when no byte moves for SECONDS"),
         OptionSpec(nil, "drain", help: "when a stage stops early (head), still read stdin to its end, for hosts that need it"),
+        OptionSpec(nil, "completion", .required("SHELL"), help: "print a completion script for bash, zsh or fish and exit"),
     ]
 
     /// Parses `arguments` (without the program name).
@@ -99,6 +101,12 @@ public enum CommandParser {
         let parsed = try parser.parse(&cursor, leaveOperand: true)
         if parsed.has("help") { return .help }
         if parsed.has("version") { return .version }
+        if let shell = parsed.last("completion"), let name = shell.value {
+            guard let known = CompletionShell(rawValue: name) else {
+                throw .usage("--completion: unknown shell '\(name)' (use bash, zsh or fish)")
+            }
+            return .completion(known)
+        }
         let globals = try globalOptions(from: parsed)
         var stages: [StageInvocation] = []
         if cursor.peek == "+" { throw .usage("missing stage before '+'") }

@@ -14,6 +14,7 @@ public enum Sluice {
         case .help: printAndExit(Usage.help)
         case .stageHelp(let stage): printAndExit(Usage.help(for: stage))
         case .version: printAndExit(Usage.version)
+        case .completion(let shell): printAndExit(Completion.script(for: shell))
         case .run(let globals, let invocations):
             run(globals, invocations)
         }
