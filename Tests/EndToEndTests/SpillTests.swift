@@ -9,7 +9,9 @@ import Testing
         let r = try sh("""
             seq 1 \(chunk == "1" ? 100_000 : 1_500_000) > $T/in
             mkdir $T/spill
-            "$SLUICE" --stats=json --chunk \(chunk) cat --hwm 64K --spill $T/spill < $T/in 2> $T/err \\
+            # --pipe-size 0: a 1 MiB stdout pipe would hold the whole 589 KB of the chunk-1
+            # case, and nothing would spill while the reader sleeps.
+            "$SLUICE" --stats=json --pipe-size 0 --chunk \(chunk) cat --hwm 64K --spill $T/spill < $T/in 2> $T/err \\
                 | { sleep 1; cat; } | cmp - $T/in && echo same
             ls -A $T/spill | wc -l
             python3 -c '
