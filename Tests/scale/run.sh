@@ -217,12 +217,13 @@ completions() {
     echo "$got"
     [ "$got" = "$(printf 'complete -F _sluice sluice\ngrep')" ] || return 5
     zsh -n "$share/zsh/site-functions/_sluice" && fish -n "$share/fish/vendor_completions.d/sluice.fish" || return 6
-    # zsh: compinit finds _sluice on the fpath; the scanner completes as in bash.
+    # zsh: compinit finds _sluice on the fpath; autoloaded, it completes the words it is
+    # given, through a compadd that prints its candidates instead.
     got=$(zsh -f -c "fpath=($share/zsh/site-functions \$fpath); autoload -U compinit; compinit -u -d $W/zcompdump
         echo \$_comps[sluice]
-        source $share/zsh/site-functions/_sluice
-        _sluice_scan sluice gzip +; _sluice_what gr; echo \$_sluice_words | tr ' ' '\n' | grep '^gr'
-        _sluice_scan sluice grep; _sluice_what --; echo \$_sluice_words | tr ' ' '\n' | grep -c '^--'") || return 7
+        compadd() { shift \${@[(i)--]}; print -l -- \"\$@\"; }
+        words=(sluice gzip + gr) CURRENT=4; _sluice | grep '^gr'
+        words=(sluice grep --) CURRENT=3; _sluice | grep -c '^--'") || return 7
     echo "$got"
     [ "$(echo "$got" | head -n 2)" = "$(printf '_sluice\ngrep')" ] && [ "$(echo "$got" | tail -n 1)" -ge 15 ] || return 8
     # fish: finds the vendor directory under XDG_DATA_DIRS, for a sluice on PATH.
