@@ -12,7 +12,7 @@ RELEASE_FLAGS := -c release -Xswiftc -static-executable
 # never dlopens, so that one line is noise.
 LINK_NOISE := grep -v "statically linked applications requires at runtime"
 
-.PHONY: all build deps deps-build test test-large test-stress test-sanitize fuzz fuzz-build install uninstall clean lint-man bench
+.PHONY: all build deps deps-build test test-large test-stress test-scale test-sanitize fuzz fuzz-build install install-completions uninstall clean lint-man bench
 
 all: build
 
@@ -47,6 +47,19 @@ test-stress: deps build
 	SLUICE=$(CURDIR)/$(BIN) Tests/stress/run.sh
 
 test-large: test-stress
+
+# The README's "Scaling out" recipes, run here: GNU parallel (--pipepart, --pipe, -S over
+# ssh to an sshd on 127.0.0.1 the script starts), PySpark's RDD.pipe in local mode (PyPI's
+# pyspark in a venv under .build, Java 17), Hadoop Streaming's mapper contract, and the
+# shell completions installed. Not part of `make test`: it downloads pyspark (~450 MB) once
+# and takes minutes.
+SCALE_PACKAGES := parallel openssh-server openssh-client zsh fish bash-completion python3-venv openjdk-17-jre-headless
+SCALE_VENV := .build/scale-venv
+test-scale: deps build
+	@.ci/deps $(SCALE_PACKAGES)
+	@test -x $(SCALE_VENV)/bin/python || /usr/bin/python3 -m venv $(SCALE_VENV)
+	@$(SCALE_VENV)/bin/python -c 'import pyspark' 2>/dev/null || $(SCALE_VENV)/bin/pip install -q 'pyspark>=4,<5'
+	SLUICE=$(CURDIR)/$(BIN) PYTHON=$(CURDIR)/$(SCALE_VENV)/bin/python timeout 3600 Tests/scale/run.sh
 
 # The end-to-end tests that exercise threads, against builds with ThreadSanitizer and,
 # separately, AddressSanitizer (dynamic builds: the sanitizers need the toolchain).
@@ -98,9 +111,23 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 -s $(BIN) $(DESTDIR)$(PREFIX)/bin/sluice
 	install -m 644 man/sluice.1 $(DESTDIR)$(PREFIX)/share/man/man1/sluice.1
+	@$(MAKE) --no-print-directory install-completions
+
+# Completion scripts where bash-completion, zsh and fish look, made by the binary from
+# its own option tables (COMPLETION_BIN: which binary makes them).
+COMPLETION_BIN ?= $(BIN)
+BASH_COMPLETION := share/bash-completion/completions/sluice
+ZSH_COMPLETION := share/zsh/site-functions/_sluice
+FISH_COMPLETION := share/fish/vendor_completions.d/sluice.fish
+install-completions:
+	install -d $(foreach f,$(BASH_COMPLETION) $(ZSH_COMPLETION) $(FISH_COMPLETION),$(dir $(DESTDIR)$(PREFIX)/$(f)))
+	$(COMPLETION_BIN) --completion bash > $(DESTDIR)$(PREFIX)/$(BASH_COMPLETION)
+	$(COMPLETION_BIN) --completion zsh > $(DESTDIR)$(PREFIX)/$(ZSH_COMPLETION)
+	$(COMPLETION_BIN) --completion fish > $(DESTDIR)$(PREFIX)/$(FISH_COMPLETION)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/sluice $(DESTDIR)$(PREFIX)/share/man/man1/sluice.1
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(BASH_COMPLETION) $(ZSH_COMPLETION) $(FISH_COMPLETION))
 
 lint-man:
 	mandoc -Tlint -W warning man/sluice.1

@@ -169,7 +169,7 @@ import Testing
         (["--hwm"], "option '--hwm' needs a value"),
         (["--chunk", "1G"], "--chunk: size must be at most 256 MiB: '1G'"),
         (["--hwm", "1M", "--lwm", "1M"], "low-water mark 1 MiB must be below the high-water mark 1 MiB"),
-        (["--stats=xml"], "--stats: unknown format 'xml' (use table or json)"),
+        (["--stats=xml"], "--stats: unknown format 'xml' (use table, json or hadoop)"),
         (["+", "cat"], "missing stage before '+'"),
         (["cat", "+"], "missing stage after '+'"),
         (["cat", "+", "+", "cat"], "missing stage between '+' and '+'"),

@@ -3,6 +3,7 @@ public enum Command {
     case help
     case stageHelp(StageDescriptor)
     case version
+    case completion(CompletionShell)
     case run(GlobalOptions, [StageInvocation])
 }
 
@@ -47,6 +48,10 @@ public struct GlobalOptions: Sendable {
     /// so a stage-less run keeps the chunk path instead of splicing.
     public var isBufferTuned = false
     public var stats: StatsFormat?
+    /// `--stats=hadoop`: Hadoop Streaming counters on stderr while running and at exit.
+    public var emitsHadoopCounters = false
+    /// `--drain`: after a stage stops early, read stdin to its end and discard it.
+    public var drainsInput = false
     public var progress: ProgressMode?
     /// Seconds without any byte moving before the watchdog ends the run; nil: never.
     public var stallTimeoutSeconds: Double?
@@ -85,7 +90,8 @@ public enum CommandParser {
         OptionSpec(nil, "max-line", .required("SIZE"),
                    help: "longest line a line stage holds (default 16M)"),
         OptionSpec(nil, "stats", .optional("FORMAT"),
-                   help: "print a table (or json) of what each stage did to stderr at exit"),
+                   help: "print a table (or json) of what each stage did to stderr at exit; "
+                       + "hadoop: Hadoop Streaming counters, also while running (hadoop,json: both)"),
         OptionSpec("P", "progress", .optional("WHEN"),
                    help: "live progress per stage on stderr; WHEN: auto (a terminal) or force "
                        + "(else a line a second)"),
@@ -96,6 +102,8 @@ public enum CommandParser {
         OptionSpec(nil, "trace", .required("FILE"),
                    help: "record the run over time: JSON lines, or a picture if FILE ends in .svg"),
         OptionSpec(nil, "trace-interval", .required("DURATION"), help: "time between trace samples (100ms)"),
+        OptionSpec(nil, "drain", help: "when a stage stops early (head), still read stdin to its end, for hosts that need it"),
+        OptionSpec(nil, "completion", .required("SHELL"), help: "print a completion script for bash, zsh or fish and exit"),
     ]
 
     /// Parses `arguments` (without the program name).
@@ -105,6 +113,12 @@ public enum CommandParser {
         let parsed = try parser.parse(&cursor, leaveOperand: true)
         if parsed.has("help") { return .help }
         if parsed.has("version") { return .version }
+        if let shell = parsed.last("completion"), let name = shell.value {
+            guard let known = CompletionShell(rawValue: name) else {
+                throw .usage("--completion: unknown shell '\(name)' (use bash, zsh or fish)")
+            }
+            return .completion(known)
+        }
         let globals = try globalOptions(from: parsed)
         var stages: [StageInvocation] = []
         if cursor.peek == "+" { throw .usage("missing stage before '+'") }
@@ -158,12 +172,17 @@ public enum CommandParser {
             g.stallTimeoutSeconds = seconds
         }
         if let stats = args.last("stats") {
-            switch stats.value {
-            case nil, "table": g.stats = .table
-            case "json": g.stats = .json
-            case let other?: throw .usage("--stats: unknown format '\(other)' (use table or json)")
+            for format in (stats.value ?? "table").split(separator: ",", omittingEmptySubsequences: false) {
+                switch format {
+                case "table" where g.stats == nil: g.stats = .table
+                case "json" where g.stats == nil: g.stats = .json
+                case "table", "json": throw .usage("--stats: one of table and json, not both")
+                case "hadoop": g.emitsHadoopCounters = true
+                default: throw .usage("--stats: unknown format '\(format)' (use table, json or hadoop)")
+                }
             }
         }
+        g.drainsInput = args.has("drain")
         return g
     }
 }

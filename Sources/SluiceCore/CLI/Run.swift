@@ -21,6 +21,7 @@ public enum Sluice {
         case .help: printAndExit(Usage.help)
         case .stageHelp(let stage): printAndExit(Usage.help(for: stage))
         case .version: printAndExit(Usage.version)
+        case .completion(let shell): printAndExit(Completion.script(for: shell))
         case .run(let globals, let invocations):
             run(globals, invocations, commandLine: arguments)
         }
@@ -70,12 +71,12 @@ public enum Sluice {
         let drawsProgress = globals.progress == .force
             || (globals.progress == .auto && FileDescriptor.standardError.isTerminal)
         if invocations.isEmpty && !globals.isBufferTuned && globals.stats == nil && !drawsProgress
-            && globals.stallTimeoutSeconds == nil && globals.tracePath == nil {
+            && globals.stallTimeoutSeconds == nil && globals.tracePath == nil && !globals.emitsHadoopCounters {
             spliceOrFallBack()
         }
         let pipeline = Pipeline(
             stages: plans, chunkBytes: globals.chunkBytes, inputBuffer: globals.inputBuffer,
-            diagnostics: diagnostics)
+            diagnostics: diagnostics, drainsInput: globals.drainsInput)
         if let failure = pipeline.setupFailure { exit(with: failure, report: nil) }
         running.pipeline = pipeline
         var trace: Trace?
@@ -96,23 +97,27 @@ public enum Sluice {
                               stallTimeoutSeconds: globals.stallTimeoutSeconds,
                               expectedInputBytes: globals.expectedInputBytes, trace: trace)
         }
+        let hadoop = globals.emitsHadoopCounters ? HadoopCounters(pipeline: pipeline, diagnostics: diagnostics) : nil
         pipeline.start()
         let endedByItself: Bool
-        if let monitor {
+        if monitor != nil || hadoop != nil {
             endedByItself = pipeline.wait(tickNanos: min(Monitor.tickNanos, trace?.intervalNanos ?? .max)) {
-                monitor.tick()
+                hadoop?.tick()
+                return monitor?.tick() ?? true
             }
-            monitor.finish()
+            monitor?.finish()
         } else {
             endedByItself = pipeline.wait()
         }
+        // One report for the counters and --stats=json alike, so they agree to the byte.
+        let finalReport = globals.stats != nil || hadoop != nil ? PipelineReport(pipeline) : nil
+        if let hadoop, let finalReport { hadoop.finish(finalReport) }
         if !endedByItself, let message = monitor?.stallMessage {
             // Threads may be stuck in read(2) or write(2): exit without joining them.
             exit(with: .runtime(message), report: nil)
         }
         warnAboutDrops(pipeline, diagnostics)
-        let report = globals.stats.map { _ in PipelineReport(pipeline) }
-        let text = report.map { globals.stats == .json ? $0.json : $0.table }
+        let text = globals.stats.flatMap { format in finalReport.map { format == .json ? $0.json : $0.table } }
         if let failure = pipeline.outcome.first {
             exit(with: failure, report: text)
         }

@@ -47,7 +47,10 @@ import Glibc
 // The reader may be blocked in read(2) on a quiet stdin; nothing downstream waits for it
 // — the main thread joins every node but a reader that has not finished, then the
 // process exits, which ends it. So `yes | sluice head -n 3` and `sleep 9 | sluice head
-// -c 0` both end at once.
+// -c 0` both end at once. With `--drain` (a host such as Hadoop Streaming that fails
+// when its child stops reading), a reader whose channel was cancelled goes on reading
+// stdin to its end into the chunk it holds, passing nothing on, and the main thread
+// waits for it.
 //
 // ## Water marks
 // Each channel asks a `WaterMarks` value, under its lock, the three questions of its
@@ -223,6 +226,9 @@ public final class Pipeline: @unchecked Sendable {
     private var plans: [StagePlan]
     private let input: FileDescriptor
     private let output: FileDescriptor
+    /// `--drain`: after the first stage stops early, the reader reads stdin to its end
+    /// and discards it, and the run waits for that.
+    private let drainsInput: Bool
 
     /// Protects `isWriterDone` and `isReaderDone`; `done` is signalled with it.
     private let lock = Lock()
@@ -245,8 +251,9 @@ public final class Pipeline: @unchecked Sendable {
     /// `diagnostics`: where a buffer that stops spilling says so.
     public init(stages: [StagePlan], chunkBytes: Int, inputBuffer: BufferSettings,
                 input: FileDescriptor = .standardInput, output: FileDescriptor = .standardOutput,
-                diagnostics: Diagnostics? = nil) {
+                diagnostics: Diagnostics? = nil, drainsInput: Bool = false) {
         self.chunkBytes = chunkBytes
+        self.drainsInput = drainsInput
         self.input = input
         self.output = output
         (inputSize, inputStartOffset) = Pipeline.skipAhead(input, to: stages.first?.inputStart)
@@ -367,8 +374,9 @@ public final class Pipeline: @unchecked Sendable {
         lock.unlock()
         // A reader blocked in read(2) on a quiet stdin is let go; the exit ends it. On a
         // regular file read(2) does not wait, and the reader must be done before
-        // `positionInput` moves the offset under it.
-        if readerFinished || inputStartOffset != nil { readerThread?.join() } else { readerThread?.detach() }
+        // `positionInput` moves the offset under it; a draining reader is waited for:
+        // reading to the end is what it is for.
+        if readerFinished || inputStartOffset != nil || drainsInput { readerThread?.join() } else { readerThread?.detach() }
         for (i, channel) in channels.enumerated() {
             if let failure = channel.spillFailure, let message = failure.message {
                 outcome.record(.runtime("\(nodes[i].label): \(message)"))
@@ -404,12 +412,33 @@ public final class Pipeline: @unchecked Sendable {
             }
             chunk.count = n
             stats.bytesIn.add(n, ordering: .relaxed)
-            if case .closed = channel.send(chunk, waiter: stats) { break }
+            if case .closed(let reason) = channel.send(chunk, waiter: stats) {
+                if drainsInput && reason == .cancelled { end = drain(stats) }
+                break
+            }
             stats.bytesOut.add(n, ordering: .relaxed)
         }
         channel.close(reason: end)
         stats.end()
         lock.withLock { isReaderDone = true }
+    }
+
+    /// `--drain`: reads stdin to its end into one scratch chunk, counting the bytes in
+    /// but passing none on; how it ended, for the channel's close.
+    private func drain(_ stats: NodeStats) -> StreamEnd {
+        let scratch = pool.take()
+        defer { pool.recycle(scratch) }
+        while true {
+            do throws(Errno) {
+                let n = try input.read(into: scratch.freeSpace)
+                if n == 0 { return .endOfInput }
+                stats.bytesIn.add(n, ordering: .relaxed)
+            } catch {
+                let failure = SluiceError.runtime("stdin: \(error)")
+                outcome.record(failure)
+                return .upstreamFailed(failure)
+            }
+        }
     }
 
     private func runStage(_ stage: inout any Stage, name: String, node: NodeStats,
