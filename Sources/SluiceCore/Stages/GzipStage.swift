@@ -4,6 +4,8 @@ import Glibc
 /// `gzip`: compresses the stream into one RFC 1952 gzip member with zlib's deflate; with
 /// more than one thread (the default: one per online core), as pigz does, in blocks
 /// compressed in parallel (`ParallelDeflater`). `--threads 1` is zlib's own gzip stream.
+/// `--bgzf` writes BGZF instead: a member per 65280 bytes of input, each with its size,
+/// compressed on the same threads.
 public struct GzipStage: Stage {
     public struct Settings: Sendable, Equatable {
         public var level = 6
@@ -12,6 +14,8 @@ public struct GzipStage: Stage {
         public var blockBytes = 128 << 10
         /// No dictionary priming: each block decodes on its own (pigz -i).
         public var isIndependent = false
+        /// BGZF members instead of one member (always through `ParallelDeflater`).
+        public var isBGZF = false
         /// How long the input may stay quiet before what was compressed so far is flushed
         /// (`--flush-idle`); nil: never.
         public var flushIdleNanos: UInt64? = GzipStage.defaultFlushIdleNanos
@@ -37,7 +41,7 @@ public struct GzipStage: Stage {
 
     public init(_ settings: Settings) throws(StageError) {
         self.settings = settings
-        if settings.threads <= 1 && !settings.isIndependent {
+        if settings.threads <= 1 && !settings.isIndependent && !settings.isBGZF {
             single = try Deflater(level: settings.level)
         }
     }
@@ -49,7 +53,8 @@ public struct GzipStage: Stage {
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
         if single == nil {
             let engine = ParallelDeflater(level: settings.level, threads: max(1, settings.threads),
-                                          blockBytes: settings.blockBytes, isIndependent: settings.isIndependent)
+                                          blockBytes: settings.blockBytes, isIndependent: settings.isIndependent,
+                                          isBGZF: settings.isBGZF)
             engine.start()
             parallel = engine
         }
@@ -103,8 +108,8 @@ public struct GzipStage: Stage {
     static var onlineCores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     public static let descriptor = StageDescriptor(
-        name: "gzip", synopsis: "gzip [-1..-9] [-p N] [--block SIZE] [-i] [-f] [--flush-idle DURATION]",
-        summary: "compress into one gzip member with zlib (level 6), in parallel blocks as pigz",
+        name: "gzip", synopsis: "gzip [-1..-9] [-p N] [--block SIZE | --bgzf] [-i] [-f] [--flush-idle DURATION]",
+        summary: "compress into one gzip member with zlib (level 6), in parallel blocks as pigz, or into BGZF",
         options: [
             OptionSpec(nil, "level", .required("N"), help: "compression level, 1 (fast) to 9 (small); -1 ... -9 too"),
             OptionSpec(nil, "fast", key: "fast", help: "level 1"),
@@ -112,6 +117,7 @@ public struct GzipStage: Stage {
             OptionSpec("p", "threads", .required("N"), help: "compress on N threads (default: one per online core)"),
             OptionSpec(nil, "block", .required("SIZE"), help: "block size for parallel compression (default 128K)"),
             OptionSpec("i", "independent", help: "compress blocks independently, decodable from any block"),
+            OptionSpec(nil, "bgzf", help: "write BGZF (bgzip's blocked gzip: 64 KiB members with their sizes)"),
             OptionSpec("f", "force", help: "write compressed data even to a terminal"),
             OptionSpec(nil, "flush-idle", .required("DURATION"),
                        help: "flush what is compressed when input is quiet this long (200ms; 0: never)"),
@@ -128,15 +134,20 @@ public struct GzipStage: Stage {
         // 32 KiB: a block must hold a whole dictionary for the next one.
         settings.blockBytes = try args.size("block", default: settings.blockBytes, min: 32 << 10, max: 64 << 20)
         settings.isIndependent = args.has("independent")
+        settings.isBGZF = args.has("bgzf")
+        if settings.isBGZF, let given = args.last("block") {
+            throw args.fail("\(given.spelling): BGZF blocks are 65280 bytes of input; --block does not apply with --bgzf")
+        }
         if let given = args.last("flush-idle"), let text = given.value {
             guard let nanos = Durations.parse(text) else {
                 throw args.fail("\(given.spelling): invalid duration '\(text)' (seconds, or with ms or s: 200ms, 1.5s)")
             }
             settings.flushIdleNanos = nanos == 0 ? nil : nanos
         }
-        let held = settings.threads <= 1 && !settings.isIndependent
+        let held = settings.threads <= 1 && !settings.isIndependent && !settings.isBGZF
             ? Deflater.heldBytes
-            : ParallelDeflater.heldBytes(threads: settings.threads, blockBytes: settings.blockBytes)
+            : ParallelDeflater.heldBytes(threads: settings.threads,
+                                         blockBytes: settings.isBGZF ? BGZF.blockInputBytes : settings.blockBytes)
         do throws(StageError) {
             var plan = StagePlan(try GzipStage(settings), heldBytes: held)
             plan.output = args.has("force") ? .other : .compressed
