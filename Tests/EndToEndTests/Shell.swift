@@ -101,6 +101,7 @@ struct MissingTool: Error, CustomStringConvertible {
 let testTools: [(tool: String, package: String)] = [
     ("pigz", "pigz"), ("pv", "pv"), ("python3", "python3"), ("mandoc", "mandoc"),
     ("script", "bsdutils"), ("/usr/bin/time", "time"), ("awk", "mawk"),
+    ("bgzip", "tabix"), ("htsfile", "tabix"),
 ]
 
 /// The tools of `testTools` that are not on `PATH` (or not at their absolute path), looked

@@ -4,9 +4,16 @@ import CZlib
 ///
 /// A `MemberDecoder` parses and inflates on the stage's thread; its output goes through
 /// a `CRCChecker` thread, which checks every member's CRC-32 and length in the
-/// background and forwards the chunks downstream. An error found on this thread waits
-/// for the checker to catch up first, so the earliest error in the stream is the one
-/// reported, as if everything were checked inline.
+/// background and forwards the chunks downstream. With threads (`-p`), members whose
+/// size their header gives (BGZF) are decoded in parallel by a `ParallelInflater` and
+/// written in order through the stage's own emitter; any other member goes through the
+/// decoder.
+///
+/// The two outputs never overlap: before the decoder emits, every member in flight is
+/// written and `out` flushed; before a member from the workers is written, the decoder's
+/// output is settled (checked and forwarded). An error found on this thread waits for
+/// both to catch up first, so the earliest error in the stream is the one reported, with
+/// everything before it written, as if all were decoded and checked inline.
 public struct GunzipStage: Stage {
     /// What to do with bytes after the last member that are neither a member nor zeros.
     public enum TrailingPolicy: String, Sendable, CaseIterable {
@@ -20,10 +27,17 @@ public struct GunzipStage: Stage {
     private var checker: CRCChecker?
     /// The decoder's output goes here, into the checker's inbox, not to the stage's `out`.
     private var inner: Emitter!
+    /// Decodes located members on worker threads; nil with one thread, and from the
+    /// first member it could not vouch for on (the rest is read sequentially).
+    private var parallel: ParallelInflater?
+    /// `decoder.emittedBytes` when the checker last had all of it forwarded; below it, the
+    /// decoder's output may still be on its way and the workers' must wait.
+    private var settledBytes = 0
 
-    public init(trailing: TrailingPolicy = .error, diagnostics: Diagnostics? = nil) throws(StageError) {
+    public init(trailing: TrailingPolicy = .error, threads: Int = 1, diagnostics: Diagnostics? = nil) throws(StageError) {
         decoder = try MemberDecoder(trailing: trailing)
         self.diagnostics = diagnostics
+        if threads > 1 { parallel = ParallelInflater(threads: threads) }
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
@@ -34,30 +48,49 @@ public struct GunzipStage: Stage {
         return .more
     }
 
+    /// Members in flight are a few hundred microseconds from done: write them rather than
+    /// leave them until more input comes.
     public mutating func willWait(into out: inout Emitter) throws(StageError) {
-        do { try inner.flush() } catch { throw settled(error) }
+        do {
+            try writeMembers(waiting: true, into: &out)
+            try inner.flush()
+            try out.flush()
+        } catch {
+            throw settled(error, &out)
+        }
     }
 
     public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
         do {
-            try decoder.feed(input.bytes, into: &inner, checker: checker!)
-            if decoder.warning != nil { try warn() }
+            var rest = input.bytes
+            while !rest.isEmpty {
+                let taken = parallel != nil && decoder.isAtMemberStart
+                    ? try collect(rest, into: &out)
+                    : try decode(rest, into: &out)
+                rest = UnsafeRawBufferPointer(rebasing: rest[taken...])
+            }
+            if decoder.warning != nil { try warn(&out) }
         } catch {
-            throw settled(error)
+            throw settled(error, &out)
         }
         return .more
     }
 
     public mutating func finish(into out: inout Emitter) throws(StageError) {
         do {
+            // A member cut short: the decoder reads what came and names where it ends.
+            if let filling = parallel?.filling, filling.inputCount > 0 { try decodeHere(filling, into: &out) }
+            try writeMembers(waiting: true, into: &out)
             try settleChecker()
             try decoder.finish()
         } catch {
-            throw settled(error)
+            throw settled(error, &out)
         }
     }
 
     public mutating func close() {
+        parallel?.stop()
+        parallel = nil
         // Hand on what was decoded, even when ending on an error, then let the checker
         // forward it and end.
         if inner != nil {
@@ -66,6 +99,106 @@ public struct GunzipStage: Stage {
         checker?.stop()
         checker = nil
         decoder.end()
+    }
+
+    /// One step of the decoder. It reads past the members in flight only once they are
+    /// written: one of them may yet need reading here, and every byte after it with it.
+    /// The step from a member to the next one's first byte reads nothing, so it need not
+    /// wait.
+    private mutating func decode(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
+        if parallel?.hasJobs == true && !(decoder.isBetweenMembers && bytes[0] == 0x1f) {
+            try writeMembers(waiting: true, into: &out)
+        }
+        return try decoder.step(bytes, into: &inner, checker: checker!)
+    }
+
+    // MARK: Members decoded in parallel
+
+    /// At a member's first bytes: collects the member into a job slot until its header
+    /// gives its size and it is whole, then submits it; a member whose size is not known
+    /// goes to the decoder. Returns how many bytes of `bytes` it took.
+    private mutating func collect(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
+        // Writing out a member to free a slot may have handed everything to the decoder.
+        guard let job = try fillingJob(&out) else { return 0 }
+        if job.inputCount == 0 { (job.member, job.start) = (decoder.member, decoder.offset) }
+        let n = min(job.wantedCount - job.inputCount, bytes.count)
+        job.append(UnsafeRawBufferPointer(rebasing: bytes.prefix(n)))
+        if job.inputCount < job.wantedCount { return n }
+        switch BGZF.locate(job.bytes) {
+        case .needs(let count):
+            job.wantedCount = count
+        case .member(let count) where count > job.inputCount:
+            job.wantedCount = count
+        case .member where Int(job.storedLength) <= ParallelInflater.memberBytes:
+            decoder.skipMember(endingAt: job.start + job.inputCount)
+            parallel!.submit()
+            try writeMembers(waiting: false, into: &out)
+        case .member, .unknown:
+            try decodeHere(job, into: &out)
+        }
+        return n
+    }
+
+    /// The slot to collect into, writing out the oldest member to free one if need be;
+    /// nil if that member was handed to the decoder, and with it all that follows.
+    private mutating func fillingJob(_ out: inout Emitter) throws(StageError) -> ParallelInflater.Job? {
+        while let parallel {
+            if let job = parallel.filling { return job }
+            try writeOldest(waiting: true, into: &out)
+        }
+        return nil
+    }
+
+    /// Writes out the members that are done, in order (waiting for each, if `waiting`).
+    private mutating func writeMembers(waiting: Bool, into out: inout Emitter) throws(StageError) {
+        while parallel?.hasJobs == true {
+            guard try writeOldest(waiting: waiting, into: &out) else { return }
+        }
+    }
+
+    /// Writes the oldest member in flight if it is done (or once done, if `waiting`), or
+    /// hands it and all after it to the decoder if the worker could not vouch for it.
+    @discardableResult
+    private mutating func writeOldest(waiting: Bool, into out: inout Emitter) throws(StageError) -> Bool {
+        guard let parallel, let job = parallel.oldest(waiting: waiting) else { return false }
+        guard job.isClean else {
+            try decodeSequentially(from: job, into: &out)
+            return true
+        }
+        if settledBytes < decoder.emittedBytes {
+            try settleChecker()
+            settledBytes = decoder.emittedBytes
+        }
+        try out.write(UnsafeRawBufferPointer(start: job.output, count: job.outputCount))
+        parallel.release()
+        return true
+    }
+
+    /// A member whose size is not known, or whose output may be larger than a slot: every
+    /// member before it written, it goes to the decoder from its first byte. (So between
+    /// the first member in flight and the filling slot's end, every byte is in a slot: the
+    /// decoder can always go back and read them all.)
+    private mutating func decodeHere(_ job: ParallelInflater.Job, into out: inout Emitter) throws(StageError) {
+        try writeMembers(waiting: true, into: &out)
+        // Writing may have handed everything, this member too, to the decoder already.
+        guard parallel != nil else { return }
+        try out.flush()
+        let count = job.inputCount
+        job.reset()
+        try decoder.feed(UnsafeRawBufferPointer(start: job.input, count: count), into: &inner, checker: checker!)
+    }
+
+    /// The worker could not vouch for `job`: from its first byte on, everything is read by
+    /// the decoder, which finds the error (or, for a member it reads differently, goes on
+    /// exactly as it would have from the start).
+    private mutating func decodeSequentially(from job: ParallelInflater.Job, into out: inout Emitter) throws(StageError) {
+        let left = parallel!.abandon()
+        parallel = nil
+        try out.flush()
+        decoder.restart(member: job.member, at: job.start)
+        for member in left {
+            try decoder.feed(member.bytes, into: &inner, checker: checker!)
+        }
     }
 
     // MARK: Errors in stream order
@@ -85,40 +218,58 @@ public struct GunzipStage: Stage {
         }
     }
 
-    /// The error to report for `error`, raised on this thread: a mismatch the checker
-    /// found in an earlier member comes first; a closed inbox is that mismatch, if any.
-    private mutating func settled(_ error: StageError) -> StageError {
+    /// The error to report for `error`, raised on this thread: an error in a member in
+    /// flight or one the checker found comes first; a closed inbox is the checker's error.
+    private mutating func settled(_ error: StageError, _ out: inout Emitter) -> StageError {
         guard let checker else { return error }
         switch error {
         case .downstreamClosed:
             return checker.recordedFailure.map { .failed($0) } ?? error
         case .failed:
-            do throws(StageError) { try settleChecker() } catch {
+            do throws(StageError) {
+                try writeMembers(waiting: true, into: &out)
+                try settleChecker()
+            } catch {
                 if case .failed = error { return error }
             }
             return error
         }
     }
 
-    /// Prints the decoder's warning once every member before the garbage was checked, so
-    /// that it never comes before an error about one of them.
-    private mutating func warn() throws(StageError) {
+    /// Prints the decoder's warning once every member before the garbage was written and
+    /// checked, so that it never comes before an error about one of them.
+    private mutating func warn(_ out: inout Emitter) throws(StageError) {
+        try writeMembers(waiting: true, into: &out)
         try settleChecker()
         if let warning = decoder.warning { diagnostics?.warn("gunzip", warning) }
         decoder.warning = nil
     }
 
-    /// zlib's inflate state and 32 KiB window, and the checker's chunks.
-    static func heldBytes(chunkBytes: Int) -> Int { (48 << 10) + CRCChecker.heldBytes(chunkBytes: chunkBytes) }
+    /// zlib's inflate state and 32 KiB window, the checker's chunks, and with threads the
+    /// parallel inflater's slots.
+    static func heldBytes(chunkBytes: Int, threads: Int) -> Int {
+        let sequential = (48 << 10) + CRCChecker.heldBytes(chunkBytes: chunkBytes)
+        return threads > 1 ? sequential + ParallelInflater.heldBytes(threads: threads) : sequential
+    }
 
     public static let descriptor = StageDescriptor(
-        name: "gunzip", aliases: ["zcat"], synopsis: "gunzip [--trailing=error|warn|ignore]",
-        summary: "decompress gzip input, concatenated members too, checking every CRC",
+        name: "gunzip", aliases: ["zcat"], synopsis: "gunzip [-p N] [--trailing=error|warn|ignore]",
+        summary: "decompress gzip input, concatenated members too, checking every CRC; "
+            + "BGZF members in parallel",
         options: [
+            OptionSpec("p", "threads", .required("N"),
+                       help: "decode members of known size (BGZF) on N threads (default: one per core)"),
             OptionSpec(nil, "trailing", .required("POLICY"),
                        help: "non-gzip bytes after the last member: error (default), warn or ignore"),
         ]
     ) { args, context throws(SluiceError) in
+        var threads = GzipStage.onlineCores
+        if let given = args.last("threads"), let text = given.value {
+            guard let n = Int(text), (1...256).contains(n) else {
+                throw args.fail("\(given.spelling): invalid number of threads '\(text)' (use 1 to 256)")
+            }
+            threads = n
+        }
         var policy = TrailingPolicy.error
         if let given = args.last("trailing"), let value = given.value {
             guard let p = TrailingPolicy(rawValue: value) else {
@@ -127,8 +278,8 @@ public struct GunzipStage: Stage {
             policy = p
         }
         do throws(StageError) {
-            var plan = StagePlan(try GunzipStage(trailing: policy, diagnostics: context.diagnostics),
-                                 heldBytes: heldBytes(chunkBytes: context.chunkBytes))
+            var plan = StagePlan(try GunzipStage(trailing: policy, threads: threads, diagnostics: context.diagnostics),
+                                 heldBytes: heldBytes(chunkBytes: context.chunkBytes, threads: threads))
             plan.output = .other
             return plan
         } catch {
