@@ -122,6 +122,21 @@ import Testing
         #expect(rssWithin(rows[1][0], 24 << 20), "defaults: peak RSS \(rows[1][0])")
     }
 
+    /// A live stream: gzip --bgzf sends a short member when its input pauses, and
+    /// gunzip -p 2 writes each member it has decoded while its own input pauses.
+    @Test(arguments: ["gzip --bgzf + gunzip -p 2", "gzip --bgzf -p 1 | \"$SLUICE\" gunzip -p 2"])
+    func aLineIsVisibleWithinASecond(_ stages: String) throws {
+        let r = try sh("""
+            { echo "hello line"; sleep 2; echo "the end"; } | "$SLUICE" \(stages) > $T/out &
+            sleep 1
+            cat $T/out
+            wait
+            echo "--"
+            cat $T/out
+            """, timeout: 30)
+        #expect(r.text == "hello line\n--\nhello line\nthe end\n", "\(r.stderr)")
+    }
+
     @Test func usage() throws {
         let r = try sh("""
             "$SLUICE" gunzip -p 0 < /dev/null; echo "s=$?"

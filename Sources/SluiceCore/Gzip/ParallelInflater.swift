@@ -19,8 +19,13 @@ import Glibc
 // error and names it as it always has — same message, same offset, same bytes written
 // before it. Parallel decoding only ever takes the happy path.
 //
-// Memory: `slotsPerThread × N` slots, each with 64 KiB of input and 64 KiB (and a byte)
-// of output, and N inflate states — fixed when the stage starts. A slot is reused only
+// Output: with chunks of 64 KiB + 1 to 256 KiB (the default is 128 KiB), a worker
+// inflates straight into a chunk from the pool, which the dispatcher forwards whole;
+// with other chunk sizes, into a buffer of the slot's own, which the dispatcher copies
+// out.
+//
+// Memory: `slotsPerThread × N` slots, each with 64 KiB of input and a chunk (or 64 KiB
+// and a byte) of output, and N inflate states — fixed when the stage starts. A slot is reused only
 // after its output was written, and the dispatcher writes through the stage's emitter,
 // which blocks while downstream is full, so a slow consumer stops the dispatcher and
 // the workers idle: at most `slotsPerThread × N` members are in flight, whatever the
@@ -44,10 +49,13 @@ final class ParallelInflater: @unchecked Sendable {
         var inputCount = 0
         /// While filling: how many bytes the dispatcher needs before it looks again.
         var wantedCount = 12
-        /// The decoded bytes, `outputCount` of them; `memberBytes + 1` allocated, so that
-        /// output longer than any eligible member shows.
-        let output: UnsafeMutableRawPointer
+        /// The decoded bytes, `outputCount` of them, in `chunk` if the slot decodes into
+        /// pool chunks, else in a buffer of `memberBytes + 1` (so that output longer than
+        /// any eligible member shows), allocated on first use.
+        private(set) var output: UnsafeMutableRawPointer?
         var outputCount = 0
+        /// The chunk decoded into; taken by the dispatcher to forward it.
+        var chunk: Chunk?
         /// The worker decoded exactly one good member.
         var isClean = false
         /// The member's 1-based number and the offset of its first byte in the input.
@@ -60,12 +68,22 @@ final class ParallelInflater: @unchecked Sendable {
 
         init() {
             input = .allocate(byteCount: ParallelInflater.memberBytes, alignment: 64)
-            output = .allocate(byteCount: ParallelInflater.memberBytes + 1, alignment: 64)
         }
 
         deinit {
             input.deallocate()
-            output.deallocate()
+            output?.deallocate()
+        }
+
+        /// Where the worker inflates to: a chunk from `pool`, or the slot's own buffer.
+        func outputSpace(from pool: ChunkPool?) -> UnsafeMutableRawPointer {
+            if let pool {
+                let chunk = self.chunk ?? pool.take()
+                self.chunk = chunk
+                return chunk.base
+            }
+            if output == nil { output = .allocate(byteCount: ParallelInflater.memberBytes + 1, alignment: 64) }
+            return output!
         }
 
         var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: input, count: inputCount) }
@@ -91,6 +109,9 @@ final class ParallelInflater: @unchecked Sendable {
 
     private let jobs: [Job]
     private let threads: Int
+    /// Where workers take output chunks from, when its chunks can hold a member; set once
+    /// by `decode(into:)` before any job is submitted.
+    private var outputPool: ChunkPool?
     /// Protects every job's `state`, `isShuttingDown`.
     private let lock = Lock()
     private let workQueued = Condition()
@@ -103,14 +124,29 @@ final class ParallelInflater: @unchecked Sendable {
     private var submitted = 0
     private var written = 0
 
-    /// The memory this holds for `threads` workers, for the bound.
-    static func heldBytes(threads: Int) -> Int {
-        slotsPerThread * threads * (2 * memberBytes + 4096) + threads * (48 << 10)
+    /// 256 KiB: the largest chunk a slot decodes into; with larger chunks the slot's own
+    /// 64 KiB buffer is used, so that the bound does not grow with `--chunk`.
+    static let largestOutputChunk = 256 << 10
+
+    /// The memory this holds for `threads` workers with chunks of `chunkBytes`, for the bound.
+    static func heldBytes(threads: Int, chunkBytes: Int) -> Int {
+        let output = decodesIntoChunks(chunkBytes) ? chunkBytes + Chunk.overheadBytes : memberBytes + 1
+        return slotsPerThread * threads * (memberBytes + output + 4096) + threads * (48 << 10)
+    }
+
+    /// Whether a chunk of `chunkBytes` can take any member's output, and is not too large.
+    static func decodesIntoChunks(_ chunkBytes: Int) -> Bool {
+        (memberBytes + 1...largestOutputChunk).contains(chunkBytes)
     }
 
     init(threads: Int) {
         self.threads = threads
         jobs = (0..<(Self.slotsPerThread * threads)).map { _ in Job() }
+    }
+
+    /// Workers inflate into chunks from `pool` if they fit (call before the first submit).
+    func decode(into pool: ChunkPool) {
+        outputPool = Self.decodesIntoChunks(pool.chunkBytes) ? pool : nil
     }
 
     // MARK: Dispatcher
@@ -157,9 +193,11 @@ final class ParallelInflater: @unchecked Sendable {
     }
 
     /// Stops the workers, then returns every member not yet written, in order, and the
-    /// filling job's bytes last: what the sequential decoder must read instead.
+    /// filling job's bytes last: what the sequential decoder must read instead. Their
+    /// output chunks go back to the pool.
     func abandon() -> [Job] {
         stop()
+        for job in jobs { if let chunk = job.chunk { outputPool?.recycle(chunk) }; job.chunk = nil }
         var left: [Job] = []
         for i in written..<submitted { left.append(jobs[i % jobs.count]) }
         if let filling { left.append(filling) }
@@ -210,15 +248,17 @@ final class ParallelInflater: @unchecked Sendable {
               header.isDone else { return }
         let expected = Int(job.storedLength)
         guard expected <= Self.memberBytes else { return }
+        let output = job.outputSpace(from: outputPool)
         inflateReset(&stream)
         stream.next_in = (job.input + headerBytes).assumingMemoryBound(to: Bytef.self)
         stream.avail_in = uInt(body - headerBytes)
-        stream.next_out = job.output.assumingMemoryBound(to: Bytef.self)
+        stream.next_out = output.assumingMemoryBound(to: Bytef.self)
         stream.avail_out = uInt(expected + 1)
         let r = inflate(&stream, Z_FINISH)
         job.outputCount = expected + 1 - Int(stream.avail_out)
         guard r == Z_STREAM_END, stream.avail_in == 0, job.outputCount == expected else { return }
-        job.isClean = crc32(0, UnsafeRawBufferPointer(start: job.output, count: expected)) == job.storedCRC
+        job.isClean = crc32(0, UnsafeRawBufferPointer(start: output, count: expected)) == job.storedCRC
+        job.chunk?.count = expected
     }
 
     /// Stops the workers and waits for them; jobs still queued are left as they are.
@@ -229,6 +269,10 @@ final class ParallelInflater: @unchecked Sendable {
         lock.unlock()
         for worker in workers { worker.join() }
         workers.removeAll()
+    }
+
+    deinit {
+        for job in jobs { if let chunk = job.chunk { outputPool?.recycle(chunk) } }
     }
 }
 
