@@ -4,7 +4,11 @@
 # goes through a pipe to cat, as in real use.
 # Usage: bench/gzip.sh   (RUNS=N, SIZE=64M for a quicker run)
 source "$(dirname "$0")/lib.sh"
-need gzip pigz bgzip igzip
+need gzip pigz
+# Debian puts bgzip in tabix and igzip in isal.
+for tool in bgzip:tabix igzip:isal; do
+    command -v "${tool%%:*}" >/dev/null || { echo "bench: needs ${tool%%:*} (apt-get install ${tool#*:})" >&2; exit 1; }
+done
 T=$(corpus_text)
 BYTES=$(stat -c %s "$T")
 GZ="$T.gz"
