@@ -19,11 +19,12 @@ all: build
 # Debian packages. The build: make, binutils (strip, for make install), zlib's header and static library, and the static C++
 # runtime that -static-executable links, from the GCC installation the toolchain's clang
 # selects (12 on Debian 12). The tests: what they run and compare against (script is in
-# bsdutils, /usr/bin/time in time). `make deps` installs what is missing when run as root,
-# or names the apt-get line to run; it prints nothing when all are there.
+# bsdutils, /usr/bin/time in time, bgzip and htsfile in tabix). `make deps` installs what
+# is missing when run as root, or names the apt-get line to run; it prints nothing when
+# all are there.
 GCC_MAJOR = $(or $(shell clang -v 2>&1 | sed -n 's|^Selected GCC installation: .*/||p'),12)
 BUILD_PACKAGES = make binutils zlib1g-dev libstdc++-$(GCC_MAJOR)-dev
-TEST_PACKAGES := bash bsdutils coreutils diffutils gzip grep librsvg2-bin libxml2-utils mawk mandoc pigz pv python3 sed time
+TEST_PACKAGES := bash bsdutils coreutils diffutils gzip grep librsvg2-bin libxml2-utils mawk mandoc pigz pv python3 sed tabix time
 
 deps-build:
 	@.ci/deps $(BUILD_PACKAGES)

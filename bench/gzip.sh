@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# gzip and gunzip stages beside GNU gzip, pigz and node.js's zlib streams, on 256 MiB of
-# real text (Linux C sources). Output goes through a pipe to cat, as in real use.
+# gzip and gunzip stages beside GNU gzip, pigz, node.js's zlib streams, and for BGZF
+# htslib's bgzip and ISA-L's igzip, on 256 MiB of real text (Linux C sources). Output
+# goes through a pipe to cat, as in real use.
 # Usage: bench/gzip.sh   (RUNS=N, SIZE=64M for a quicker run)
 source "$(dirname "$0")/lib.sh"
 need gzip pigz
+# Debian puts bgzip in tabix and igzip in isal.
+for tool in bgzip:tabix igzip:isal; do
+    command -v "${tool%%:*}" >/dev/null || { echo "bench: needs ${tool%%:*} (apt-get install ${tool#*:})" >&2; exit 1; }
+done
 T=$(corpus_text)
 BYTES=$(stat -c %s "$T")
 GZ="$T.gz"
@@ -45,9 +50,38 @@ row "gzip -dc" "$BYTES" "$(median_seconds "gzip -dc < $GZ | cat > /dev/null")" "
 command -v node >/dev/null && \
     row "node zlib.createGunzip" "$BYTES" "$(median_seconds "node -e \"$NODE_GUNZIP\" < $GZ | cat > /dev/null")" "$base"
 
+BGZF="$T.bgz"
+[ -s "$BGZF" ] || bgzip -@2 -c "$T" > "$BGZF"
+PIECES="$T.pieces.gz"
+if [ ! -s "$PIECES" ]; then
+    split -b 1M -a 4 "$T" "$CORPUS_DIR/piece."
+    for f in "$CORPUS_DIR"/piece.*; do gzip -6 -c "$f"; done > "$PIECES"
+    rm -f "$CORPUS_DIR"/piece.*
+fi
+cat "$BGZF" "$PIECES" > /dev/null
+echo "decompress BGZF ($(basename "$BGZF"), bgzip -@2: $(stat -c %s "$BGZF") bytes), $(nproc) cores, median of $RUNS, MB/s of output:"
+base=$(median_seconds "bgzip -d -@2 < $BGZF | cat > /dev/null")
+row "bgzip -d -@2" "$BYTES" "$base"
+row "bgzip -d" "$BYTES" "$(median_seconds "bgzip -d < $BGZF | cat > /dev/null")" "$base"
+row "igzip -dc" "$BYTES" "$(median_seconds "igzip -dc < $BGZF | cat > /dev/null")" "$base"
+row "pigz -dc" "$BYTES" "$(median_seconds "pigz -dc < $BGZF | cat > /dev/null")" "$base"
+row "sluice gunzip -p 1" "$BYTES" "$(median_seconds "$SLUICE gunzip -p 1 < $BGZF | cat > /dev/null")" "$base"
+row "sluice gunzip (one thread per core)" "$BYTES" "$(median_seconds "$SLUICE gunzip < $BGZF | cat > /dev/null")" "$base"
+echo "decompress gzip per 1 MiB piece, concatenated ($(stat -c %s "$PIECES") bytes), against one member, median of $RUNS:"
+base=$(median_seconds "$SLUICE gunzip < $GZ | cat > /dev/null")
+row "sluice gunzip, one member" "$BYTES" "$base"
+row "sluice gunzip, 1 MiB members" "$BYTES" "$(median_seconds "$SLUICE gunzip < $PIECES | cat > /dev/null")" "$base"
+echo "compress into BGZF, $(nproc) cores, median of $RUNS, MB/s of input:"
+base=$(median_seconds "bgzip -@2 -c < $T | cat > /dev/null")
+row "bgzip -@2" "$BYTES" "$base"
+row "sluice gzip --bgzf -p 2" "$BYTES" "$(median_seconds "$SLUICE gzip --bgzf -p 2 < $T | cat > /dev/null")" "$base"
+echo "BGZF sizes: sluice $($SLUICE gzip --bgzf < "$T" | wc -c), bgzip $(stat -c %s "$BGZF")"
+
 echo "peak RSS:"
 printf '  %-52s %8s KiB\n' "sluice gzip -6 -p 1" "$(peak_rss_kib "$SLUICE gzip -6 -p 1 < $T > /dev/null")"
 printf '  %-52s %8s KiB\n' "sluice gzip -6 -p 2" "$(peak_rss_kib "$SLUICE gzip -6 -p 2 < $T > /dev/null")"
 printf '  %-52s %8s KiB\n' "sluice gunzip" "$(peak_rss_kib "$SLUICE gunzip < $GZ > /dev/null")"
+printf '  %-52s %8s KiB\n' "sluice gunzip -p 2 (BGZF)" "$(peak_rss_kib "$SLUICE gunzip -p 2 < $BGZF > /dev/null")"
+printf '  %-52s %8s KiB\n' "sluice gunzip (BGZF, one thread per core)" "$(peak_rss_kib "$SLUICE gunzip < $BGZF > /dev/null")"
 printf '  %-52s %8s KiB\n' "sluice gunzip into a slow reader (pv -L 200M)" \
     "$(peak_rss_kib "$SLUICE gunzip < $GZ | pv -q -L 200M > /dev/null")"

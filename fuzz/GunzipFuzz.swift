@@ -1,7 +1,9 @@
-// libFuzzer target for the gunzip stage: header parser, member loop, trailer checks.
+// libFuzzer target for the gunzip stage: header parser, member loop, trailer checks, and
+// the parallel path for members of known size (BGZF).
 // Input: one byte choosing a chunk size, then the compressed stream.
-// Checks: no crash; the same output and the same end whichever way the input is cut;
-// and where zlib decodes the input as whole gzip members, the same bytes and success.
+// Checks: no crash; the same output and the same end whichever way the input is cut and
+// whether members are decoded on two threads or one; and where zlib decodes the input as
+// whole gzip members, the same bytes and success.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzGunzip(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
@@ -11,9 +13,14 @@ public func fuzzGunzip(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let limit = 8 << 20
     let small = StageHarness.run(try! GunzipStage(), input: input, chunkSize: chunk, outputLimit: limit)
     let large = StageHarness.run(try! GunzipStage(), input: input, chunkSize: 65536, outputLimit: limit)
-    if small.end == .downstreamClosed || large.end == .downstreamClosed { return 0 }  // hit the limit
+    let parallel = StageHarness.run(try! GunzipStage(threads: 2), input: input, chunkSize: chunk, outputLimit: limit)
+    let results = [small, large, parallel]
+    if results.contains(where: { $0.end == .downstreamClosed }) { return 0 }  // hit the limit
     if small.end != large.end || small.output != large.output {
         fatalError("chunking changed the result: \(small.end) / \(large.end), \(small.output.count) / \(large.output.count) bytes")
+    }
+    if parallel.end != small.end || parallel.output != small.output {
+        fatalError("two threads changed the result: \(parallel.end) / \(small.end), \(parallel.output.count) / \(small.output.count) bytes")
     }
     if let reference = Reference.gunzipMembers(input, limit: limit), reference.count <= limit {
         if large.end != .finished || large.output != reference {
@@ -22,4 +29,3 @@ public func fuzzGunzip(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     }
     return 0
 }
-

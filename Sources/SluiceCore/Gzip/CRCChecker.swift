@@ -1,14 +1,52 @@
-/// The CRC-32 of gunzip's output, computed on a second thread while the stage's thread
-/// inflates — pigz's split, and worth about a sixth of gunzip's time here.
+/// The CRC-32 and length of gunzip's sequential output, checked on a second thread while
+/// the stage's thread inflates — pigz's split — and checked in the background: the
+/// inflater never waits for an answer, so a stream of many small members costs no more
+/// than one large member.
 ///
-/// The inflater fills chunks and sends them into `inbox` (two chunks deep); this thread
-/// takes each one, adds it to the running CRC and length, and forwards it to the stage's
-/// real output channel. Ownership stays linear: a chunk belongs to the inflater, then to
-/// the inbox, then to this thread, then downstream. At a member's end the inflater flushes
-/// its partial chunk and waits (`memberChecksum`) until every byte it made was checked,
-/// so a mismatch is reported at the same point, with the same output, as if it were
-/// checked inline.
+/// The inflater fills chunks and sends them into `inbox` (two chunks deep); a chunk may
+/// hold the end of one member and the start of the next. At each member's trailer the
+/// inflater hands over a `MemberEnd` (`expect`): where the member's output ends, counted
+/// in bytes since the stage began, and what its trailer says. This thread takes each
+/// chunk, runs the CRC and length up to each member end inside it, compares, and
+/// forwards the chunk to the stage's real output. Ownership stays linear: a chunk belongs
+/// to the inflater, then to the inbox, then to this thread, then downstream.
+///
+/// Order is what makes it safe to check late. The inflater hands over a member's end
+/// before it makes any byte of the next member, so a chunk that holds bytes past an end
+/// arrives after that end is known, and this thread compares before it forwards those
+/// bytes. On a mismatch it forwards the failing member's bytes, drops the rest of the
+/// chunk, records the failure and closes the inbox: what reaches stdout is exactly what
+/// the old wait-at-every-trailer design wrote — every byte of the failing member, nothing
+/// after it. An end that falls exactly on a chunk's last byte may be handed over after
+/// this thread checked that chunk; it is then compared by `expect` itself, under the
+/// lock, since the running CRC is already final (nothing past the end can have been
+/// sent yet).
+///
+/// The inflater learns of a failure when its next send finds the inbox closed, or at once
+/// when `expect` compared; before it reports an error of its own, or at the end, it
+/// `settle`s: waits until every byte it sent was checked and forwarded, so the earliest
+/// error wins, and output the stage writes by another way comes after.
 final class CRCChecker: @unchecked Sendable {
+    /// What a member's trailer says, and where that member's output ends.
+    struct MemberEnd {
+        /// Output bytes since the stage began, up to and including this member's last.
+        var outputEnd: Int
+        var storedCRC: UInt32
+        var storedLength: UInt32
+        /// For the message: the member's 1-based number and its trailer's first byte.
+        var member: Int
+        var trailerOffset: Int
+    }
+
+    /// How a `settle` ended.
+    enum Settled: Equatable {
+        /// Every byte was checked and is in the output channel.
+        case forwarded
+        case failed(String)
+        /// The consumer went away; the thread stopped.
+        case closed
+    }
+
     /// Inflater → checker.
     let inbox: BoundedChannel
     /// The stage's real output.
@@ -18,16 +56,28 @@ final class CRCChecker: @unchecked Sendable {
     /// This thread's own waits (blocked on the real output), kept off the stage's stats.
     private let stats = NodeStats(name: "gunzip-crc")
 
-    /// Protects the four fields below; `progress` is signalled as they change.
+    /// Protects every `var` below; `progress` is signalled when `isSettling`.
     private let lock = Lock()
     private let progress = Condition()
+    /// Member ends handed over and not yet compared, oldest first; each `outputEnd` is at
+    /// least `position`.
+    private var ends: [MemberEnd] = []
+    /// Index of the oldest end in `ends` not yet compared (the array is compacted as it goes).
+    private var nextEnd = 0
     /// CRC-32 and length mod 2^32 of the current member's bytes checked so far.
     private var crc: UInt32 = 0
     private var length: UInt32 = 0
-    /// Bytes checked since the stage began.
-    private var checkedBytes = 0
-    /// The thread has ended (input finished, or the consumer went away).
+    /// Bytes checked since the stage began; never past the end of a member whose end is
+    /// known and not yet compared.
+    private var position = 0
+    /// Bytes sent on to the output channel; at most `position`.
+    private var forwarded = 0
+    /// The first mismatch; nothing after it is checked or forwarded.
+    private var failure: String?
+    /// The thread has ended (input finished, a mismatch, or the consumer went away).
     private var isDone = false
+    /// The inflater waits in `settle`.
+    private var isSettling = false
     private var thread: Thread?
 
     /// Memory it adds: the inbox (at most 3 chunks) and the chunk in hand.
@@ -48,22 +98,21 @@ final class CRCChecker: @unchecked Sendable {
     private func run() {
         stats.begin()
         while case .chunk(let chunk) = inbox.receive(waiter: stats) {
-            let n = chunk.count
-            lock.lock()
-            let running = crc
-            lock.unlock()
-            let updated = crc32(running, chunk.bytes)
-            lock.lock()
-            crc = updated
-            length &+= UInt32(truncatingIfNeeded: chunk.count)
-            checkedBytes += chunk.count
-            progress.broadcast()
-            lock.unlock()
+            let (kept, isFailed) = check(chunk.bytes)
+            chunk.count = kept
             if case .closed(let reason) = output.send(chunk, waiter: stats) {
                 inbox.close(reason: reason)
                 break
             }
-            outputStats?.bytesOut.add(n, ordering: .relaxed)
+            outputStats?.bytesOut.add(kept, ordering: .relaxed)
+            lock.withLock {
+                forwarded += kept
+                if isSettling { progress.broadcast() }
+            }
+            if isFailed {
+                inbox.close(reason: .downstreamFailed(.runtime(lock.withLock { failure! })))
+                break
+            }
         }
         lock.withLock {
             isDone = true
@@ -72,19 +121,103 @@ final class CRCChecker: @unchecked Sendable {
         stats.end()
     }
 
-    /// Waits until `bytes` bytes in all have been checked, then returns the member's CRC
-    /// and length and starts the next member from zero. Nil when the thread stopped first
-    /// (the consumer went away).
-    func memberChecksum(after bytes: Int) -> (crc: UInt32, length: UInt32)? {
+    /// Checks `bytes`, the next ones of the output, comparing at each member end inside
+    /// them; returns how many may be forwarded (up to the end of a failing member) and
+    /// whether one failed.
+    private func check(_ bytes: UnsafeRawBufferPointer) -> (kept: Int, isFailed: Bool) {
+        var done = 0
+        while true {
+            lock.lock()
+            let boundary = nextEnd < ends.count ? ends[nextEnd].outputEnd : Int.max
+            let (running, start) = (crc, position)
+            lock.unlock()
+            let n = min(boundary - start, bytes.count - done)
+            let updated = crc32(running, UnsafeRawBufferPointer(rebasing: bytes[done..<(done + n)]))
+            done += n
+            lock.lock()
+            crc = updated
+            length &+= UInt32(truncatingIfNeeded: n)
+            position += n
+            let isMatched = compareEndsLocked()
+            if !isMatched && isSettling { progress.broadcast() }
+            lock.unlock()
+            if !isMatched || done == bytes.count { return (done, !isMatched) }
+        }
+    }
+
+    /// Under the lock: compares every member end at `position` (an empty member ends where
+    /// the one before it did); false at the first mismatch, which is recorded.
+    private func compareEndsLocked() -> Bool {
+        while nextEnd < ends.count && ends[nextEnd].outputEnd == position {
+            let end = ends[nextEnd]
+            nextEnd += 1
+            if nextEnd == ends.count {
+                ends.removeAll(keepingCapacity: true)
+                nextEnd = 0
+            }
+            if let mismatch = Self.mismatch(end, crc: crc, length: length) {
+                failure = mismatch
+                return false
+            }
+            crc = 0
+            length = 0
+        }
+        return true
+    }
+
+    private static func mismatch(_ end: MemberEnd, crc: UInt32, length: UInt32) -> String? {
+        if end.storedCRC != crc {
+            return "CRC mismatch in member \(end.member) at byte \(end.trailerOffset) "
+                + "(stored 0x\(hex(end.storedCRC)), computed 0x\(hex(crc)))"
+        }
+        if end.storedLength != length {
+            return "length mismatch in member \(end.member) at byte \(end.trailerOffset + 4) "
+                + "(stored \(end.storedLength), decompressed \(length) mod 2^32)"
+        }
+        return nil
+    }
+
+    private static func hex(_ v: UInt32) -> String {
+        let s = String(v, radix: 16)
+        return String(repeating: "0", count: 8 - s.count) + s
+    }
+
+    /// Hands over a member's end, before any byte of the next member is sent. Returns the
+    /// mismatch when it could be compared at once (every byte of the member was already
+    /// checked), else nil: a later mismatch surfaces as a closed inbox, or in `settle`.
+    func expect(_ end: MemberEnd) -> String? {
+        lock.lock()
+        if let failure {
+            lock.unlock()
+            return failure
+        }
+        ends.append(end)
+        let isMatched = compareEndsLocked()
+        let failed = failure
+        lock.unlock()
+        if !isMatched, let failed {
+            inbox.close(reason: .downstreamFailed(.runtime(failed)))
+            return failed
+        }
+        return nil
+    }
+
+    /// Waits until the `sentBytes` bytes the inflater sent so far were all checked and
+    /// forwarded (or the thread stopped), and says how that went. Call with nothing
+    /// pending in the inflater's emitter.
+    func settle(sentBytes: Int) -> Settled {
         lock.lock()
         defer { lock.unlock() }
-        while checkedBytes < bytes && !isDone { progress.wait(lock) }
-        if checkedBytes < bytes { return nil }
-        let result = (crc, length)
-        crc = 0
-        length = 0
-        return result
+        isSettling = true
+        while forwarded < sentBytes && failure == nil && !isDone { progress.wait(lock) }
+        isSettling = false
+        if let failure { return .failed(failure) }
+        if forwarded < sentBytes { return .closed }
+        return .forwarded
     }
+
+    /// The first mismatch, if any (after a send into the inbox found it closed).
+    var recordedFailure: String? { lock.withLock { failure } }
 
     /// Ends the inbox and waits for the thread, which forwards what is queued first.
     func stop() {

@@ -18,6 +18,11 @@ import Glibc
 // so a slow consumer stops the dispatcher, the slots stay full, and the workers idle —
 // finished blocks never pile up.
 //
+// BGZF (`gzip --bgzf`): every block is 65280 bytes of input made into a gzip member of
+// its own (header with its size in a `BC` subfield, raw deflate ended with finish, CRC-32
+// and length), with no priming, and the stream ends with BGZF's empty member; the
+// dispatcher writes the members as they come. The workers do the whole member.
+//
 // Ownership: a job is the dispatcher's while `idle` (it fills it) and after `done` (it
 // writes it out), a worker's while `working`; `state` changes under `lock`. The block
 // before a job is read (for its dictionary) only by the dispatcher, while filling.
@@ -67,6 +72,8 @@ final class ParallelDeflater: @unchecked Sendable {
     var onSubmit: ((_ level: Int, _ bytes: Int) -> Void)?
     let blockBytes: Int
     let isIndependent: Bool
+    /// Each block is a BGZF member; `blockBytes` is `BGZF.blockInputBytes`.
+    let isBGZF: Bool
     private let jobs: [Job]
     /// Protects every job's `state`, `isShuttingDown`.
     private let lock = Lock()
@@ -89,12 +96,14 @@ final class ParallelDeflater: @unchecked Sendable {
         return slots * (2 * blockBytes + dictionaryBytes + 4096) + threads * Deflater.heldBytes
     }
 
-    init(level: Int, threads: Int, blockBytes: Int, isIndependent: Bool) {
+    init(level: Int, threads: Int, blockBytes: Int, isIndependent: Bool, isBGZF: Bool = false) {
         self.level = level
         self.headerLevel = level
-        self.blockBytes = blockBytes
-        self.isIndependent = isIndependent
-        let bound = ParallelDeflater.outputBound(level: level, blockBytes: blockBytes)
+        self.blockBytes = isBGZF ? BGZF.blockInputBytes : blockBytes
+        self.isIndependent = isIndependent || isBGZF
+        self.isBGZF = isBGZF
+        let bound = ParallelDeflater.outputBound(level: level, blockBytes: self.blockBytes)
+            + (isBGZF ? BGZF.headerBytes + BGZF.trailerBytes : 0)
         jobs = (0..<(2 * threads)).map { _ in Job(blockBytes: blockBytes, outputBytes: bound) }
         self.threads = threads
     }
@@ -142,9 +151,16 @@ final class ParallelDeflater: @unchecked Sendable {
     }
 
     /// End of input: the last block (empty for empty input) with finish, every block
-    /// out, then the trailer.
+    /// out, then the trailer; for BGZF, the last block if it holds anything, then the
+    /// end-of-file member.
     func finish(into out: inout Emitter) throws(StageError) {
         let job = try fillingJob(&out)
+        if isBGZF {
+            if job.inputCount > 0 { submit(job, isLast: true) }
+            try writeFinished(waiting: true, into: &out)
+            try out.write(BGZF.endOfFile)
+            return
+        }
         submit(job, isLast: true)
         try writeFinished(waiting: true, into: &out)
         var trailer = [UInt8](repeating: 0, count: 8)
@@ -212,7 +228,7 @@ final class ParallelDeflater: @unchecked Sendable {
 
     private func write(_ job: Job, into out: inout Emitter) throws(StageError) {
         if let failure = job.failure { throw .failed(failure) }
-        if !isHeaderWritten {
+        if !isHeaderWritten && !isBGZF {
             // RFC 1952: ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL OS=3 (Unix), as zlib writes it.
             let xfl: UInt8 = headerLevel == 9 ? 2 : headerLevel == 1 ? 4 : 0
             let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]
@@ -281,8 +297,8 @@ final class ParallelDeflater: @unchecked Sendable {
         }
         stream.next_in = job.input.assumingMemoryBound(to: Bytef.self)
         stream.avail_in = uInt(job.inputCount)
-        job.outputCount = 0
-        let flush = job.isLast ? Z_FINISH : Z_SYNC_FLUSH
+        job.outputCount = isBGZF ? BGZF.headerBytes : 0
+        let flush = job.isLast || isBGZF ? Z_FINISH : Z_SYNC_FLUSH
         while true {
             stream.next_out = (job.output + job.outputCount).assumingMemoryBound(to: Bytef.self)
             stream.avail_out = uInt(job.outputCapacity - job.outputCount)
@@ -292,7 +308,7 @@ final class ParallelDeflater: @unchecked Sendable {
                 job.failure = "zlib's deflate failed"
                 break
             }
-            let isComplete = job.isLast ? r == Z_STREAM_END : stream.avail_out > 0
+            let isComplete = flush == Z_FINISH ? r == Z_STREAM_END : stream.avail_out > 0
             if isComplete { break }
             // deflateBound should make this unreachable; grow rather than fail.
             let grown = UnsafeMutableRawPointer.allocate(byteCount: job.outputCapacity * 2, alignment: 64)
@@ -302,6 +318,28 @@ final class ParallelDeflater: @unchecked Sendable {
             job.outputCapacity *= 2
         }
         job.crc = crc32(0, UnsafeRawBufferPointer(start: job.input, count: job.inputCount))
+        if isBGZF && job.failure == nil { wrapMember(job) }
+    }
+
+    /// Around a BGZF block's deflate data (`outputCount` bytes from `headerBytes`): the
+    /// header with the member's size, and the trailer.
+    private func wrapMember(_ job: Job) {
+        var trailer = [UInt8](repeating: 0, count: BGZF.trailerBytes)
+        for i in 0..<4 {
+            trailer[i] = UInt8(truncatingIfNeeded: job.crc >> (8 * UInt32(i)))
+            trailer[4 + i] = UInt8(truncatingIfNeeded: job.inputCount >> (8 * i))
+        }
+        let memberBytes = job.outputCount + BGZF.trailerBytes
+        // deflateBound(65280) + 26 is under 64 KiB at every level, so this cannot happen.
+        guard memberBytes <= BGZF.maxMemberBytes, memberBytes <= job.outputCapacity else {
+            job.failure = "a BGZF block came out larger than 64 KiB"
+            return
+        }
+        trailer.withUnsafeBytes { (job.output + job.outputCount).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        BGZF.header(memberBytes: memberBytes).withUnsafeBytes {
+            job.output.copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+        }
+        job.outputCount = memberBytes
     }
 
     /// Stops the workers and waits for them; jobs still queued are dropped.

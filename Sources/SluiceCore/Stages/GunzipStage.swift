@@ -2,55 +2,42 @@ import CZlib
 
 /// `gunzip`: decompresses gzip input, member after member, as `gzip -d` does.
 ///
-/// The header and trailer are parsed here (so every error can name its member and byte
-/// offset); the deflate body goes through zlib's raw inflate. Output is inflated straight
-/// into the pending output chunk, never more than one chunk at a time, so a gzip bomb
-/// moves through bounded buffers and a slow consumer stops inflation. The CRC-32 of the
-/// output is computed by a `CRCChecker` thread, which forwards the chunks downstream.
+/// A `MemberDecoder` parses and inflates on the stage's thread; its output goes through
+/// a `CRCChecker` thread, which checks every member's CRC-32 and length in the
+/// background and forwards the chunks downstream. With threads (`-p`), members whose
+/// size their header gives (BGZF) are decoded in parallel by a `ParallelInflater` and
+/// written in order through the stage's own emitter; any other member goes through the
+/// decoder.
+///
+/// The two outputs never overlap: before the decoder emits, every member in flight is
+/// written and `out` flushed; before a member from the workers is written, the decoder's
+/// output is settled (checked and forwarded). An error found on this thread waits for
+/// both to catch up first, so the earliest error in the stream is the one reported, with
+/// everything before it written, as if all were decoded and checked inline.
 public struct GunzipStage: Stage {
     /// What to do with bytes after the last member that are neither a member nor zeros.
     public enum TrailingPolicy: String, Sendable, CaseIterable {
         case error, warn, ignore
     }
 
-    private enum Phase {
-        case header     // parsing a member header
-        case body       // inflating
-        case trailer    // reading CRC-32 and ISIZE
-        case between    // after a member: another member, zero padding, or garbage
-        case padding    // zeros after the last member (tape padding), ignored
-        case ignoring   // trailing garbage, ignored by policy
-    }
-
-    private let z = ZStream(.inflate)
-    private let policy: TrailingPolicy
+    /// The sequential decoder; its `emittedBytes` are the bytes sent into `inner`.
+    private var decoder: MemberDecoder
     private let diagnostics: Diagnostics?
-    private var phase = Phase.header
-    private var header = GzipHeaderParser()
-    /// Compressed bytes consumed before the current position: the offsets in messages.
-    private var offset = 0
-    /// 1-based number of the member being read.
-    private var member = 1
-    /// Offset of the current member's first byte.
-    private var memberStart = 0
-    /// Checks the CRC of the output on its own thread, and forwards it; from `begin`.
+    /// Checks the decoder's output on its own thread, and forwards it; from `begin`.
     private var checker: CRCChecker?
-    /// Output goes here, into the checker's inbox, not to the stage's `out`.
+    /// The decoder's output goes here, into the checker's inbox, not to the stage's `out`.
     private var inner: Emitter!
-    /// Bytes of output made so far, all members.
-    private var emittedBytes = 0
-    /// The 8 trailer bytes, `trailerCount` of them collected.
-    private var trailer: UInt64 = 0
-    private var trailerCount = 0
+    /// Decodes located members on worker threads; nil with one thread, and from the
+    /// first member it could not vouch for on (the rest is read sequentially).
+    private var parallel: ParallelInflater?
+    /// `decoder.emittedBytes` when the checker last had all of it forwarded; below it, the
+    /// decoder's output may still be on its way and the workers' must wait.
+    private var settledBytes = 0
 
-    public init(trailing: TrailingPolicy = .error, diagnostics: Diagnostics? = nil) throws(StageError) {
-        policy = trailing
+    public init(trailing: TrailingPolicy = .error, threads: Int = 1, diagnostics: Diagnostics? = nil) throws(StageError) {
+        decoder = try MemberDecoder(trailing: trailing)
         self.diagnostics = diagnostics
-        // Raw deflate (-15): the gzip wrapper is ours to parse.
-        if sluice_inflateInit2(z.pointer, -15) != Z_OK {
-            throw .failed("cannot start zlib's inflate: out of memory")
-        }
-        z.isActive = true
+        if threads > 1 { parallel = ParallelInflater(threads: threads) }
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
@@ -58,44 +45,68 @@ public struct GunzipStage: Stage {
         inner = Emitter(channel: checker.inbox, pool: out.pool, stats: out.stats, countsBytes: false)
         checker.start()
         self.checker = checker
+        parallel?.decode(into: out.pool)
         return .more
     }
 
+    /// Before waiting for input: what is decoded goes out, and members in flight keep
+    /// the workers busy (waiting for them here would stall the pipeline whenever the
+    /// reader falls a chunk behind).
     public mutating func willWait(into out: inout Emitter) throws(StageError) {
-        try inner.flush()
+        do {
+            try writeMembers(waiting: false, into: &out)
+            try inner.flush()
+            try out.flush()
+        } catch {
+            throw settled(error, &out)
+        }
+    }
+
+    /// 2 ms: a member in flight is done within a fraction of that, so once input pauses
+    /// (a live stream), the last members are written at once rather than with the next
+    /// input; a file input never pauses that long.
+    public var idleNanos: UInt64? { parallel == nil ? nil : 2_000_000 }
+
+    public mutating func idle(into out: inout Emitter) throws(StageError) {
+        do {
+            try writeMembers(waiting: true, into: &out)
+            try out.flush()
+        } catch {
+            throw settled(error, &out)
+        }
     }
 
     public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
-        var rest = input.bytes
-        while !rest.isEmpty {
-            let taken: Int
-            switch phase {
-            case .header: taken = try parseHeader(rest)
-            case .body: taken = try inflate(rest)
-            case .trailer: taken = try readTrailer(rest)
-            case .between: taken = try decideAfterMember(rest)
-            case .padding: taken = try skipZeros(rest)
-            case .ignoring: taken = rest.count
+        do {
+            var rest = input.bytes
+            while !rest.isEmpty {
+                let taken = parallel != nil && decoder.isAtMemberStart
+                    ? try collect(rest, into: &out)
+                    : try decode(rest, into: &out)
+                rest = UnsafeRawBufferPointer(rebasing: rest[taken...])
             }
-            offset += taken
-            rest = UnsafeRawBufferPointer(rebasing: rest[taken...])
+            if decoder.warning != nil { try warn(&out) }
+        } catch {
+            throw settled(error, &out)
         }
         return .more
     }
 
     public mutating func finish(into out: inout Emitter) throws(StageError) {
-        try inner.flush()
-        switch phase {
-        case .between, .padding, .ignoring:
-            return
-        case .header where offset == 0:
-            throw .failed("unexpected end of input at byte 0 (empty input)")
-        default:
-            throw .failed("unexpected end of input in member \(member) at byte \(offset)")
+        do {
+            // A member cut short: the decoder reads what came and names where it ends.
+            if let filling = parallel?.filling, filling.inputCount > 0 { try decodeHere(filling, into: &out) }
+            try writeMembers(waiting: true, into: &out)
+            try settleChecker()
+            try decoder.finish()
+        } catch {
+            throw settled(error, &out)
         }
     }
 
     public mutating func close() {
+        parallel?.stop()
+        parallel = nil
         // Hand on what was decoded, even when ending on an error, then let the checker
         // forward it and end.
         if inner != nil {
@@ -103,148 +114,183 @@ public struct GunzipStage: Stage {
         }
         checker?.stop()
         checker = nil
-        z.end()
+        decoder.end()
     }
 
-    // MARK: Phases
-
-    private mutating func parseHeader(_ bytes: UnsafeRawBufferPointer) throws(StageError) -> Int {
-        let taken: Int
-        do throws(GzipHeaderParser.Failure) {
-            taken = try header.feed(bytes)
-        } catch {
-            return try headerFailed(error)
+    /// One step of the decoder. It reads past the members in flight only once they are
+    /// written: one of them may yet need reading here, and every byte after it with it.
+    /// The step from a member to the next one's first byte reads nothing, so it need not
+    /// wait.
+    private mutating func decode(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
+        if parallel?.hasJobs == true && !(decoder.isBetweenMembers && bytes[0] == 0x1f) {
+            try writeMembers(waiting: true, into: &out)
         }
-        if header.isDone {
-            inflateReset(z.pointer)
-            phase = .body
-        }
-        return taken
+        return try decoder.step(bytes, into: &inner, checker: checker!)
     }
 
-    private mutating func headerFailed(_ failure: GzipHeaderParser.Failure) throws(StageError) -> Int {
-        let (member, memberStart) = (self.member, self.memberStart)
-        let at = { (position: Int) in "in member \(member) at byte \(memberStart + position)" }
-        switch failure {
-        case .badMagic(let position):
-            if member == 1 { throw .failed("not in gzip format at byte \(position)") }
-            // After a good member, something that is not a member is trailing data.
-            try trailingGarbage(at: memberStart)
-            return 0
-        case .badMethod(let method, let position):
-            throw .failed("unknown compression method \(method) \(at(position))")
-        case .reservedFlags(let flags, let position):
-            throw .failed("reserved header flags set (0x\(String(flags, radix: 16))) \(at(position))")
-        case .headerCRC(let position):
-            throw .failed("header CRC mismatch \(at(position))")
-        }
-    }
+    // MARK: Members decoded in parallel
 
-    /// Inflates into `inner` until `bytes` are used up or the member ends.
-    private mutating func inflate(_ bytes: UnsafeRawBufferPointer) throws(StageError) -> Int {
-        z.setInput(bytes)
-        while true {
-            let space = inner.reserve()
-            let size = z.setOutput(space)
-            let r = CZlib.inflate(z.pointer, Z_NO_FLUSH)
-            let produced = size - z.availableOut
-            if produced > 0 {
-                emittedBytes += produced
-                try inner.commit(produced)
-            }
-            switch r {
-            case Z_STREAM_END:
-                try inner.flush()
-                phase = .trailer
-                trailer = 0
-                trailerCount = 0
-                return bytes.count - z.availableIn
-            case Z_OK, Z_BUF_ERROR:
-                // Out of input with room to spare: wait for the next chunk.
-                if z.availableIn == 0 && z.availableOut > 0 { return bytes.count }
-            case Z_MEM_ERROR:
-                throw .failed("out of memory")
-            default:
-                let at = offset + bytes.count - z.availableIn
-                throw .failed("\(z.message(or: "invalid compressed data")) in member \(member) at byte \(at)")
-            }
-        }
-    }
-
-    private mutating func readTrailer(_ bytes: UnsafeRawBufferPointer) throws(StageError) -> Int {
-        let n = min(8 - trailerCount, bytes.count)
-        for i in 0..<n { trailer |= UInt64(bytes[i]) << (8 * UInt64(trailerCount + i)) }
-        trailerCount += n
-        if trailerCount == 8 {
-            guard let (crc, length) = checker?.memberChecksum(after: emittedBytes) else {
-                throw .downstreamClosed
-            }
-            let trailerStart = offset + n - 8
-            let storedCRC = UInt32(truncatingIfNeeded: trailer)
-            let storedLength = UInt32(truncatingIfNeeded: trailer >> 32)
-            if storedCRC != crc {
-                throw .failed("CRC mismatch in member \(member) at byte \(trailerStart) "
-                    + "(stored 0x\(hex(storedCRC)), computed 0x\(hex(crc)))")
-            }
-            if storedLength != length {
-                throw .failed("length mismatch in member \(member) at byte \(trailerStart + 4) "
-                    + "(stored \(storedLength), decompressed \(length) mod 2^32)")
-            }
-            phase = .between
+    /// At a member's first bytes: collects the member into a job slot until its header
+    /// gives its size and it is whole, then submits it; a member whose size is not known
+    /// goes to the decoder. Returns how many bytes of `bytes` it took.
+    private mutating func collect(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
+        // Writing out a member to free a slot may have handed everything to the decoder.
+        guard let job = try fillingJob(&out) else { return 0 }
+        if job.inputCount == 0 { (job.member, job.start) = (decoder.member, decoder.offset) }
+        let n = min(job.wantedCount - job.inputCount, bytes.count)
+        job.append(UnsafeRawBufferPointer(rebasing: bytes.prefix(n)))
+        if job.inputCount < job.wantedCount { return n }
+        switch BGZF.locate(job.bytes) {
+        case .needs(let count):
+            job.wantedCount = count
+        case .member(let count) where count > job.inputCount:
+            job.wantedCount = count
+        case .member where Int(job.storedLength) <= ParallelInflater.memberBytes:
+            decoder.skipMember(endingAt: job.start + job.inputCount)
+            parallel!.submit()
+            try writeMembers(waiting: false, into: &out)
+        case .member, .unknown:
+            try decodeHere(job, into: &out)
         }
         return n
     }
 
-    private mutating func decideAfterMember(_ bytes: UnsafeRawBufferPointer) throws(StageError) -> Int {
-        switch bytes[0] {
-        case 0x1f:
-            member += 1
-            memberStart = offset
-            header = GzipHeaderParser()
-            phase = .header
-        case 0:
-            phase = .padding
-        default:
-            try trailingGarbage(at: offset)
+    /// The slot to collect into, writing out the oldest member to free one if need be;
+    /// nil if that member was handed to the decoder, and with it all that follows.
+    private mutating func fillingJob(_ out: inout Emitter) throws(StageError) -> ParallelInflater.Job? {
+        while let parallel {
+            if let job = parallel.filling { return job }
+            try writeOldest(waiting: true, into: &out)
         }
-        return 0
+        return nil
     }
 
-    private mutating func skipZeros(_ bytes: UnsafeRawBufferPointer) throws(StageError) -> Int {
-        for i in bytes.indices where bytes[i] != 0 {
-            try trailingGarbage(at: offset + i)
-            return bytes.count
+    /// Writes out the members that are done, in order (waiting for each, if `waiting`).
+    private mutating func writeMembers(waiting: Bool, into out: inout Emitter) throws(StageError) {
+        while parallel?.hasJobs == true {
+            guard try writeOldest(waiting: waiting, into: &out) else { return }
         }
-        return bytes.count
     }
 
-    /// Trailing bytes that are neither a member nor zero padding: an error by default,
-    /// because a damaged second member looks exactly like garbage.
-    private mutating func trailingGarbage(at position: Int) throws(StageError) {
-        switch policy {
-        case .error: throw .failed("trailing garbage at byte \(position)")
-        case .warn: diagnostics?.warn("gunzip", "warning: trailing garbage at byte \(position) ignored")
-        case .ignore: break
+    /// Writes the oldest member in flight if it is done (or once done, if `waiting`), or
+    /// hands it and all after it to the decoder if the worker could not vouch for it.
+    @discardableResult
+    private mutating func writeOldest(waiting: Bool, into out: inout Emitter) throws(StageError) -> Bool {
+        guard let parallel, let job = parallel.oldest(waiting: waiting) else { return false }
+        guard job.isClean else {
+            try decodeSequentially(from: job, into: &out)
+            return true
         }
-        phase = .ignoring
+        if settledBytes < decoder.emittedBytes {
+            try settleChecker()
+            settledBytes = decoder.emittedBytes
+        }
+        if let chunk = job.chunk {
+            job.chunk = nil
+            try out.forward(ChunkLease(chunk, pool: out.pool))
+        } else {
+            try out.write(UnsafeRawBufferPointer(start: job.output, count: job.outputCount))
+        }
+        parallel.release()
+        return true
     }
 
-    private func hex(_ v: UInt32) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 8 - s.count) + s
+    /// A member whose size is not known, or whose output may be larger than a slot: every
+    /// member before it written, it goes to the decoder from its first byte. (So between
+    /// the first member in flight and the filling slot's end, every byte is in a slot: the
+    /// decoder can always go back and read them all.)
+    private mutating func decodeHere(_ job: ParallelInflater.Job, into out: inout Emitter) throws(StageError) {
+        try writeMembers(waiting: true, into: &out)
+        // Writing may have handed everything, this member too, to the decoder already.
+        guard parallel != nil else { return }
+        try out.flush()
+        let count = job.inputCount
+        job.reset()
+        try decoder.feed(UnsafeRawBufferPointer(start: job.input, count: count), into: &inner, checker: checker!)
     }
 
-    /// zlib's inflate state and 32 KiB window, and the checker's chunks.
-    static func heldBytes(chunkBytes: Int) -> Int { (48 << 10) + CRCChecker.heldBytes(chunkBytes: chunkBytes) }
+    /// The worker could not vouch for `job`: from its first byte on, everything is read by
+    /// the decoder, which finds the error (or, for a member it reads differently, goes on
+    /// exactly as it would have from the start).
+    private mutating func decodeSequentially(from job: ParallelInflater.Job, into out: inout Emitter) throws(StageError) {
+        let left = parallel!.abandon()
+        parallel = nil
+        try out.flush()
+        decoder.restart(member: job.member, at: job.start)
+        for member in left {
+            try decoder.feed(member.bytes, into: &inner, checker: checker!)
+        }
+    }
+
+    // MARK: Errors in stream order
+
+    /// Sends what the decoder made and waits until the checker has forwarded all of it;
+    /// throws the mismatch it found, if any.
+    private mutating func settleChecker() throws(StageError) {
+        do { try inner.flush() } catch {
+            // The inbox closes on a mismatch as well as when the consumer went away.
+            if let failure = checker!.recordedFailure { throw .failed(failure) }
+            throw error
+        }
+        switch checker!.settle(sentBytes: decoder.emittedBytes) {
+        case .forwarded: return
+        case .failed(let message): throw .failed(message)
+        case .closed: throw .downstreamClosed
+        }
+    }
+
+    /// The error to report for `error`, raised on this thread: an error in a member in
+    /// flight or one the checker found comes first; a closed inbox is the checker's error.
+    private mutating func settled(_ error: StageError, _ out: inout Emitter) -> StageError {
+        guard let checker else { return error }
+        switch error {
+        case .downstreamClosed:
+            return checker.recordedFailure.map { .failed($0) } ?? error
+        case .failed:
+            do throws(StageError) {
+                try writeMembers(waiting: true, into: &out)
+                try settleChecker()
+            } catch {
+                if case .failed = error { return error }
+            }
+            return error
+        }
+    }
+
+    /// Prints the decoder's warning once every member before the garbage was written and
+    /// checked, so that it never comes before an error about one of them.
+    private mutating func warn(_ out: inout Emitter) throws(StageError) {
+        try writeMembers(waiting: true, into: &out)
+        try settleChecker()
+        if let warning = decoder.warning { diagnostics?.warn("gunzip", warning) }
+        decoder.warning = nil
+    }
+
+    /// zlib's inflate state and 32 KiB window, the checker's chunks, and with threads the
+    /// parallel inflater's slots.
+    static func heldBytes(chunkBytes: Int, threads: Int) -> Int {
+        let sequential = (48 << 10) + CRCChecker.heldBytes(chunkBytes: chunkBytes)
+        return threads > 1 ? sequential + ParallelInflater.heldBytes(threads: threads, chunkBytes: chunkBytes) : sequential
+    }
 
     public static let descriptor = StageDescriptor(
-        name: "gunzip", aliases: ["zcat"], synopsis: "gunzip [--trailing=error|warn|ignore]",
-        summary: "decompress gzip input, concatenated members too, checking every CRC",
+        name: "gunzip", aliases: ["zcat"], synopsis: "gunzip [-p N] [--trailing=error|warn|ignore]",
+        summary: "decompress gzip input, concatenated members too, checking every CRC; "
+            + "BGZF members in parallel",
         options: [
+            OptionSpec("p", "threads", .required("N"),
+                       help: "decode members of known size (BGZF) on N threads (default: one per core)"),
             OptionSpec(nil, "trailing", .required("POLICY"),
                        help: "non-gzip bytes after the last member: error (default), warn or ignore"),
         ]
     ) { args, context throws(SluiceError) in
+        var threads = GzipStage.onlineCores
+        if let given = args.last("threads"), let text = given.value {
+            guard let n = Int(text), (1...256).contains(n) else {
+                throw args.fail("\(given.spelling): invalid number of threads '\(text)' (use 1 to 256)")
+            }
+            threads = n
+        }
         var policy = TrailingPolicy.error
         if let given = args.last("trailing"), let value = given.value {
             guard let p = TrailingPolicy(rawValue: value) else {
@@ -253,8 +299,8 @@ public struct GunzipStage: Stage {
             policy = p
         }
         do throws(StageError) {
-            var plan = StagePlan(try GunzipStage(trailing: policy, diagnostics: context.diagnostics),
-                                 heldBytes: heldBytes(chunkBytes: context.chunkBytes))
+            var plan = StagePlan(try GunzipStage(trailing: policy, threads: threads, diagnostics: context.diagnostics),
+                                 heldBytes: heldBytes(chunkBytes: context.chunkBytes, threads: threads))
             plan.output = .other
             return plan
         } catch {

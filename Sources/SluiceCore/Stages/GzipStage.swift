@@ -4,6 +4,8 @@ import Glibc
 /// `gzip`: compresses the stream into one RFC 1952 gzip member with zlib's deflate; with
 /// more than one thread (the default: one per online core), as pigz does, in blocks
 /// compressed in parallel (`ParallelDeflater`). `--threads 1` is zlib's own gzip stream.
+/// `--bgzf` writes BGZF instead: a member per 65280 bytes of input, each with its size,
+/// compressed on the same threads.
 public struct GzipStage: Stage {
     public struct Settings: Sendable, Equatable {
         public var level = 6
@@ -14,6 +16,8 @@ public struct GzipStage: Stage {
         public var isIndependent = false
         /// `--adapt[=MIN:MAX]`: the levels the stage may move between; nil: fixed.
         public var adaptRange: ClosedRange<Int>?
+        /// BGZF members instead of one member (always through `ParallelDeflater`).
+        public var isBGZF = false
         /// How long the input may stay quiet before what was compressed so far is flushed
         /// (`--flush-idle`); nil: never.
         public var flushIdleNanos: UInt64? = GzipStage.defaultFlushIdleNanos
@@ -42,7 +46,7 @@ public struct GzipStage: Stage {
     public init(_ settings: Settings) throws(StageError) {
         self.settings = settings
         if let range = settings.adaptRange { adapter = LevelAdapter(range: range, start: settings.level) }
-        if settings.threads <= 1 && !settings.isIndependent {
+        if settings.threads <= 1 && !settings.isIndependent && !settings.isBGZF {
             single = try Deflater(level: settings.level)
         }
     }
@@ -55,7 +59,8 @@ public struct GzipStage: Stage {
         if let adapter { out.stats?.counters.set(adapter.level, for: "level") }
         if single == nil {
             let engine = ParallelDeflater(level: settings.level, threads: max(1, settings.threads),
-                                          blockBytes: settings.blockBytes, isIndependent: settings.isIndependent)
+                                          blockBytes: settings.blockBytes, isIndependent: settings.isIndependent,
+                                          isBGZF: settings.isBGZF)
             let counters = out.stats?.counters
             engine.onSubmit = { level, bytes in counters?.add(bytes, to: "level_bytes.\(level)") }
             engine.start()
@@ -125,8 +130,8 @@ public struct GzipStage: Stage {
 
     public static let descriptor = StageDescriptor(
         name: "gzip",
-        synopsis: "gzip [-1..-9] [-p N] [--block SIZE] [-i] [-f] [--adapt[=MIN:MAX]] [--flush-idle DURATION]",
-        summary: "compress into one gzip member with zlib (level 6), in parallel blocks as pigz",
+        synopsis: "gzip [-1..-9] [-p N] [--block SIZE | --bgzf] [-i] [-f] [--adapt[=MIN:MAX]] [--flush-idle DURATION]",
+        summary: "compress into one gzip member with zlib (level 6), in parallel blocks as pigz, or into BGZF",
         options: [
             OptionSpec(nil, "level", .required("N"), help: "compression level, 1 (fast) to 9 (small); -1 ... -9 too"),
             OptionSpec(nil, "fast", key: "fast", help: "level 1"),
@@ -134,6 +139,7 @@ public struct GzipStage: Stage {
             OptionSpec("p", "threads", .required("N"), help: "compress on N threads (default: one per online core)"),
             OptionSpec(nil, "block", .required("SIZE"), help: "block size for parallel compression (default 128K)"),
             OptionSpec("i", "independent", help: "compress blocks independently, decodable from any block"),
+            OptionSpec(nil, "bgzf", help: "write BGZF (bgzip's blocked gzip: 64 KiB members with their sizes)"),
             OptionSpec("f", "force", help: "write compressed data even to a terminal"),
             OptionSpec(nil, "adapt", .optional("MIN:MAX"),
                        help: "move the level with the pressure: up when output waits, down when gzip is the limit (1:9)"),
@@ -155,15 +161,20 @@ public struct GzipStage: Stage {
         if let given = args.last("adapt") {
             settings.adaptRange = try adaptRange(given, args)
         }
+        settings.isBGZF = args.has("bgzf")
+        if settings.isBGZF, let given = args.last("block") {
+            throw args.fail("\(given.spelling): BGZF blocks are 65280 bytes of input; --block does not apply with --bgzf")
+        }
         if let given = args.last("flush-idle"), let text = given.value {
             guard let nanos = Durations.parse(text) else {
                 throw args.fail("\(given.spelling): invalid duration '\(text)' (seconds, or with ms or s: 200ms, 1.5s)")
             }
             settings.flushIdleNanos = nanos == 0 ? nil : nanos
         }
-        let held = settings.threads <= 1 && !settings.isIndependent
+        let held = settings.threads <= 1 && !settings.isIndependent && !settings.isBGZF
             ? Deflater.heldBytes
-            : ParallelDeflater.heldBytes(threads: settings.threads, blockBytes: settings.blockBytes)
+            : ParallelDeflater.heldBytes(threads: settings.threads,
+                                         blockBytes: settings.isBGZF ? BGZF.blockInputBytes : settings.blockBytes)
         do throws(StageError) {
             var plan = StagePlan(try GzipStage(settings), heldBytes: held)
             plan.output = args.has("force") ? .other : .compressed
