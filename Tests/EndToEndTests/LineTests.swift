@@ -58,7 +58,7 @@ let makeEdgeFile = #"""
     }
 
     @Test func differentialAgainstGNUGrep() throws {
-        let r = try sh("python3 \(scriptsDirectory)/grep-differential.py \"$SLUICE\" 7 1500", timeout: 600)
+        let r = try sh("python3 \(scriptsDirectory)/grep-differential.py \"$SLUICE\" 7 800", timeout: 600)
         #expect(r.status == 0, "\(r.text)")
     }
 
