@@ -1,5 +1,6 @@
 // libFuzzer target for the line scanner in every grep mode.
-// Input: mode byte, flags byte, chunk-size byte, pattern length byte, the patterns
+// Input: mode byte (its low two bits the mode, the other six what is printed: -c, -n,
+// -b, -o, context, -z), flags byte, chunk-size byte, pattern length byte, the patterns
 // (newline-separated), then the text.
 // Checks: no crash; the same output at two chunk sizes; the literal-search fast path
 // against the line-by-line slow path; fixed strings against the reference model.
@@ -9,11 +10,21 @@ public func fuzzGrep(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     guard size >= 4 else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     var options = GrepOptions()
-    switch bytes[0] % 3 {
-    case 0: options.mode = .fixed
+    switch bytes[0] & 3 {
     case 1: options.mode = .regex(.basic)
-    default: options.mode = .regex(.extended)
+    case 2: options.mode = .regex(.extended)
+    default: options.mode = .fixed
     }
+    let printed = bytes[0] >> 2
+    options.countsLines = printed & 1 != 0
+    options.numbersLines = printed & 2 != 0
+    options.showsByteOffsets = printed & 4 != 0
+    options.onlyMatching = printed & 8 != 0
+    if printed & 16 != 0 {
+        options.linesBefore = 2
+        options.linesAfter = 1
+    }
+    if printed & 32 != 0 { options.separator = 0 }
     let flags = bytes[1]
     options.ignoreCase = flags & 1 != 0
     options.invert = flags & 2 != 0
@@ -43,7 +54,7 @@ public func fuzzGrep(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     if large.output != slow.output {
         fatalError("literal search and line-by-line disagree: \(large.output.count) / \(slow.output.count) bytes")
     }
-    if options.mode == .fixed {
+    if options.mode == .fixed && printed == 0 {
         let model = Reference.grepFixed(text, options.patterns, invert: options.invert, ignoreCase: options.ignoreCase,
                                         line: options.lineRegexp, word: options.wordRegexp && !options.lineRegexp,
                                         max: options.maxCount)

@@ -42,7 +42,8 @@ struct GrepPrinter {
     /// Something was printed (GNU grep's `used`): a later group may need a separator.
     private var hasPrinted = false
     /// Room for a line number, a byte offset and their marks, or one separator byte.
-    private let scratch = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+    private let room = Room()
+    private var scratch: UnsafeMutableRawPointer { room.base }
 
     init(_ options: GrepOptions, maxLineBytes: Int) throws(SluiceError) {
         separator = options.separator
@@ -63,10 +64,7 @@ struct GrepPrinter {
         return Saturating.sum(history, options.onlyMatching && options.ignoreCase ? maxLineBytes + 1 : 0)
     }
 
-    mutating func release() {
-        history.release()
-        scratch.deallocate()
-    }
+    mutating func release() { history.release() }
 
     /// Prints `selected`, whole lines of `run` that are all selected, after what comes
     /// first: the trailing context still owed, `--` when this group does not touch the
@@ -219,4 +217,11 @@ struct GrepPrinter {
         scratch.storeBytes(of: mark, toByteOffset: at + digits, as: UInt8.self)
         return at + digits + 1
     }
+}
+
+/// 64 bytes of scratch, in a class so that they are freed however the printer ends (its
+/// initializer may throw after they exist).
+private final class Room {
+    let base = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+    deinit { base.deallocate() }
 }

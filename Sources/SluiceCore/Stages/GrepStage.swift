@@ -153,18 +153,18 @@ public struct GrepStage: LineStage {
     private mutating func select(_ selected: Range<Int>, of lines: UnsafeRawBufferPointer,
                                  into out: inout Emitter) throws(StageError) {
         var range = selected
-        var count = 1
+        var lineCount = 1
         if invert {
             if remaining == nil && printer == nil {
-                count = SluiceCore.count(of: separator, in: UnsafeRawBufferPointer(rebasing: lines[range]))
+                lineCount = count(of: separator, in: UnsafeRawBufferPointer(rebasing: lines[range]))
             } else {
                 let end: Int
-                (count, end) = countLines(lines, range, limit: remaining ?? Int.max)
+                (lineCount, end) = countLines(lines, range, limit: remaining ?? Int.max)
                 range = range.lowerBound..<end
             }
         }
-        selectedCount += count
-        if let left = remaining { remaining = left - count }
+        selectedCount += lineCount
+        if let left = remaining { remaining = left - lineCount }
         lastSelectedEnd = range.upperBound
         try printer?.print(lines, selected: range, into: &out)
     }
@@ -246,7 +246,7 @@ public struct GrepStage: LineStage {
         o.invert = args.has("invert-match")
         o.lineRegexp = args.has("line-regexp")
         o.wordRegexp = args.has("word-regexp")
-        o.maxCount = try count("max-count", args)
+        o.maxCount = try countOption("max-count", args)
         try readOutputOptions(&o, args)
         for text in try patternTexts(args) {
             o.patterns += text.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
@@ -279,14 +279,14 @@ public struct GrepStage: LineStage {
         o.showsByteOffsets = args.has("byte-offset")
         o.onlyMatching = args.has("only-matching")
         o.separator = args.has("null-data") ? 0 : 0x0A
-        let context = try count("context", args)
-        o.linesAfter = try count("after-context", args) ?? context
-        o.linesBefore = try count("before-context", args) ?? context
+        let context = try countOption("context", args)
+        o.linesAfter = try countOption("after-context", args) ?? context
+        o.linesBefore = try countOption("before-context", args) ?? context
         o.separatesGroups = !args.has("no-group-separator")
     }
 
     /// The last value of the count option `key`, if given.
-    private static func count(_ key: String, _ args: OptionReader) throws(SluiceError) -> Int? {
+    private static func countOption(_ key: String, _ args: OptionReader) throws(SluiceError) -> Int? {
         guard let option = args.last(key), let text = option.value else { return nil }
         return try args.parseCount(text, for: option.spelling)
     }
