@@ -116,7 +116,7 @@ import Testing
         "--stall-timeout": "--stall-timeout 9", "--progress": "--progress=force",
         "--pipe-size": "--pipe-size 64K", "--max-line": "--max-line 1M", "--size": "--size 4M",
         "--when-full": "--when-full=drop-newest", "--spill": "--spill /tmp", "--spill-max": "--spill-max 1G",
-        "--trace": "--trace /dev/null", "--trace-interval": "--trace-interval 1s",
+        "--trace": "--trace /dev/null", "--trace-interval": "--trace-interval 1s", "--drain": "--drain",
     ]
 
     /// The man page's pass-through paragraph cites splice(2) only, and names exactly the
@@ -129,7 +129,8 @@ import Testing
         let paragraph = try #require(page.split(separator: "\n").first { $0.contains("copies its input to its output") })
         #expect(paragraph.matches(of: /[a-z]+\([0-9]\)/).map { String(paragraph[$0.range]) } == ["splice(2)"])
         let named = Set(paragraph.matches(of: /--[a-z-]+/).map { String(paragraph[$0.range]) })
-        let options = try Self.helpListing().options.filter { $0 != "--help" && $0 != "--version" }
+        // The options that print and exit run nothing to splice.
+        let options = try Self.helpListing().options.filter { !["--help", "--version", "--completion"].contains($0) }
         #expect(Set(options) == Set(Self.optionExamples.keys), "an example for each option")
         let runs = options.map { option in
             "\"$SLUICE\" \(Self.optionExamples[option] ?? option) < <(head -c 4M /dev/zero; sleep 3) > /dev/null 2>&1 & "

@@ -315,14 +315,14 @@ func realText(_ bytes: String, into path: String = "$T/text") -> String {
     @Test func nothingSlowLowersTheLevel() throws {
         let r = try sh("""
             \(realText("24M"))
-            "$SLUICE" --stats=json gzip --adapt=1:9 -p 1 < $T/text 2> $T/err | gzip -dc | cmp - $T/text && echo same
+            "$SLUICE" --stats=json --hwm 16M gzip --adapt=1:9 -p 1 < $T/text 2> $T/err | gzip -dc | cmp - $T/text && echo same
             cat $T/err
             """, timeout: 120)
         #expect(r.text.hasPrefix("same\n"), "\(r.text)\(r.stderr)")
         let (bytes, last) = try levels(r.text)
         // Low, not a fixed point: on a loaded machine the reader may starve gzip for a
         // window now and then, and the level holds there.
-        #expect(last < 6 && bytes.keys.min()! <= 3, "\(bytes), last \(last)")
+        #expect(last < 6 && bytes.keys.min()! <= 4, "\(bytes), last \(last)")
         #expect(bytes.values.reduce(0, +) == 24 << 20)
     }
 

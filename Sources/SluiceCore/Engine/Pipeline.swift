@@ -1,3 +1,4 @@
+import Synchronization
 import Glibc
 
 // # How the pipeline runs
@@ -240,8 +241,11 @@ public final class Pipeline: @unchecked Sendable {
     private var threads: [Thread] = []
     private var readerThread: Thread?
     /// Monotonic instants of start and end of the run.
-    public private(set) var startNanos: UInt64 = 0
-    public private(set) var endNanos: UInt64 = 0
+    /// Atomic: the signal thread reads them for a report while the run goes on.
+    public var startNanos: UInt64 { startStamp.load(ordering: .acquiring) }
+    public var endNanos: UInt64 { endStamp.load(ordering: .acquiring) }
+    private let startStamp = Atomic<UInt64>(0)
+    private let endStamp = Atomic<UInt64>(0)
 
     /// Set when a buffer's spill file could not be made (`--spill` on a missing or
     /// read-only directory): the run must not start.
@@ -330,7 +334,7 @@ public final class Pipeline: @unchecked Sendable {
 
     /// Starts every thread.
     public func start() {
-        startNanos = monotonicNanos()
+        startStamp.store(monotonicNanos(), ordering: .releasing)
         readerThread = Thread { [self] in runReader() }
         for i in plans.indices {
             var plan = plans[i]
@@ -363,7 +367,7 @@ public final class Pipeline: @unchecked Sendable {
             lock.lock()
             if !keepWaiting {
                 lock.unlock()
-                endNanos = monotonicNanos()
+                endStamp.store(monotonicNanos(), ordering: .releasing)
                 return false
             }
         }
@@ -382,7 +386,7 @@ public final class Pipeline: @unchecked Sendable {
                 outcome.record(.runtime("\(nodes[i].label): \(message)"))
             }
         }
-        endNanos = monotonicNanos()
+        endStamp.store(monotonicNanos(), ordering: .releasing)
         return true
     }
 
