@@ -80,6 +80,19 @@ import Testing
         #expect(r.text.hasPrefix("ok 21 counters"), "\(r.text)")
     }
 
+    /// A chain of n stages makes 8n + 13 counters: 13 stages stay within Hadoop's default
+    /// of 120 counters a job (mapreduce.job.counters.max), which the task runner enforces.
+    @Test func thirteenStagesFitHadoopsCounterLimit() throws {
+        let chain = Array(repeating: "cat", count: 13).joined(separator: " + ")
+        let r = try sh("""
+            seq 1000 > $T/in
+            \(Self.task) --report $T/r13 --output $T/o13 $T/in -- "$SLUICE" --stats=hadoop \(chain) && echo 13 ok
+            \(Self.task) --report $T/r14 --output $T/o14 $T/in -- "$SLUICE" --stats=hadoop \(chain) + cat || echo 14 failed
+            grep -o 'Too many counters: 121 max=120' $T/r14
+            """)
+        #expect(r.text == "13 ok\n14 failed\nToo many counters: 121 max=120\n", "\(r.text) \(r.stderr)")
+    }
+
     @Test(arguments: [
         ("--stats=table,json", "sluice: --stats: one of table and json, not both"),
         ("--stats=hadoop,xml", "sluice: --stats: unknown format 'xml' (use table, json or hadoop)"),

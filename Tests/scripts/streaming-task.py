@@ -13,8 +13,11 @@ What it does, as the streaming task runner does:
 - reads stdout by lines, each an output record split at its first tab into key and
   value (no tab: the whole line is the key);
 - reads stderr by lines: `reporter:counter:GROUP,COUNTER,AMOUNT` adds AMOUNT to the
-  counter (a line that does not parse is logged and ignored), `reporter:status:MESSAGE`
-  sets the task's status; any other line goes to the task's log;
+  counter (a line that does not parse is logged and ignored; a name is cut to 64
+  characters, and the 121st counter fails the task, as Hadoop's default limits
+  mapreduce.job.counters.counter.name.max and mapreduce.job.counters.max do),
+  `reporter:status:MESSAGE` sets the task's status; any other line goes to the task's
+  log;
 - fails the task when COMMAND exits non-zero (stream.non.zero.exit.is.failure), and
   kills it when it reports no progress (an input record written, an output record read,
   a status line) for --task-timeout seconds (mapreduce.task.timeout).
@@ -26,6 +29,10 @@ task ran), and the output records are written to stdout as key TAB value lines u
 --report is given, in which case they go to --output.
 """
 import argparse, json, os, subprocess, sys, threading, time
+
+# Hadoop's defaults: mapreduce.job.counters.counter.name.max, mapreduce.job.counters.max.
+MAX_COUNTER_NAME = 64
+MAX_COUNTERS = 120
 
 
 def main():
@@ -90,6 +97,11 @@ def main():
                         raise ValueError
                 except (IndexError, ValueError):
                     log.append("Cannot parse counter line: " + line)
+                    continue
+                name = name[:MAX_COUNTER_NAME]
+                if name not in counters.get(group, {}) and sum(map(len, counters.values())) == MAX_COUNTERS:
+                    fail("org.apache.hadoop.mapreduce.counters.LimitExceededException: "
+                         "Too many counters: %d max=%d" % (MAX_COUNTERS + 1, MAX_COUNTERS))
                     continue
                 counters.setdefault(group, {}).setdefault(name, 0)
                 counters[group][name] += amount
