@@ -112,11 +112,15 @@ final class ParallelInflater: @unchecked Sendable {
     /// Where workers take output chunks from, when its chunks can hold a member; set once
     /// by `decode(into:)` before any job is submitted.
     private var outputPool: ChunkPool?
-    /// Protects every job's `state`, `isShuttingDown`.
+    /// Protects every job's `state`, `isShuttingDown`, `awaitedSequence`.
     private let lock = Lock()
     private let workQueued = Condition()
+    /// Signalled when the job the dispatcher waits for is done (and on no other, so that
+    /// it is not woken for each of the members after it).
     private let workDone = Condition()
     private var isShuttingDown = false
+    /// The `sequence` of the job the dispatcher waits for; -1 when it waits for none.
+    private var awaitedSequence = -1
     private var workers: [Thread] = []
 
     // Dispatcher state (the stage's thread only): jobs `written ..< submitted` are in
@@ -179,8 +183,10 @@ final class ParallelInflater: @unchecked Sendable {
         defer { lock.unlock() }
         while job.state != .done {
             if !waiting { return nil }
+            awaitedSequence = job.sequence
             workDone.wait(lock)
         }
+        awaitedSequence = -1
         return job
     }
 
@@ -214,7 +220,7 @@ final class ParallelInflater: @unchecked Sendable {
             if ready { decode(job, with: &stream) }
             lock.lock()
             job.state = .done
-            workDone.broadcast()
+            if job.sequence == awaitedSequence { workDone.signal() }
             lock.unlock()
         }
     }
