@@ -67,6 +67,9 @@ public final class BoundedChannel: @unchecked Sendable {
     /// `spill`: the file for the spill policy, and the most backlog it may hold.
     public init(_ marks: WaterMarks, pool: ChunkPool, spill file: SpillFile? = nil, spillMaxBytes: Int = .max) {
         self.marks = marks
+        highWaterMark = marks.highWaterMark
+        lowWaterMark = marks.lowWaterMark
+        maxChunks = marks.maxChunks
         self.whenFull = file == nil ? marks.whenFull : .spill
         if let file { spill = SpillState(file: file, maxBytes: spillMaxBytes) }
         self.pool = pool
@@ -81,9 +84,11 @@ public final class BoundedChannel: @unchecked Sendable {
         ring.deallocate()
     }
 
-    public var highWaterMark: Int { marks.highWaterMark }
-    public var lowWaterMark: Int { marks.lowWaterMark }
-    public var maxChunks: Int { marks.maxChunks }
+    /// The marks, fixed for the channel's life: copies that other threads (the report,
+    /// the signal thread's status) read without the lock, which guards `marks`' gate.
+    public let highWaterMark: Int
+    public let lowWaterMark: Int
+    public let maxChunks: Int
 
     /// Queues `chunk`, first waiting while the policy says the buffer is full. An empty
     /// chunk is recycled, not queued. Time spent waiting is charged to `waiter` as blocked.
