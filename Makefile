@@ -38,9 +38,13 @@ build: deps-build
 # Unit tests pin the engine; end-to-end tests run the release binary through real
 # pipes, files and shells and compare with gzip, grep, head and tail.
 # A hung test must fail the run, not hold CI until its deadline: 25 minutes at most.
+# CI shows only the tail of the log, so a failing run ends by repeating its failures.
+TEST_LOG := .build/test.log
 test: deps build
-	@set -o pipefail; SLUICE_BIN=$(CURDIR)/$(BIN) timeout --signal=KILL 1500 \
-	  $(SWIFT) test --parallel 2>&1 | $(LINK_NOISE)
+	@set -o pipefail; mkdir -p .build; SLUICE_BIN=$(CURDIR)/$(BIN) timeout --signal=KILL 1500 \
+	  $(SWIFT) test --parallel 2>&1 | $(LINK_NOISE) | tee $(TEST_LOG) || { \
+	  status=$$?; echo "--- failures (whole log in $(TEST_LOG)):"; \
+	  grep -a -A6 -E '✘|error:|Fatal error|Crash' $(TEST_LOG) | grep -av '^✔' | head -120; exit $$status; }
 
 # Multi-gigabyte checks: flat memory from 100 MiB to 10 GiB, ISIZE past 4 GiB, a 10 GiB
 # gzip bomb, faults and signals. Not part of `make test`; takes a while.
