@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // sluice: a streaming filter. No package dependencies: the toolchain's modules,
-// plus the system zlib (CZlib) and a header-only module for what Glibc lacks (CSys).
+// plus the system zlib (CZlib) and a header-only module for what Glibc lacks (CSys), which
+// also holds the one C kernel: CRC-32 folded with PCLMULQDQ (crc32.h).
 // Release builds use -O, bounds and overflow checks on, as the fuzz builds do: the few
 // hot loops that need more speed say so locally, with unsafe pointers.
 import PackageDescription
