@@ -7,10 +7,11 @@ import Glibc
 // One thread per node: the reader (stdin → channel 0), one per stage (channel i →
 // channel i+1), and the writer (channel n → stdout). The main thread starts them, then
 // only watches (progress, the stall watchdog) and joins. Nodes share nothing but the
-// channels between them, the chunk pool, the `Outcome`, and their own `NodeStats`. Two
-// stages start helper threads of their own: gunzip's CRC checker and exec's drain thread
-// (and gzip's compression workers); each forwards into the stage's output channel and
-// charges its waits to stats of its own.
+// channels between them, the chunk pool, the `Outcome`, and their own `NodeStats`. Some
+// stages start helper threads of their own: gunzip's CRC checker and, for BGZF members,
+// its `-p` decode workers; exec's drain thread; gzip's `-p` compression workers. Each
+// forwards into the stage's output channel, or hands its results back in order to the
+// stage's thread, and charges its waits to stats of its own.
 //
 // ## Who owns a chunk when
 // A chunk comes from the pool. The node that took it fills it and owns it until `send`
