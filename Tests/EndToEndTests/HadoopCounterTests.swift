@@ -38,7 +38,7 @@ import Testing
             .map { $0.split(separator: ",")[1] }
         let fields = ["bytes_in", "bytes_out", "busy_ms", "starved_ms", "blocked_ms"]
         let buffered = fields + ["dropped_records", "dropped_bytes", "spilled_bytes"]
-        let expected = ["stdin", "grep", "grep#2"].flatMap { n in buffered.map { "\(n).\($0)" } }
+        let expected = ["stdin", "grep#1", "grep#2"].flatMap { n in buffered.map { "\(n).\($0)" } }
             + fields.map { "stdout.\($0)" }
         #expect(Set(names.map(String.init)) == Set(expected))
         #expect(names.count == expected.count)

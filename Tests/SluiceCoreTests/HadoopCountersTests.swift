@@ -2,9 +2,9 @@ import Testing
 @testable import SluiceCore
 
 @Suite struct HadoopCountersTests {
-    @Test func namesUsedTwiceAreNumbered() {
-        #expect(HadoopCounters.labels(for: ["stdin", "grep", "cat", "grep", "grep", "stdout"])
-            == ["stdin", "grep", "cat", "grep#2", "grep#3", "stdout"])
+    @Test func counterNamesAreTheLabelsWithoutCommas() {
+        #expect(HadoopCounters.counterName("exec jq#2") == "exec jq#2")
+        #expect(HadoopCounters.counterName("exec a,b") == "exec a_b")
     }
 
     /// Milliseconds are those of the microseconds `--stats=json` prints, whatever the

@@ -12,17 +12,10 @@ FIELDS = ["bytes_in", "bytes_out", "busy_ms", "starved_ms", "blocked_ms"]
 BUFFER_FIELDS = ["dropped_records", "dropped_bytes", "spilled_bytes"]
 
 
-def labels(names):
-    seen, out = {}, []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else "%s#%d" % (name, seen[name]))
-    return out
-
-
 def expected(stats):
     totals = {}
-    for label, node in zip(labels([n["name"] for n in stats["stages"]]), stats["stages"]):
+    for node in stats["stages"]:
+        label = node["label"].replace(",", "_")  # the JSON's label, as --stats shows it
         ms = lambda key: int(node[key] * 1000)  # exact: the JSON's own microseconds
         values = [node["bytes_in"], node["bytes_out"], ms("busy_s"), ms("blocked_on_input_s"),
                   ms("blocked_on_output_s")]

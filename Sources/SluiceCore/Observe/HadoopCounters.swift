@@ -4,8 +4,9 @@
 /// task that keeps reporting is not killed as idle.
 ///
 /// The counters, all in group `sluice`, are named `NODE.FIELD`. NODE is `stdin`, a
-/// stage's name or `stdout`, as in `--stats`; a name that appears more than once is
-/// numbered from its second appearance on (`grep`, `grep#2`). FIELD is `bytes_in`,
+/// stage's label or `stdout`, exactly as `--stats` names them (a name used more than
+/// once is told apart: `grep#1`, `grep#2`, `exec jq`), with any comma, which would end
+/// the counter's name in the line Hadoop splits, made `_`. FIELD is `bytes_in`,
 /// `bytes_out`, `busy_ms`, `starved_ms` and `blocked_ms` for every node, and
 /// `dropped_records`, `dropped_bytes` and `spilled_bytes` for a node with an output
 /// buffer (all but `stdout`).
@@ -38,18 +39,14 @@ public final class HadoopCounters {
     public init(pipeline: Pipeline, diagnostics: Diagnostics) {
         self.pipeline = pipeline
         self.diagnostics = diagnostics
-        labels = HadoopCounters.labels(for: pipeline.nodes.map(\.name))
+        labels = pipeline.nodes.map { HadoopCounters.counterName($0.label) }
         lastEmitNanos = monotonicNanos()
     }
 
-    /// Node names made unique: the second `grep` is `grep#2`.
-    public static func labels(for names: [String]) -> [String] {
-        var seen: [String: Int] = [:]
-        return names.map { name in
-            let count = seen[name, default: 0] + 1
-            seen[name] = count
-            return count == 1 ? name : "\(name)#\(count)"
-        }
+    /// A node's label as a counter name: Hadoop splits `GROUP,COUNTER,AMOUNT` at its
+    /// commas, so a comma (from an exec command's name) becomes `_`.
+    static func counterName(_ label: String) -> String {
+        String(label.map { $0 == "," ? "_" : $0 })
     }
 
     /// Called on every monitor tick: emits when a period has passed since the last time.
