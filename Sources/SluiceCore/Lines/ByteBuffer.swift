@@ -34,17 +34,8 @@ struct ByteBuffer {
 
     private mutating func reserve(_ needed: Int) {
         if needed <= capacity { return }
-        var grown = max(capacity * 2, 4096)
-        while grown < needed { grown *= 2 }
-        grown = min(grown, limit + 1)
-        precondition(grown >= needed, "ByteBuffer past its limit")
-        let fresh = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
-        if let base {
-            memcpy(fresh, base, count)
-            base.deallocate()
-        }
-        base = fresh
-        capacity = grown
+        (base, capacity) = grownStorage(base, capacity: capacity, keeping: count, needed: needed,
+                                        limit: limit + 1, "ByteBuffer past its limit")
     }
 
     /// Frees the storage.
@@ -54,4 +45,21 @@ struct ByteBuffer {
         capacity = 0
         count = 0
     }
+}
+
+/// Storage for `needed` bytes, grown from `base` (`capacity` bytes, the first `kept` of
+/// which are moved over; `base` is freed): doubling from 4 KiB, so that a buffer grows to
+/// its largest use and stays, and never past `limit`, which `needed` must not pass.
+func grownStorage(_ base: UnsafeMutableRawPointer?, capacity: Int, keeping kept: Int, needed: Int,
+                  limit: Int, _ pastLimit: @autoclosure () -> String) -> (UnsafeMutableRawPointer, Int) {
+    var grown = max(capacity * 2, 4096)
+    while grown < needed { grown *= 2 }
+    grown = min(grown, limit)
+    precondition(grown >= needed, pastLimit())
+    let fresh = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
+    if let base {
+        memcpy(fresh, base, kept)
+        base.deallocate()
+    }
+    return (fresh, grown)
 }

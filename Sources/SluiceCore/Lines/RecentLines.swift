@@ -97,17 +97,8 @@ struct RecentLines {
             end = held
         }
         if held + needed <= capacity { return }
-        var grown = max(capacity * 2, 4096)
-        while grown < held + needed { grown *= 2 }
-        grown = min(grown, limit)
-        precondition(grown >= held + needed, "RecentLines past its limit")
-        let fresh = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
-        if let base {
-            memcpy(fresh, base, held)
-            base.deallocate()
-        }
-        base = fresh
-        capacity = grown
-        peakCapacity = max(peakCapacity, grown)
+        (base, capacity) = grownStorage(base, capacity: capacity, keeping: held, needed: held + needed,
+                                        limit: limit, "RecentLines past its limit")
+        peakCapacity = max(peakCapacity, capacity)
     }
 }
