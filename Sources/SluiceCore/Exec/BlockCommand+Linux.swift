@@ -72,12 +72,14 @@ final class BlockCommand {
     }
 
     let pid: pid_t
-    private var input: FileDescriptor?
-    private var output: FileDescriptor?
+    /// The write end of the command's stdin and the read end of its stdout; nil once closed.
+    private(set) var input: FileDescriptor?
+    private(set) var output: FileDescriptor?
 
     /// posix_spawnp(3) of the command (as `ChildProcess`: SIGPIPE at its default, no
-    /// signal blocked, a process group of its own), registered in `ChildRegistry`.
-    init(_ command: ExecCommand) throws(StageError) {
+    /// signal blocked, a process group of its own), registered in `ChildRegistry`. Our
+    /// ends are non-blocking unless `isBlocking` (`--unordered`'s two threads a copy).
+    init(_ command: ExecCommand, isBlocking: Bool = false) throws(StageError) {
         let toChild: (read: FileDescriptor, write: FileDescriptor)
         let fromChild: (read: FileDescriptor, write: FileDescriptor)
         do throws(Errno) {
@@ -103,8 +105,10 @@ final class BlockCommand {
         }
         self.pid = pid
         ChildRegistry.shared.add(pid)
-        toChild.write.setNonBlocking()
-        fromChild.read.setNonBlocking()
+        if !isBlocking {
+            toChild.write.setNonBlocking()
+            fromChild.read.setNonBlocking()
+        }
         input = toChild.write
         output = fromChild.read
     }
@@ -187,12 +191,12 @@ final class BlockCommand {
         return fds[0].revents == 0
     }
 
-    private func closeInput() {
+    func closeInput() {
         try? input?.close()
         input = nil
     }
 
-    private func closeOutput() {
+    func closeOutput() {
         try? output?.close()
         output = nil
     }

@@ -45,7 +45,17 @@ import Glibc
 // protected by `lock`; a job's `parked` is its worker's until `isDone`, then the
 // retirer's.
 
-final class ParallelExec: @unchecked Sendable {
+/// What the `exec -j` stage asks of either engine (ordered, unordered).
+protocol ExecEngine: AnyObject {
+    /// Queues a block, waiting for room; false when no more input is wanted.
+    func submit(_ block: Block) throws(StageError) -> Bool
+    /// End of input: waits for every block's output to be sent.
+    func finish() throws(StageError)
+    /// Ends every command and thread, however the run ended.
+    func stop()
+}
+
+final class ParallelExec: ExecEngine, @unchecked Sendable {
     /// One block's command.
     final class Job {
         let block: Block
@@ -109,7 +119,7 @@ final class ParallelExec: @unchecked Sendable {
 
     /// Queues `block`, first waiting while `maxBlocks` are in flight. Throws when the
     /// run failed or was cancelled (the block is then given back).
-    func submit(_ block: Block) throws(StageError) {
+    func submit(_ block: Block) throws(StageError) -> Bool {
         lock.lock()
         while !isStopped && inFlight.count >= maxBlocks { changed.wait(lock) }
         if let error = stopError {
@@ -123,6 +133,7 @@ final class ParallelExec: @unchecked Sendable {
         changed.broadcast()
         lock.unlock()
         stats?.counters.add(1, to: "blocks")
+        return true
     }
 
     /// Waits until every job submitted is retired; throws as `submit` does.

@@ -19,7 +19,7 @@ public struct ParallelExecStage: Stage {
     private let command: ExecCommand
     private let settings: Settings
     private var cutter: BlockCutter?
-    private var engine: ParallelExec?
+    private var engine: (any ExecEngine)?
 
     init(arguments: [[UInt8]], settings: Settings) {
         command = ExecCommand(arguments: arguments, pipeBytes: settings.pipeBytes)
@@ -28,26 +28,36 @@ public struct ParallelExecStage: Stage {
 
     /// What the stage holds beyond its output channel, for the memory bound.
     static func heldBytes(_ settings: Settings, chunkBytes: Int) -> Int {
-        ParallelExec.heldBytes(jobs: settings.jobs, blockBytes: settings.blockBytes,
-                               maxLineBytes: settings.maxLineBytes, chunkBytes: chunkBytes)
+        settings.isOrdered
+            ? ParallelExec.heldBytes(jobs: settings.jobs, blockBytes: settings.blockBytes,
+                                     maxLineBytes: settings.maxLineBytes, chunkBytes: chunkBytes)
+            : UnorderedExec.heldBytes(jobs: settings.jobs, blockBytes: settings.blockBytes,
+                                      maxLineBytes: settings.maxLineBytes, chunkBytes: chunkBytes)
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
         out.stats?.counters.set(settings.jobs, for: "jobs")
         cutter = BlockCutter(blockBytes: settings.blockBytes, maxLineBytes: settings.maxLineBytes, pool: out.pool)
-        engine = try ParallelExec(command, jobs: settings.jobs, blockBytes: settings.blockBytes,
-                                  output: out.channel, pool: out.pool, stats: out.stats)
+        if settings.isOrdered {
+            engine = try ParallelExec(command, jobs: settings.jobs, blockBytes: settings.blockBytes,
+                                      output: out.channel, pool: out.pool, stats: out.stats)
+        } else {
+            engine = UnorderedExec(command, jobs: settings.jobs, maxLineBytes: settings.maxLineBytes,
+                                   output: out.channel, pool: out.pool, stats: out.stats)
+        }
         return .more
     }
 
     public mutating func process(_ input: consuming ChunkLease, into out: inout Emitter) throws(StageError) -> Flow {
         cutter!.add(input.take())
-        while let block = try cutter!.nextBlock() { try engine!.submit(block) }
+        while let block = try cutter!.nextBlock() {
+            if try !engine!.submit(block) { return .stop }
+        }
         return .more
     }
 
     public mutating func finish(into out: inout Emitter) throws(StageError) {
-        if let block = cutter!.finish() { try engine!.submit(block) }
+        if let block = cutter!.finish() { _ = try engine!.submit(block) }
         try engine!.finish()
     }
 
