@@ -94,7 +94,9 @@ final class BlockCommand {
         }
         toChild.write.enlargePipe(to: command.pipeBytes)
         fromChild.read.enlargePipe(to: command.pipeBytes)
-        let r = ChildProcess.spawn(command.arguments, stdin: toChild.read, stdout: fromChild.write)
+        let r = ChildRegistry.shared.start {
+            ChildProcess.spawn(command.arguments, stdin: toChild.read, stdout: fromChild.write)
+        }
         try? toChild.read.close()
         try? fromChild.write.close()
         guard case .success(let pid) = r else {
@@ -104,7 +106,6 @@ final class BlockCommand {
             throw .failed(command.name)
         }
         self.pid = pid
-        ChildRegistry.shared.add(pid)
         if !isBlocking {
             toChild.write.setNonBlocking()
             fromChild.read.setNonBlocking()

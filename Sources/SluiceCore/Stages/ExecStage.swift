@@ -132,13 +132,12 @@ final class ChildProcess: @unchecked Sendable {
         }
         toChild.write.enlargePipe(to: pipeBytes)
         fromChild.read.enlargePipe(to: pipeBytes)
-        let r = ChildProcess.spawn(arguments, stdin: toChild.read, stdout: fromChild.write)
+        let r = ChildRegistry.shared.start { ChildProcess.spawn(arguments, stdin: toChild.read, stdout: fromChild.write) }
         try? toChild.read.close()
         try? fromChild.write.close()
         switch r {
         case .success(let pid):
             self.pid = pid
-            ChildRegistry.shared.add(pid)
         case .failure(let error):
             try? toChild.write.close()
             try? fromChild.read.close()
