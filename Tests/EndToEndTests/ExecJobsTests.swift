@@ -57,6 +57,18 @@ import Testing
         #expect(counts.count == 2 && counts.allSatisfy { $0 > 1 || block == "1M" }, "\(r.text) \(r.stderr)")
     }
 
+    /// The blocks do not depend on how the input came in: every chunk size cuts the
+    /// same blocks as parallel (a chunk holding many blocks, a block of many chunks).
+    @Test(arguments: [1, 2, 3, 7, 4096, 65536])
+    func blocksAreTheSameAtEveryChunkSize(_ chunk: Int) throws {
+        let r = try sh("""
+            seq 30000 > $T/in
+            parallel --pipe -k -j2 --block 3K wc -lc < $T/in > $T/p
+            "$SLUICE" --chunk \(chunk) exec -j 2 --block 3K wc -lc < $T/in | cmp - $T/p && echo same
+            """, timeout: 120)
+        #expect(r.text == "same\n", "\(r.stderr)")
+    }
+
     /// Blocks whose commands take different times (every third sleeps) still come out in
     /// input order; so do they with one copy, and with more copies than blocks.
     @Test(arguments: [1, 3, 8])
@@ -99,34 +111,35 @@ import Testing
 
     /// The head early, or the reader gone: the run ends at once, as plain exec does (0
     /// after a head stage, SIGPIPE death when stdout's reader goes), no command is left.
-    @Test(arguments: ["", "--unordered"])
-    func earlyEndsLeaveNoCommandBehind(_ mode: String) throws {
+    @Test(arguments: [("", "early-end-mark"), ("--unordered", "early-end-mark-unordered")])
+    func earlyEndsLeaveNoCommandBehind(_ mode: String, _ mark: String) throws {
         let r = try sh("""
-            seq 3000000 | "$SLUICE" exec -j 2 --block 64K \(mode) sh -c 'cat; : early-end-mark' | head -c 10 > /dev/null
+            seq 3000000 | "$SLUICE" exec -j 2 --block 64K \(mode) sh -c 'cat; : \(mark)' | head -c 10 > /dev/null
             echo "status=${PIPESTATUS[1]}"
-            seq 3000000 | "$SLUICE" exec -j 2 --block 64K \(mode) sh -c 'cat; : early-end-mark' + head -n 2 | wc -l
+            seq 3000000 | "$SLUICE" exec -j 2 --block 64K \(mode) sh -c 'cat; : \(mark)' + head -n 2 | wc -l
             echo "status=${PIPESTATUS[1]}"
-            yes | "$SLUICE" exec -j 2 \(mode) sh -c 'cat; : early-end-mark' + head -n 1
+            yes | "$SLUICE" exec -j 2 \(mode) sh -c 'cat; : \(mark)' + head -n 1
             echo "status=$?"
             sleep 0.3
-            ps -eo args | grep -c '^sh -c cat; : early-end-mark$'
+            ps -eo args | grep -c '^sh -c cat; : \(mark)$'
             """, timeout: 60)
         #expect(r.text == "status=141\n2\nstatus=0\ny\nstatus=0\n0\n", "\(r.stderr)")
         #expect(!r.stderr.contains("sluice"), "\(r.stderr)")
     }
 
-    /// SIGINT reaches every copy's process group; sluice dies by it and leaves none.
-    @Test(arguments: ["", "--unordered"])
-    func interruptEndsEveryCopy(_ mode: String) throws {
+    /// SIGINT reaches every copy's process group; sluice dies by it and leaves none. Each
+    /// case sleeps for a time of its own, to count its own leftovers.
+    @Test(arguments: [("", "31.47"), ("--unordered", "31.46")])
+    func interruptEndsEveryCopy(_ mode: String, _ sleep: String) throws {
         let r = try sh("""
-            yes | "$SLUICE" exec -j 3 --block 64K \(mode) sh -c 'sleep 31.47; cat' > /dev/null 2> $T/err &
+            yes | "$SLUICE" exec -j 3 --block 64K \(mode) sh -c 'sleep \(sleep); cat' > /dev/null 2> $T/err &
             pid=$!
             sleep 0.5
             kill -INT $pid
             wait $pid
             echo "status=$?"
             sleep 0.3
-            ps -eo args | grep -c '^sleep 31.47$'
+            ps -eo args | grep -c '^sleep \(sleep)$'
             cat $T/err
             """, timeout: 30)
         #expect(r.text == "status=130\n0\n", "\(r.stderr)")

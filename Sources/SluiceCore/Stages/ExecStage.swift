@@ -61,9 +61,9 @@ public struct ExecStage: Stage {
         options: [
             OptionSpec("j", "jobs", .required("N"),
                        help: "run N copies at once, one per block of whole lines, each block's output in input order"),
-            OptionSpec(nil, "block", .required("SIZE"), help: "with -j: the most bytes of whole lines a block holds (4M)"),
+            OptionSpec(nil, "block", .required("SIZE"), help: "only with -j: the most bytes of whole lines a block holds (4M)"),
             OptionSpec(nil, "unordered",
-                       help: "with -j: N long-lived copies, fed block by block; output lines whole, in any order"),
+                       help: "only with -j: N long-lived copies, fed block by block; output lines whole, in any order"),
         ],
         stopsAtFirstOperand: true,
         operands: 1...Int.max
