@@ -28,7 +28,7 @@ check() {  # check LABEL CMD [sort]: the output equals jq's alone
 echo "jq -c '$Q' on $(basename "$F") ($((BYTES >> 20)) MiB), 2 copies, median of $RUNS:"
 base=$(median_seconds "jq -c '$Q' < $F > /dev/null")
 row "jq alone" "$BYTES" "$base"
-cmd="parallel --pipe -k -j2 --block 2M jq -c '$Q' < $F"
+cmd="parallel --pipe -k -j2 --block 2M -q jq -c '$Q' < $F"
 check "parallel" "$cmd"
 row "parallel --pipe -k -j2 --block 2M jq" "$BYTES" "$(median_seconds "$cmd > /dev/null")" "$base"
 cmd="$SLUICE exec -j 2 jq -c '$Q' < $F"
