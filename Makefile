@@ -24,7 +24,7 @@ all: build
 # all are there.
 GCC_MAJOR = $(or $(shell clang -v 2>&1 | sed -n 's|^Selected GCC installation: .*/||p'),12)
 BUILD_PACKAGES = make binutils zlib1g-dev libstdc++-$(GCC_MAJOR)-dev
-TEST_PACKAGES := bash bsdutils coreutils diffutils gzip grep librsvg2-bin libxml2-utils mawk mandoc pigz pv python3 sed tabix time
+TEST_PACKAGES := bash bsdutils coreutils diffutils gzip grep jq librsvg2-bin libxml2-utils mawk mandoc parallel pigz pv python3 sed tabix time
 
 deps-build:
 	@.ci/deps $(BUILD_PACKAGES)

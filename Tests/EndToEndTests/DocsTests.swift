@@ -85,7 +85,7 @@ import Testing
         "IdentityThreadTests", "StopThreadTests", "OutputFailureThreadTests", "NonBlockingThreadTests",
         "BackpressureThreadTests", "GunzipFormatThreadTests", "ParallelGzipThreadTests", "ExecThreadTests",
         "TeeThreadTests", "StallThreadTests", "CardPipelineThreadTests", "GrepAgainstGrepThreadTests",
-        "ExecEndThreadTests",
+        "ExecEndThreadTests", "ExecJobsThreadTests",
     ]
 
     /// `make test-sanitize` selects suites by name: its filter must pick every suite named

@@ -102,7 +102,7 @@ let testTools: [(tool: String, package: String)] = [
     ("pigz", "pigz"), ("pv", "pv"), ("python3", "python3"), ("mandoc", "mandoc"),
     ("script", "bsdutils"), ("/usr/bin/time", "time"), ("awk", "mawk"),
     ("xmllint", "libxml2-utils"), ("rsvg-convert", "librsvg2-bin"),
-    ("bgzip", "tabix"), ("htsfile", "tabix"),
+    ("bgzip", "tabix"), ("htsfile", "tabix"), ("jq", "jq"), ("parallel", "parallel"),
 ]
 
 /// The tools of `testTools` that are not on `PATH` (or not at their absolute path), looked

@@ -69,9 +69,14 @@ public enum Completion {
 
     static var stageSections: [Section] {
         StageRegistry.all.map { d in
-            // The synopsis names the operands: `tee [-a] FILE`, `exec COMMAND [ARG]...`.
-            let operand = d.synopsis.split(separator: " ").dropFirst()
-                .first { !$0.hasPrefix("[") && !$0.hasPrefix("-") && $0.uppercased() == $0 }
+            // The synopsis names the operands: `tee [-a] FILE`, `exec [-j N ...] COMMAND
+            // [ARG]...`: the first upper-case word outside brackets.
+            var depth = 0
+            let operand = d.synopsis.split(separator: " ").dropFirst().first { word in
+                let isOutside = depth == 0
+                depth += word.filter { $0 == "[" }.count - word.filter { $0 == "]" }.count
+                return isOutside && !word.hasPrefix("[") && !word.hasPrefix("-") && word.uppercased() == word
+            }
             let first = d.operands.upperBound > 0 ? operand.map { kind(of: String($0), option: nil) } : nil
             return Section(names: [d.name] + d.aliases, options: d.allOptions, summary: d.summary,
                            stopsAtFirstOperand: d.stopsAtFirstOperand, firstOperand: first,

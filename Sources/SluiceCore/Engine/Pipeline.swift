@@ -9,9 +9,10 @@ import Glibc
 // only watches (progress, the stall watchdog) and joins. Nodes share nothing but the
 // channels between them, the chunk pool, the `Outcome`, and their own `NodeStats`. Some
 // stages start helper threads of their own: gunzip's CRC checker and, for BGZF members,
-// its `-p` decode workers; exec's drain thread; gzip's `-p` compression workers. Each
-// forwards into the stage's output channel, or hands its results back in order to the
-// stage's thread, and charges its waits to stats of its own.
+// its `-p` decode workers; exec's drain thread, and `exec -j`'s N workers (with N drains
+// when unordered); gzip's `-p` compression workers. Each forwards into the stage's
+// output channel, or hands its results back in order to the stage's thread, and charges
+// its waits to stats of its own.
 //
 // ## Who owns a chunk when
 // A chunk comes from the pool. The node that took it fills it and owns it until `send`
@@ -83,7 +84,9 @@ import Glibc
 // two chunks of its own (the input it works on, the output it fills). Stages hold their
 // own state on top (`StagePlan.heldBytes`): a line stage at most `--max-line` bytes of
 // one line, gzip its zlib state, `tail -n N` and `head -n -N` N lines
-// (`ByteQueue.memoryBound`), `grep -B N` N lines (`RecentLines.memoryBound`). The pool keeps idle chunks only up to what the channels
+// (`ByteQueue.memoryBound`), `grep -B N` N lines (`RecentLines.memoryBound`), `exec -j N`
+// 2N + 2 blocks and 2N parked outputs (`ParallelExec.heldBytes`; `UnorderedExec.heldBytes`:
+// 2N + 2 blocks and N held lines). The pool keeps idle chunks only up to what the channels
 // could hold. So:
 //
 //     memory ≤ base + (Σ_i maxChunks_i + (stages + 2) × 2) × (chunk + overhead) + Σ_s held_s

@@ -11,10 +11,33 @@ final class ChildRegistry: @unchecked Sendable {
     private let lock = Lock()
     /// Children started and not yet reaped.
     private var pids: Set<pid_t> = []
+    /// Set by `close`: sluice is ending by a signal, and a child started from now on
+    /// (`exec -j` starts one per block) would outlive it unseen. Protected by `lock`.
+    private var isClosed = false
 
-    func add(_ pid: pid_t) { lock.withLock { _ = pids.insert(pid) } }
+    /// Starts a child with `spawn` and registers it, under the lock, so that `close`
+    /// cannot come between the two: once closed, nothing is started (ECANCELED). A
+    /// process dying by a signal while posix_spawn's child had not yet exec'd would
+    /// otherwise leave that child running unseen.
+    func start(_ spawn: () -> Result<pid_t, Errno>) -> Result<pid_t, Errno> {
+        lock.lock()
+        defer { lock.unlock() }
+        if isClosed { return .failure(Errno(ECANCELED)) }
+        let result = spawn()
+        if case .success(let pid) = result { pids.insert(pid) }
+        return result
+    }
+
     func remove(_ pid: pid_t) { lock.withLock { _ = pids.remove(pid) } }
     var running: [pid_t] { lock.withLock { Array(pids) } }
+
+    /// The children running now; no child is added after (`add`).
+    func close() -> [pid_t] {
+        lock.withLock {
+            isClosed = true
+            return Array(pids)
+        }
+    }
 }
 
 /// SIGINT, SIGTERM and SIGHUP, and SIGUSR1, taken by one thread with sigwait(2) instead
@@ -65,7 +88,7 @@ public enum EndingSignals {
     /// (without reaping them: their stage reaps), and SIGKILLs every group still
     /// holding a process after the grace time.
     static func endChildren(with signal: Int32) {
-        let groups = ChildRegistry.shared.running
+        let groups = ChildRegistry.shared.close()
         if groups.isEmpty { return }
         for pgid in groups { kill(-pgid, signal) }
         let deadline = monotonicNanos() + graceNanos

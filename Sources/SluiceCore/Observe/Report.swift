@@ -96,7 +96,7 @@ public struct PipelineReport: Sendable {
                 + "\"when_full\": \(JSON.quote(n.whenFull.rawValue)), "
                 + "\"dropped_records\": \(n.droppedRecords), \"dropped_bytes\": \(n.droppedBytes), "
                 + "\"spilled_bytes\": \(optional(n.spilledBytes)), \"peak_spill_bytes\": \(optional(n.peakSpillBytes))"
-                + levelsJSON(n) + ", "
+                + levelsJSON(n) + jobsJSON(n) + ", "
                 + "\"pacing_s\": \(seconds(n.pacingSeconds))}"
         }
         return "{\"wall_s\": \(seconds(wallSeconds)), \"peak_rss_bytes\": \(peakRSSBytes), "
@@ -113,6 +113,13 @@ public struct PipelineReport: Sendable {
         guard !levels.isEmpty else { return "" }
         let pairs = levels.map { "\"\($0)\": \(n.counters["level_bytes.\($0)"]!)" }.joined(separator: ", ")
         return ", \"level_bytes\": {\(pairs)}" + (n.counters["level"].map { ", \"level\": \($0)" } ?? "")
+    }
+
+    /// `exec -j`'s `"jobs"` (copies at once), `"blocks"` (blocks cut and queued) and
+    /// `"commands"` (commands started), when the stage counted them.
+    private func jobsJSON(_ n: NodeReport) -> String {
+        guard let jobs = n.counters["jobs"] else { return "" }
+        return ", \"jobs\": \(jobs), \"blocks\": \(n.counters["blocks"] ?? 0), \"commands\": \(n.counters["commands"] ?? 0)"
     }
 
     /// An aligned table for people.
@@ -153,6 +160,11 @@ public struct PipelineReport: Sendable {
         text += " (bound \(Sizes.human(memoryBoundBytes)))"
         if let bottleneckText { text += ", bottleneck: \(bottleneckText)" }
         text += "\n"
+        for n in nodes {
+            guard let jobs = n.counters["jobs"] else { continue }
+            text += "\(n.label): \(n.counters["blocks"] ?? 0) blocks, \(n.counters["commands"] ?? 0) commands, "
+                + "\(jobs) at once\n"
+        }
         for n in nodes where n.counters["level"] != nil {
             let levels = n.counters.keys.compactMap { $0.hasPrefix("level_bytes.") ? Int($0.dropFirst(12)) : nil }.sorted()
             text += "\(n.label) levels: " + levels.map { "\($0): \(Sizes.human(n.counters["level_bytes.\($0)"]!))" }

@@ -55,12 +55,36 @@ public struct ExecStage: Stage {
     }
 
     public static let descriptor = StageDescriptor(
-        name: "exec", synopsis: "exec COMMAND [ARG]...",
-        summary: "run COMMAND as a stage: its stdin from the stage before, its stdout to the next",
+        name: "exec", synopsis: "exec [-j N [--block SIZE] [--unordered]] COMMAND [ARG]...",
+        summary: "run COMMAND as a stage: its stdin from the stage before, its stdout to the next; "
+            + "with -j, N copies side by side on blocks of lines, the output in input order",
+        options: [
+            OptionSpec("j", "jobs", .required("N"),
+                       help: "run N copies at once, one per block of whole lines, each block's output in input order"),
+            OptionSpec(nil, "block", .required("SIZE"), help: "only with -j: the most bytes of whole lines a block holds (4M)"),
+            OptionSpec(nil, "unordered",
+                       help: "only with -j: N long-lived copies, fed block by block; output lines whole, in any order"),
+        ],
         stopsAtFirstOperand: true,
         operands: 1...Int.max
     ) { args, context throws(SluiceError) in
-        var plan = StagePlan(ExecStage(arguments: args.operands.map(\.rawBytes), pipeBytes: context.pipeBytes))
+        let arguments = args.operands.map(\.rawBytes)
+        guard let given = args.last("jobs"), let text = given.value else {
+            for key in ["block", "unordered"] {
+                if let option = args.last(key) { throw args.fail("\(option.spelling) applies only with -j N") }
+            }
+            var plan = StagePlan(ExecStage(arguments: arguments, pipeBytes: context.pipeBytes))
+            plan.output = .other
+            return plan
+        }
+        guard let jobs = Int(text), (1...256).contains(jobs) else {
+            throw args.fail("\(given.spelling): invalid number of copies '\(text)' (use 1 to 256)")
+        }
+        let settings = ParallelExecStage.Settings(
+            jobs: jobs, blockBytes: try args.size("block", default: ParallelExecStage.defaultBlockBytes, min: 1, max: 1 << 30),
+            isOrdered: !args.has("unordered"), maxLineBytes: context.maxLineBytes, pipeBytes: context.pipeBytes)
+        var plan = StagePlan(ParallelExecStage(arguments: arguments, settings: settings),
+                             heldBytes: ParallelExecStage.heldBytes(settings, chunkBytes: context.chunkBytes))
         plan.output = .other
         return plan
     }
@@ -108,13 +132,12 @@ final class ChildProcess: @unchecked Sendable {
         }
         toChild.write.enlargePipe(to: pipeBytes)
         fromChild.read.enlargePipe(to: pipeBytes)
-        let r = ChildProcess.spawn(arguments, stdin: toChild.read, stdout: fromChild.write)
+        let r = ChildRegistry.shared.start { ChildProcess.spawn(arguments, stdin: toChild.read, stdout: fromChild.write) }
         try? toChild.read.close()
         try? fromChild.write.close()
         switch r {
         case .success(let pid):
             self.pid = pid
-            ChildRegistry.shared.add(pid)
         case .failure(let error):
             try? toChild.write.close()
             try? fromChild.read.close()
@@ -126,7 +149,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// posix_spawnp(3) with `stdin` and `stdout` as the command's 0 and 1.
-    private static func spawn(_ arguments: [[UInt8]], stdin: FileDescriptor,
+    static func spawn(_ arguments: [[UInt8]], stdin: FileDescriptor,
                               stdout: FileDescriptor) -> Result<pid_t, Errno> {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -225,13 +248,18 @@ final class ChildProcess: @unchecked Sendable {
 
     /// An error for a command that exited non-zero or died by a signal.
     static func check(_ status: Int32, name: String) throws(StageError) {
+        if let failure = failure(status, name: name) { throw .failed(failure) }
+    }
+
+    /// How a command that exited non-zero or died by a signal ended, in words; nil for
+    /// a command that exited 0.
+    static func failure(_ status: Int32, name: String) -> String? {
         let signal = status & 0x7f
         if signal == 0 {
             let code = (status >> 8) & 0xff
-            if code != 0 { throw .failed("\(name) exited with status \(code)") }
-        } else if signal != 0x7f {
-            throw .failed("\(name) killed by signal \(signal) (\(signalName(signal)))")
+            return code == 0 ? nil : "\(name) exited with status \(code)"
         }
+        return signal == 0x7f ? nil : "\(name) killed by signal \(signal) (\(signalName(signal)))"
     }
 
     static func signalName(_ signal: Int32) -> String {

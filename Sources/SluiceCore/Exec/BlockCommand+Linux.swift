@@ -1,0 +1,265 @@
+import CSys
+import Glibc
+
+/// What `exec` runs: the command's words (the bytes the command line gave), its name for
+/// messages, and the size its pipes are enlarged to (`--pipe-size`; 0 leaves them).
+struct ExecCommand: Sendable {
+    let arguments: [[UInt8]]
+    let name: String
+    let pipeBytes: Int
+
+    init(arguments: [[UInt8]], pipeBytes: Int) {
+        self.arguments = arguments
+        name = String(rawBytes: arguments[0])
+        self.pipeBytes = pipeBytes
+    }
+
+    /// How a command that failed ended, in words; nil for exit status 0.
+    static func failure(_ status: Int32, name: String) -> String? { ChildProcess.failure(status, name: name) }
+}
+
+/// A pipe whose read end every worker polls: one byte written wakes them all, for good
+/// (it is never read). Both ends close-on-exec; the write end non-blocking, so ringing
+/// twice never waits.
+final class WakePipe: @unchecked Sendable {
+    let read: FileDescriptor
+    private let write: FileDescriptor
+
+    init() throws(StageError) {
+        do throws(Errno) {
+            (read, write) = try FileDescriptor.makePipe()
+        } catch {
+            throw .failed("cannot make a pipe: \(error)")
+        }
+        write.setNonBlocking()
+    }
+
+    /// write(2) of one byte; a full pipe (already rung) or any error is ignored.
+    func ring() {
+        var byte: UInt8 = 1
+        _ = Glibc.write(write.rawValue, &byte, 1)
+    }
+
+    func close() {
+        try? read.close()
+        try? write.close()
+    }
+}
+
+extension FileDescriptor {
+    /// fcntl(F_SETFL) adding O_NONBLOCK, on this open file description only (the other
+    /// end of a pipe keeps its own flags).
+    func setNonBlocking() {
+        let flags = sluice_fcntl_int(rawValue, F_GETFL, 0)
+        if flags >= 0 { _ = sluice_fcntl_int(rawValue, F_SETFL, flags | O_NONBLOCK) }
+    }
+}
+
+/// One command of `exec -j` fed one block: started with its stdin and stdout on new
+/// pipes whose ends here are non-blocking, so that one thread writes the block and reads
+/// the output in a single poll(2) loop, and neither side can wait for the other.
+///
+/// Owned by one worker thread, which alone calls its methods.
+final class BlockCommand {
+    enum Ending: Equatable {
+        /// The block was written (or the command stopped reading it) and its output read
+        /// to the end; `reap` tells how the command ended.
+        case finished
+        /// The run stopped (the wake pipe rang, or `deliver` refused): `terminate` it.
+        case stopped
+        /// A read or write error on the pipes: `terminate` it.
+        case failed(String)
+    }
+
+    let pid: pid_t
+    /// The write end of the command's stdin and the read end of its stdout; nil once closed.
+    private(set) var input: FileDescriptor?
+    private(set) var output: FileDescriptor?
+
+    /// posix_spawnp(3) of the command (as `ChildProcess`: SIGPIPE at its default, no
+    /// signal blocked, a process group of its own), registered in `ChildRegistry`. Our
+    /// ends are non-blocking unless `isBlocking` (`--unordered`'s two threads a copy).
+    init(_ command: ExecCommand, isBlocking: Bool = false) throws(StageError) {
+        let toChild: (read: FileDescriptor, write: FileDescriptor)
+        let fromChild: (read: FileDescriptor, write: FileDescriptor)
+        do throws(Errno) {
+            toChild = try FileDescriptor.makePipe()
+            do throws(Errno) { fromChild = try FileDescriptor.makePipe() } catch {
+                try? toChild.read.close()
+                try? toChild.write.close()
+                throw error
+            }
+        } catch {
+            throw .failed("cannot make a pipe: \(error)")
+        }
+        toChild.write.enlargePipe(to: command.pipeBytes)
+        fromChild.read.enlargePipe(to: command.pipeBytes)
+        let r = ChildRegistry.shared.start {
+            ChildProcess.spawn(command.arguments, stdin: toChild.read, stdout: fromChild.write)
+        }
+        try? toChild.read.close()
+        try? fromChild.write.close()
+        guard case .success(let pid) = r else {
+            try? toChild.write.close()
+            try? fromChild.read.close()
+            if case .failure(let error) = r { throw .failed("\(command.name): \(error)") }
+            throw .failed(command.name)
+        }
+        self.pid = pid
+        if !isBlocking {
+            toChild.write.setNonBlocking()
+            fromChild.read.setNonBlocking()
+        }
+        input = toChild.write
+        output = fromChild.read
+    }
+
+    /// Writes `block` to the command's stdin, then closes it, while reading its stdout
+    /// into pool chunks handed to `deliver` (full ones as they fill; a partial one before
+    /// waiting, if `isHead`, so a head's output is not held back; the last one at the
+    /// end). `deliver` owns the chunk and returns false when the run stopped. A command
+    /// that closes its stdin early took what it wanted of the block: not an error here.
+    func exchange(_ block: Block, pool: ChunkPool, wake: WakePipe, isHead: () -> Bool,
+                  deliver: (Chunk) -> Bool) -> Ending {
+        var feed = BlockFeed(block)
+        var pending: Chunk?
+        defer { if let pending { pool.recycle(pending) } }
+        while input != nil || output != nil {
+            if let fd = input, let error = feed.write(to: fd) {
+                if error != .brokenPipe { return .failed("writing its input: \(error)") }
+                closeInput()
+            } else if input != nil && feed.isDone {
+                closeInput()
+            }
+            if let fd = output {
+                switch drain(fd, into: &pending, pool: pool, deliver: deliver) {
+                case .stopped: return .stopped
+                case .failed(let message): return .failed(message)
+                case .finished: break
+                }
+            }
+            if input == nil && output == nil { break }
+            if let chunk = pending, chunk.count > 0, isHead() {
+                pending = nil
+                if !deliver(chunk) { return .stopped }
+            }
+            if !waitForReady(wake) { return .stopped }
+        }
+        if let chunk = pending, chunk.count > 0 {
+            pending = nil
+            if !deliver(chunk) { return .stopped }
+        }
+        return .finished
+    }
+
+    /// Reads what the command's stdout holds now into `pending`, delivering each chunk
+    /// that fills; closes it at end of file. `.finished` means "no more for now".
+    private func drain(_ fd: FileDescriptor, into pending: inout Chunk?, pool: ChunkPool,
+                       deliver: (Chunk) -> Bool) -> Ending {
+        while true {
+            let chunk = pending ?? pool.take()
+            pending = chunk
+            let space = chunk.freeSpace
+            let n = Glibc.read(fd.rawValue, space.baseAddress, space.count)
+            if n < 0 {
+                let error = Errno.current
+                if error == .interrupted { continue }
+                if error == .wouldBlock { return .finished }
+                return .failed("reading its output: \(error)")
+            }
+            if n == 0 {
+                try? fd.close()
+                output = nil
+                return .finished
+            }
+            chunk.count += n
+            if chunk.isFull {
+                pending = nil
+                if !deliver(chunk) { return .stopped }
+            }
+        }
+    }
+
+    /// poll(2) on the wake pipe and on whichever ends are open, until one is ready;
+    /// false when the wake pipe rang. Retries EINTR.
+    private func waitForReady(_ wake: WakePipe) -> Bool {
+        var fds = [
+            pollfd(fd: wake.read.rawValue, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: input?.rawValue ?? -1, events: Int16(POLLOUT), revents: 0),
+            pollfd(fd: output?.rawValue ?? -1, events: Int16(POLLIN), revents: 0),
+        ]
+        while poll(&fds, 3, -1) < 0 && errno == EINTR {}
+        return fds[0].revents == 0
+    }
+
+    func closeInput() {
+        try? input?.close()
+        input = nil
+    }
+
+    func closeOutput() {
+        try? output?.close()
+        output = nil
+    }
+
+    /// Closes what is still open and waits for the command: its raw wait status.
+    func reap() -> Int32 {
+        closeInput()
+        closeOutput()
+        let status = (try? waitForChild(pid)) ?? 0
+        ChildRegistry.shared.remove(pid)
+        return status
+    }
+
+    /// The run stopped: SIGTERM to the command's process group and its pipes closed;
+    /// SIGKILL if it is still there after `EndingSignals.graceNanos`; reaped.
+    func terminate() {
+        kill(-pid, SIGTERM)
+        closeInput()
+        closeOutput()
+        let deadline = monotonicNanos() + EndingSignals.graceNanos
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if monotonicNanos() >= deadline {
+                kill(-pid, SIGKILL)
+                _ = try? waitForChild(pid)
+                break
+            }
+            sleep(nanoseconds: 5_000_000)
+        }
+        ChildRegistry.shared.remove(pid)
+    }
+}
+
+/// Where writing a block to a non-blocking descriptor got to.
+private struct BlockFeed {
+    private let block: Block
+    private var index = 0
+    private var offset = 0
+
+    init(_ block: Block) { self.block = block }
+
+    var isDone: Bool { index == block.chunks.count }
+
+    /// write(2) until the block is out or the pipe is full (EAGAIN); EINTR retried. The
+    /// error that stopped it, else nil.
+    mutating func write(to fd: FileDescriptor) -> Errno? {
+        while index < block.chunks.count {
+            let chunk = block.chunks[index]
+            let rest = chunk.count - offset
+            if rest == 0 {
+                index += 1
+                offset = 0
+                continue
+            }
+            let n = Glibc.write(fd.rawValue, chunk.base + chunk.start + offset, rest)
+            if n < 0 {
+                let error = Errno.current
+                if error == .interrupted { continue }
+                return error == .wouldBlock ? nil : error
+            }
+            offset += n
+        }
+        return nil
+    }
+}

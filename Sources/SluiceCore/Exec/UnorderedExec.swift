@@ -1,0 +1,321 @@
+import CSys
+import Glibc
+
+// # exec -j N --unordered: N long-lived copies, output lines as they come
+//
+// The dispatcher cuts blocks as in the ordered mode (`BlockCutter`) and queues them, at
+// most N waiting. Each of N feeder threads starts its copy of the command at its first
+// block, then writes block after block to that copy's stdin (blocking writes: a copy
+// that is slow to read holds its feeder, and the others take the next blocks). Each copy
+// has a drain thread that reads its stdout into chunks and sends only whole lines: the
+// part of a chunk after its last newline is copied into the next chunk, and a line
+// longer than a chunk is held until its end (up to --max-line). The drains send under
+// `sendLock`, a group of chunks at a time, so lines from two copies never mix inside a
+// line. There are no block boundaries in the output: the mode is for filters that treat
+// each line alone (grep, jq select, sed), and saves starting a command per block.
+//
+// Ends: at the end of input each feeder closes its copy's stdin, joins its drain and
+// reaps the copy. A copy that fails ends the run with its status and the offset of the
+// last block it was fed; the drains send nothing more once the run stopped. A copy that
+// closes its stdin early takes no more blocks; when every copy has, the stage wants no
+// more input. `stop` sends SIGTERM to every copy not yet reaped (SIGKILL after the
+// grace), which unblocks a feeder in write(2) and a drain in read(2), and joins them.
+//
+// Memory: N blocks queued, N being written, the dispatcher's two, and per copy its drain's
+// held line and chunk: `heldBytes`.
+//
+// Ownership: `queue`, the flags, `failure`, `liveFeeders`, `wantingCopies` and each
+// copy's `pid`/`isReaped` are protected by `lock`; a copy's `command` is its feeder's.
+
+final class UnorderedExec: ExecEngine, @unchecked Sendable {
+    private final class Copy {
+        var command: BlockCommand?
+        /// Under `lock`: the pid while the command runs and is not reaped.
+        var pid: pid_t?
+        /// The offset of the last block written to it, for messages.
+        var lastOffset = 0
+        /// Set by the drain thread before it ends, read after joining it.
+        var drainFailure: String?
+    }
+
+    let command: ExecCommand
+    let jobs: Int
+    private let maxLineBytes: Int
+    private let pool: ChunkPool
+    private let output: BoundedChannel
+    private let stats: NodeStats?
+
+    private let lock = Lock()
+    private let changed = Condition()
+    private var queue: [Block] = []
+    private var isEnded = false
+    private var failure: String?
+    private var isCancelled = false
+    private var isShuttingDown = false
+    /// Feeders that have not returned.
+    private var liveFeeders: Int
+    /// Copies that still read their input (started or not).
+    private var wantingCopies: Int
+    private var copies: [Copy] = []
+    private var feeders: [Thread] = []
+    /// Held while a drain sends a group of whole lines.
+    private let sendLock = Lock()
+
+    static func heldBytes(jobs: Int, blockBytes: Int, maxLineBytes: Int, chunkBytes: Int) -> Int {
+        let block = BlockCutter.memoryBound(blockBytes: blockBytes, maxLineBytes: maxLineBytes, chunkBytes: chunkBytes)
+        let drain = Saturating.sum(maxLineBytes, 3 * (chunkBytes + Chunk.overheadBytes))
+        return Saturating.sum(Saturating.product(2 * jobs + 2, block), Saturating.product(jobs, drain))
+    }
+
+    init(_ command: ExecCommand, jobs: Int, maxLineBytes: Int, output: BoundedChannel, pool: ChunkPool,
+         stats: NodeStats?) {
+        self.command = command
+        self.jobs = jobs
+        self.maxLineBytes = maxLineBytes
+        self.output = output
+        self.pool = pool
+        self.stats = stats
+        liveFeeders = jobs
+        wantingCopies = jobs
+        copies = (0..<jobs).map { _ in Copy() }
+        feeders = copies.map { copy in Thread { [self] in feed(copy) } }
+    }
+
+    // MARK: Dispatcher
+
+    /// Queues `block`, waiting while N wait already. False when no copy wants more input
+    /// (the block is given back); throws when the run failed or was cancelled.
+    func submit(_ block: Block) throws(StageError) -> Bool {
+        lock.lock()
+        while !isStopped && wantingCopies > 0 && queue.count >= jobs { changed.wait(lock) }
+        if let error = stopError {
+            lock.unlock()
+            block.recycle(to: pool)
+            throw error
+        }
+        guard wantingCopies > 0 else {
+            lock.unlock()
+            block.recycle(to: pool)
+            return false
+        }
+        queue.append(block)
+        changed.broadcast()
+        lock.unlock()
+        stats?.counters.add(1, to: "blocks")
+        return true
+    }
+
+    /// End of input: waits for every copy to finish its blocks and end.
+    func finish() throws(StageError) {
+        lock.lock()
+        isEnded = true
+        changed.broadcast()
+        while !isStopped && liveFeeders > 0 { changed.wait(lock) }
+        let error = stopError
+        lock.unlock()
+        if let error { throw error }
+    }
+
+    /// Ends every copy still running (SIGTERM, SIGKILL after the grace) and joins the threads.
+    func stop() {
+        lock.lock()
+        isShuttingDown = true
+        changed.broadcast()
+        for copy in copies { if let pid = copy.pid { kill(-pid, SIGTERM) } }
+        let deadline = monotonicNanos() + EndingSignals.graceNanos
+        while liveFeeders > 0 && monotonicNanos() < deadline { changed.wait(lock, untilNanos: deadline) }
+        for copy in copies { if let pid = copy.pid { kill(-pid, SIGKILL) } }
+        lock.unlock()
+        for feeder in feeders { feeder.join() }
+        feeders.removeAll()
+        for block in queue { block.recycle(to: pool) }
+        queue.removeAll()
+    }
+
+    private var isStopped: Bool { failure != nil || isCancelled || isShuttingDown }
+
+    private var stopError: StageError? {
+        if let failure { return .failed(failure) }
+        return isCancelled || isShuttingDown ? .downstreamClosed : nil
+    }
+
+    // MARK: Feeders
+
+    private func feed(_ copy: Copy) {
+        var drain: Thread?
+        var wantsMore = true
+        while wantsMore, let block = nextBlock() {
+            defer { block.recycle(to: pool) }
+            if copy.command == nil {
+                do throws(StageError) {
+                    try start(copy)
+                } catch {
+                    record(error.message)
+                    break
+                }
+                drain = Thread { [self] in self.drain(copy) }
+            }
+            copy.lastOffset = block.offset
+            wantsMore = write(block, to: copy)
+        }
+        lock.withLock {
+            wantingCopies -= 1
+            changed.broadcast()
+        }
+        if let command = copy.command {
+            command.closeInput()
+            drain?.join()
+            let status = reap(copy, command)
+            if let message = copy.drainFailure {
+                record("\(self.command.name): \(message)")
+            } else if let failure = ExecCommand.failure(status, name: self.command.name) {
+                record("\(failure) (its last block began at byte \(copy.lastOffset))")
+            }
+        }
+        lock.withLock {
+            liveFeeders -= 1
+            changed.broadcast()
+        }
+    }
+
+    private func start(_ copy: Copy) throws(StageError) {
+        let child = try BlockCommand(command, isBlocking: true)
+        copy.command = child
+        lock.withLock { copy.pid = child.pid }
+        stats?.counters.add(1, to: "commands")
+        if lock.withLock({ isShuttingDown }) { kill(-child.pid, SIGTERM) }
+    }
+
+    /// The oldest queued block; nil once the input ended and the queue is empty, or the run stopped.
+    private func nextBlock() -> Block? {
+        lock.lock()
+        defer { lock.unlock() }
+        while !isStopped && !isEnded && queue.isEmpty { changed.wait(lock) }
+        if isStopped || queue.isEmpty { return nil }
+        changed.broadcast()
+        return queue.removeFirst()
+    }
+
+    /// Writes `block` to the copy's stdin; false when the copy wants no more (it closed
+    /// its stdin: EPIPE) or the write failed (recorded).
+    private func write(_ block: Block, to copy: Copy) -> Bool {
+        guard let fd = copy.command?.input else { return false }
+        for chunk in block.chunks {
+            do throws(Errno) {
+                try fd.writeAll(chunk.bytes)
+            } catch {
+                if error != .brokenPipe { record("\(command.name): writing its input: \(error)") }
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Waits for the copy's command and returns its raw status; a run stopped meanwhile
+    /// may have sent it SIGTERM, which is then not a failure (`record` ignores it).
+    private func reap(_ copy: Copy, _ child: BlockCommand) -> Int32 {
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(child.pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
+        lock.lock()
+        let status = child.reap()
+        copy.pid = nil
+        lock.unlock()
+        return status
+    }
+
+    /// The first failure wins; once the run stopped, later ones are consequences.
+    private func record(_ message: String) {
+        lock.withLock {
+            if !isStopped { failure = message }
+            changed.broadcast()
+        }
+    }
+
+    // MARK: Drains
+
+    /// The copy's stdout, sent in groups of whole lines.
+    private func drain(_ copy: Copy) {
+        guard let fd = copy.command?.output else { return }
+        let waits = NodeStats(name: "exec-drain")
+        waits.begin()
+        defer { waits.end() }
+        var held: [Chunk] = []
+        var heldBytes = 0
+        var pending = pool.take()
+        defer {
+            pool.recycle(pending)
+            for chunk in held { pool.recycle(chunk) }
+        }
+        while true {
+            let n: Int
+            do throws(Errno) {
+                n = try fd.read(into: pending.freeSpace)
+            } catch {
+                copy.drainFailure = "reading its output: \(error)"
+                return
+            }
+            if n == 0 { break }
+            pending.count += n
+            guard pending.isFull else { continue }
+            guard let end = lineEnd(of: pending) else {
+                held.append(pending)
+                heldBytes += pending.count
+                pending = pool.take()
+                if heldBytes > maxLineBytes {
+                    copy.drainFailure = "a line of its output is longer than \(Sizes.human(maxLineBytes)) (raise --max-line)"
+                    return
+                }
+                continue
+            }
+            let rest = pool.take()
+            rest.append(UnsafeRawBufferPointer(start: pending.base + pending.start + end, count: pending.count - end))
+            pending.count = end
+            held.append(pending)
+            pending = rest
+            if !send(&held, waits: waits) { return }
+            heldBytes = 0
+        }
+        if pending.count > 0 {
+            held.append(pending)
+            pending = pool.take()
+        }
+        _ = send(&held, waits: waits)
+    }
+
+    /// The offset just past the chunk's last newline, if it has one.
+    private func lineEnd(of chunk: Chunk) -> Int? {
+        guard let hit = memrchr(chunk.base + chunk.start, 0x0A, chunk.count) else { return nil }
+        return UnsafeRawPointer(hit) - UnsafeRawPointer(chunk.base + chunk.start) + 1
+    }
+
+    /// Sends `group` (emptied) under `sendLock`, unless the run stopped; false then, or
+    /// when downstream closed (which cancels the run).
+    private func send(_ group: inout [Chunk], waits: NodeStats) -> Bool {
+        let chunks = group
+        group.removeAll()
+        sendLock.lock()
+        defer { sendLock.unlock() }
+        for (i, chunk) in chunks.enumerated() {
+            let n = chunk.count
+            let isStopped = lock.withLock { self.isStopped }
+            if isStopped || n == 0 {
+                pool.recycle(chunk)
+                if isStopped {
+                    for rest in chunks[(i + 1)...] { pool.recycle(rest) }
+                    return false
+                }
+                continue
+            }
+            if case .closed = output.send(chunk, waiter: waits) {
+                for rest in chunks[(i + 1)...] { pool.recycle(rest) }
+                lock.withLock {
+                    isCancelled = true
+                    changed.broadcast()
+                }
+                return false
+            }
+            stats?.bytesOut.add(n, ordering: .relaxed)
+        }
+        return true
+    }
+}
