@@ -80,38 +80,15 @@ final class BlockCommand {
     /// signal blocked, a process group of its own), registered in `ChildRegistry`. Our
     /// ends are non-blocking unless `isBlocking` (`--unordered`'s two threads a copy).
     init(_ command: ExecCommand, isBlocking: Bool = false) throws(StageError) {
-        let toChild: (read: FileDescriptor, write: FileDescriptor)
-        let fromChild: (read: FileDescriptor, write: FileDescriptor)
-        do throws(Errno) {
-            toChild = try FileDescriptor.makePipe()
-            do throws(Errno) { fromChild = try FileDescriptor.makePipe() } catch {
-                try? toChild.read.close()
-                try? toChild.write.close()
-                throw error
-            }
-        } catch {
-            throw .failed("cannot make a pipe: \(error)")
-        }
-        toChild.write.enlargePipe(to: command.pipeBytes)
-        fromChild.read.enlargePipe(to: command.pipeBytes)
-        let r = ChildRegistry.shared.start {
-            ChildProcess.spawn(command.arguments, stdin: toChild.read, stdout: fromChild.write)
-        }
-        try? toChild.read.close()
-        try? fromChild.write.close()
-        guard case .success(let pid) = r else {
-            try? toChild.write.close()
-            try? fromChild.read.close()
-            if case .failure(let error) = r { throw .failed("\(command.name): \(error)") }
-            throw .failed(command.name)
-        }
+        let (pid, input, output) = try ChildProcess.start(command.arguments, name: command.name,
+                                                          pipeBytes: command.pipeBytes)
         self.pid = pid
         if !isBlocking {
-            toChild.write.setNonBlocking()
-            fromChild.read.setNonBlocking()
+            input.setNonBlocking()
+            output.setNonBlocking()
         }
-        input = toChild.write
-        output = fromChild.read
+        self.input = input
+        self.output = output
     }
 
     /// Writes `block` to the command's stdin, then closes it, while reading its stdout

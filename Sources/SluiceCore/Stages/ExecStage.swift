@@ -118,6 +118,15 @@ final class ChildProcess: @unchecked Sendable {
     /// stays ignored across exec).
     init(_ arguments: [[UInt8]], name: String, pipeBytes: Int, output channel: BoundedChannel, pool: ChunkPool,
          stats: NodeStats?) throws(StageError) {
+        (pid, input, output) = try Self.start(arguments, name: name, pipeBytes: pipeBytes)
+        reader = Thread { [self] in drain(into: channel, pool: pool, stats: stats) }
+    }
+
+    /// Starts `arguments` on two new pipes of `pipeBytes` (`--pipe-size`), registered in
+    /// `ChildRegistry`: its pid, and our ends, the write end of its stdin and the read end
+    /// of its stdout (close-on-exec). Shared by `exec` and `exec -j`'s commands.
+    static func start(_ arguments: [[UInt8]], name: String,
+                      pipeBytes: Int) throws(StageError) -> (pid: pid_t, input: FileDescriptor, output: FileDescriptor) {
         let toChild: (read: FileDescriptor, write: FileDescriptor)
         let fromChild: (read: FileDescriptor, write: FileDescriptor)
         do throws(Errno) {
@@ -132,20 +141,17 @@ final class ChildProcess: @unchecked Sendable {
         }
         toChild.write.enlargePipe(to: pipeBytes)
         fromChild.read.enlargePipe(to: pipeBytes)
-        let r = ChildRegistry.shared.start { ChildProcess.spawn(arguments, stdin: toChild.read, stdout: fromChild.write) }
+        let r = ChildRegistry.shared.start { spawn(arguments, stdin: toChild.read, stdout: fromChild.write) }
         try? toChild.read.close()
         try? fromChild.write.close()
         switch r {
         case .success(let pid):
-            self.pid = pid
+            return (pid, toChild.write, fromChild.read)
         case .failure(let error):
             try? toChild.write.close()
             try? fromChild.read.close()
             throw .failed("\(name): \(error)")
         }
-        input = toChild.write
-        output = fromChild.read
-        reader = Thread { [self] in drain(into: channel, pool: pool, stats: stats) }
     }
 
     /// posix_spawnp(3) with `stdin` and `stdout` as the command's 0 and 1.
