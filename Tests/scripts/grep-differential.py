@@ -42,10 +42,10 @@ TOKENS = ["a", "b", "c", "A", "foo", "bar", ".", "*", "+", "?", "|", "^", "$", "
 # Atoms without a literal (as an ERE; `basic` rewrites the operators for a BRE).
 DFA_ATOMS = ["[a-c]", "[^a]", "[[:alpha:]]", "[[:digit:]]", "[[:space:]]", "[[:upper:]]", "[[:lower:]]",
              "[[:punct:]]", "[A-Z]", "[a-z0-9_]", ".", "\\w", "\\W", "\\s", "\\S", "[]a]", "[^]a]", "[a-]",
-             "[.a.]", "[=b=]", "[0-9]", "[^[:alnum:]]", "[[:xdigit:]]", "[_-a]", "[^\\n]", "a", "b", "o", "_", " "]
+             "[.a.]", "[=b=]", "[0-9]", "[^[:alnum:]]", "[[:xdigit:]]", "[_-a]", "[^\\n]", "a", "b", "o", "_", " ", "^", "$"]
 DFA_QUANTIFIERS = ["", "", "", "", "*", "+", "?", "{2}", "{1,3}", "{,2}", "{2,}", "{0}", "{0,1}", "{1}{2}", "*+"]
 DFA_LINES = [b"Foo_12 bar", b"aeiou", b"queue", b"ABC_9", b"x1y2", b"  indented", b"tab\there", b"a]b",
-             b"foo1 bar2", b"UPPER lower", b"__init__", b"0x1F", b"a-b_c", b"oooo", b"b=a", b"]"]
+             b"foo1 bar2", b"UPPER lower", b"__init__", b"0x1F", b"a-b_c", b"oooo", b"b=a", b"]", b"a$b c^d", b"$", b"^^"]
 FIXED = ["a", "b", "c", "A", "foo", "bar", " ", ".", "*", "x", "ab", "", "-", "-c", "b-", "o-f"]
 
 

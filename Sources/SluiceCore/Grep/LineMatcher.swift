@@ -72,6 +72,15 @@ final class LineMatcher {
     /// Fixed strings from this many on run through the automaton, not one search each.
     static let fixedStringsForAutomaton = 8
 
+    /// Whether a matcher for `options` may run the automaton (and so hold its cache): for
+    /// a regex, or for `fixedStringsForAutomaton` fixed strings or more.
+    static func mayUseAutomaton(_ options: GrepOptions) -> Bool {
+        switch options.mode {
+        case .regex: return true
+        case .fixed: return options.patterns.count >= fixedStringsForAutomaton
+        }
+    }
+
     /// `usesLiterals: false` confirms every line with glibc instead of searching for
     /// literals or running the automaton: slower, and the oracle the fuzzer holds the fast
     /// path to. `automatonBudgetBytes` is the DFA's cache (small in tests of its clearing).
@@ -139,6 +148,9 @@ final class LineMatcher {
         folded.release()
         nextHits.deallocate()
     }
+
+    /// Whether the automaton gave up on the pattern; nil when there is none (for tests).
+    var automatonHasGivenUp: Bool? { automaton?.hasGivenUp }
 
     /// Checks each pattern as GNU grep does before anything else: alone, as typed (before
     /// `RegexText`'s normalising), without the -x/-w wrapping. So a `(` in one pattern is

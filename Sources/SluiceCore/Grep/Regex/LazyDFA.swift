@@ -74,7 +74,7 @@ final class LazyDFA {
     /// Clears after which the give-up heuristic applies, and the bytes per state below
     /// which it gives up (regex-automata's hybrid defaults).
     private static let clearsBeforeGivingUp = 3
-    private static let minimumBytesPerState = 10
+    private static let minimumBytesPerState = 64
 
     init(_ nfa: NFA, separator: UInt8, budgetBytes: Int = LazyDFA.defaultBudgetBytes) {
         self.nfa = nfa
