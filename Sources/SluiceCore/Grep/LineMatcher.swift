@@ -72,6 +72,13 @@ final class LineMatcher {
     /// Fixed strings from this many on run through the automaton, not one search each.
     static let fixedStringsForAutomaton = 8
 
+    /// Whether searching for `literal` before running the DFA pays: it is three bytes or
+    /// more, or holds a byte rarer than the 48 most common in text (`byteRank`), where
+    /// the DFA runs at a table lookup per byte and memmem skips far faster.
+    static func isWorthSearching(_ literal: [UInt8]) -> Bool {
+        literal.count >= 3 || literal.contains { byteRank[Int($0)] < 208 }
+    }
+
     /// Whether a matcher for `options` may run the automaton (and so hold its cache): for
     /// a regex, or for `fixedStringsForAutomaton` fixed strings or more.
     static func mayUseAutomaton(_ options: GrepOptions) -> Bool {
@@ -131,6 +138,12 @@ final class LineMatcher {
             literals = []
             if confirm == .none { confirm = .contains }
         }
+        let automaton = tree.flatMap { NFA($0) }.map {
+            LazyDFA($0, separator: options.separator, budgetBytes: automatonBudgetBytes)
+        }
+        // A literal as common as `_` finds a candidate in most lines: the DFA alone is faster.
+        if automaton != nil && !literals.allSatisfy(Self.isWorthSearching) { literals = [] }
+        self.automaton = automaton
         self.literals = literals
         self.confirm = confirm
         nextHits = .allocate(capacity: max(1, literals.count))
@@ -138,9 +151,6 @@ final class LineMatcher {
         searchers = literals.map(FixedSearcher.init)
         patternSearchers = fixed.map(FixedSearcher.init)
         regexes = compiled.all
-        automaton = tree.flatMap { NFA($0) }.map {
-            LazyDFA($0, separator: options.separator, budgetBytes: automatonBudgetBytes)
-        }
         needsFolded = options.ignoreCase && (!self.literals.isEmpty || confirm != .regex)
     }
 

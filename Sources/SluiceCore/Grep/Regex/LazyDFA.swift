@@ -21,6 +21,13 @@ import Glibc
 /// - `deadLine`: nothing can match before the line ends (only the search loop is left,
 ///   as after `^a` fails), so the search skips to the separator with memchr.
 ///
+/// In the line-start state, where a search spends most of its time when matches are
+/// rare, the bytes that leave it (`escapes`: `[A-Z]` for `[A-Z][a-z]+_`, `f` and `b` for
+/// `(foo|bar)[0-9]`) are looked for with a plain table scan, several bytes a step with no
+/// dependency between them, instead of a table lookup that waits for the one before. It
+/// pays when they are rare; when a skip averages fewer than 16 bytes (`[aeiou]{3}`), the
+/// search stops trying.
+///
 /// Memory is bounded: rows, state sets and the index together stay within `budgetBytes`
 /// (2 MiB, `defaultBudgetBytes`). When a new state would pass it, the cache is cleared
 /// (the current state is kept) and the search goes on. If clearing comes too often (after
@@ -61,6 +68,19 @@ final class LazyDFA {
     private(set) var hasGivenUp = false
     /// The pattern matches the empty string at a line's start: every line matches.
     private(set) var matchesEveryLine = false
+    /// 1 for each byte that leaves the line-start state, 0 for one that stays; nil when it
+    /// has no self-loop worth a scan (a pattern with `^`, where the line start differs from
+    /// the middle of a line).
+    private var escapes: UnsafeMutablePointer<UInt8>?
+    /// Whether searches scan for `escapes` in the line-start state; off for good once
+    /// skips prove short.
+    private var isAccelerating = false
+    /// Skips made and bytes skipped, until the verdict on `isAccelerating`.
+    private var skips = 0
+    private var skippedBytes = 0
+    /// Skips after which their average length decides, and the shortest average that pays.
+    private static let skipsBeforeVerdict = 2048
+    private static let minimumSkipBytes = 16
     /// Scratch for closures: a visit mark per NFA state, and a stack.
     private var marks: [UInt32]
     private var generation: UInt32 = 0
@@ -95,11 +115,30 @@ final class LazyDFA {
             return
         }
         _ = addState(start, atStart: true)
+        if !nfa.hasLineStart { findEscapes() }
     }
 
     deinit {
         classOf.deallocate()
         table.deallocate()
+        escapes?.deallocate()
+    }
+
+    /// Fills in the line-start state's row and, if some bytes loop back to it, `escapes`.
+    private func findEscapes() {
+        var state = 0
+        for c in 0..<stride {
+            guard computeTransition(&state, c), state == 0 else { return }
+        }
+        var loops = 0
+        let escapes = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        for b in 0..<256 {
+            let stays = table[Int(classOf[b])] == 0
+            escapes[b] = stays ? 0 : 1
+            loops += stays ? 1 : 0
+        }
+        self.escapes = escapes
+        isAccelerating = loops > 0
     }
 
     // MARK: Search
@@ -120,34 +159,42 @@ final class LazyDFA {
         var state = 0
         var i = from
         var scannedFrom = from
+        // Entries at or below `special` leave the loop: with acceleration, the line-start
+        // state (0) too, to scan for its escapes.
+        var special: Int32 = isAccelerating ? 0 : -1
+        if special == 0 { i = skip(base, i, end) }
         while true {
-            var next: Int32 = 0
+            var next = Int32.max
             // Four steps a round while no entry is special; a special one leaves `i` at its byte.
             while i &+ 4 <= end {
                 next = table[state &+ Int(classOf[Int(base[i])])]
-                if next < 0 { break }
+                if next <= special { break }
                 let s1 = Int(next)
                 next = table[s1 &+ Int(classOf[Int(base[i &+ 1])])]
-                if next < 0 { state = s1; i &+= 1; break }
+                if next <= special { state = s1; i &+= 1; break }
                 let s2 = Int(next)
                 next = table[s2 &+ Int(classOf[Int(base[i &+ 2])])]
-                if next < 0 { state = s2; i &+= 2; break }
+                if next <= special { state = s2; i &+= 2; break }
                 let s3 = Int(next)
                 next = table[s3 &+ Int(classOf[Int(base[i &+ 3])])]
-                if next < 0 { state = s3; i &+= 3; break }
+                if next <= special { state = s3; i &+= 3; break }
                 state = Int(next)
                 i &+= 4
             }
-            if next >= 0 {
+            if next > special {
                 while i < end {
                     next = table[state &+ Int(classOf[Int(base[i])])]
-                    if next < 0 { break }
+                    if next <= special { break }
                     state = Int(next)
                     i &+= 1
                 }
                 if i >= end { return Self.noMatch }
             }
             switch next {
+            case 0:
+                state = 0
+                i = skip(base, i &+ 1, end)
+                if !isAccelerating { special = -1 }
             case Self.match:
                 return i
             case Self.deadLine:
@@ -161,6 +208,24 @@ final class LazyDFA {
                 table = UnsafePointer(self.table)
             }
         }
+    }
+
+    /// The first escape at or after `i`, or `end`: the line-start state's scan. Unsafe as
+    /// `firstMatch` is, for the same reasons; `escapes` has 256 entries.
+    @inline(__always) private func skip(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
+        guard let escapes else { return from }
+        var i = from
+        while i &+ 4 <= end
+            && escapes[Int(base[i])] | escapes[Int(base[i &+ 1])] | escapes[Int(base[i &+ 2])] | escapes[Int(base[i &+ 3])] == 0 {
+            i &+= 4
+        }
+        while i < end && escapes[Int(base[i])] == 0 { i &+= 1 }
+        if skips < Self.skipsBeforeVerdict {
+            skips &+= 1
+            skippedBytes &+= i &- from
+            if skips == Self.skipsBeforeVerdict && skippedBytes < Self.minimumSkipBytes * skips { isAccelerating = false }
+        }
+        return i
     }
 
     /// Whether the line at `line` (`count` bytes, without its separator) matches; nil when
