@@ -22,11 +22,13 @@ import Glibc
 ///   as after `^a` fails), so the search skips to the separator with memchr.
 ///
 /// In the line-start state, where a search spends most of its time when matches are
-/// rare, the bytes that leave it (`escapes`: `[A-Z]` for `[A-Z][a-z]+_`, `f` and `b` for
-/// `(foo|bar)[0-9]`) are looked for with a plain table scan, several bytes a step with no
-/// dependency between them, instead of a table lookup that waits for the one before. It
-/// pays when they are rare; when a skip averages fewer than 16 bytes (`[aeiou]{3}`), the
-/// search stops trying.
+/// rare, the byte pairs that really leave it are looked for with a plain bitmap scan, a
+/// few positions a step with no dependency between them, instead of a table lookup that
+/// waits for the one before. A position can be skipped when its byte keeps the state, or
+/// when the state it leads to, on the next byte, goes where the start state would (`a`
+/// then `x` for `[aeiou]{3}`; `m` then `e` for `mutex|spin`): only vowel pairs stop the
+/// scan for `[aeiou]{3}`, and `mu`, `sp` for the second. It pays when those are rare;
+/// when a skip averages fewer than 16 bytes, the search stops trying.
 ///
 /// Memory is bounded: rows, state sets and the index together stay within `budgetBytes`
 /// (2 MiB, `defaultBudgetBytes`). When a new state would pass it, the cache is cleared
@@ -68,11 +70,12 @@ final class LazyDFA {
     private(set) var hasGivenUp = false
     /// The pattern matches the empty string at a line's start: every line matches.
     private(set) var matchesEveryLine = false
-    /// 1 for each byte that leaves the line-start state, 0 for one that stays; nil when it
-    /// has no self-loop worth a scan (a pattern with `^`, where the line start differs from
-    /// the middle of a line).
-    private var escapes: UnsafeMutablePointer<UInt8>?
-    /// Whether searches scan for `escapes` in the line-start state; off for good once
+    /// A byte per byte pair (`first | second << 8`, 65,536 of them), then one per byte:
+    /// 1 when a search in the line-start state may skip the first byte of the pair (see
+    /// above), and when the byte keeps the state whatever follows. Nil when there is no
+    /// scan (a pattern with `^`, where the line start differs from the middle of a line).
+    private var skippable: UnsafeMutablePointer<UInt8>?
+    /// Whether searches scan `skippable` pairs in the line-start state; off for good once
     /// skips prove short.
     private var isAccelerating = false
     /// Skips made and bytes skipped, until the verdict on `isAccelerating`.
@@ -121,24 +124,39 @@ final class LazyDFA {
     deinit {
         classOf.deallocate()
         table.deallocate()
-        escapes?.deallocate()
+        skippable?.deallocate()
     }
 
-    /// Fills in the line-start state's row and, if some bytes loop back to it, `escapes`.
+    /// Fills in the rows of the line-start state and of the states one byte from it, and
+    /// from them `skippable`. Leaves it nil if the cache would have to be cleared.
     private func findEscapes() {
         var state = 0
         for c in 0..<stride {
             guard computeTransition(&state, c), state == 0 else { return }
         }
-        var loops = 0
-        let escapes = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
-        for b in 0..<256 {
-            let stays = table[Int(classOf[b])] == 0
-            escapes[b] = stays ? 0 : 1
-            loops += stays ? 1 : 0
+        for c in 0..<stride where table[c] > 0 {
+            let first = Int(table[c])
+            var next = first
+            for c2 in 0..<stride {
+                guard computeTransition(&next, c2), next == first, clearCount == 0 else { return }
+            }
         }
-        self.escapes = escapes
-        isAccelerating = loops > 0
+        // In classes first, then per byte pair.
+        var byClass = [Bool](repeating: false, count: stride * stride)
+        for c in 0..<stride {
+            let t = table[c]
+            for c2 in 0..<stride { byClass[c * stride + c2] = t == 0 || (t > 0 && table[Int(t) + c2] == table[c2]) }
+        }
+        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 65536 + 256)
+        var any = false
+        for pair in 0..<65536 {
+            let passes = byClass[Int(classOf[pair & 255]) * stride + Int(classOf[pair >> 8])]
+            table[pair] = passes ? 1 : 0
+            any = any || passes
+        }
+        for b in 0..<256 { table[65536 + b] = self.table[Int(classOf[b])] == 0 ? 1 : 0 }
+        skippable = table
+        isAccelerating = any
     }
 
     // MARK: Search
@@ -160,7 +178,7 @@ final class LazyDFA {
         var i = from
         var scannedFrom = from
         // Entries at or below `special` leave the loop: with acceleration, the line-start
-        // state (0) too, to scan for its escapes.
+        // state (0) too, to scan past the pairs it may skip.
         var special: Int32 = isAccelerating ? 0 : -1
         if special == 0 { i = skip(base, i, end) }
         while true {
@@ -210,16 +228,24 @@ final class LazyDFA {
         }
     }
 
-    /// The first escape at or after `i`, or `end`: the line-start state's scan. Unsafe as
-    /// `firstMatch` is, for the same reasons; `escapes` has 256 entries.
+    /// The first position at or after `from` that the line-start state may not skip, or
+    /// the last byte: the line-start state's scan. Unsafe as `firstMatch` is, for the same
+    /// reasons; `skippable` has 65,536 + 256 entries, and a pair index is below 65,536.
     @inline(__always) private func skip(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
-        guard let escapes else { return from }
+        guard let pairs = skippable else { return from }
+        let stays = pairs + 65536
         var i = from
-        while i &+ 4 <= end
-            && escapes[Int(base[i])] | escapes[Int(base[i &+ 1])] | escapes[Int(base[i &+ 2])] | escapes[Int(base[i &+ 3])] == 0 {
-            i &+= 4
+        while true {
+            // Eight bytes a step while each keeps the state; then up to eight one by one.
+            while i &+ 9 <= end && stays[Int(base[i])] & stays[Int(base[i &+ 1])] & stays[Int(base[i &+ 2])]
+                    & stays[Int(base[i &+ 3])] & stays[Int(base[i &+ 4])] & stays[Int(base[i &+ 5])]
+                    & stays[Int(base[i &+ 6])] & stays[Int(base[i &+ 7])] != 0 {
+                i &+= 8
+            }
+            let stop = min(i &+ 8, end &- 1)
+            while i < stop && pairs[Int(base[i]) | Int(base[i &+ 1]) &<< 8] != 0 { i &+= 1 }
+            if i < stop || i >= end &- 1 { break }
         }
-        while i < end && escapes[Int(base[i])] == 0 { i &+= 1 }
         if skips < Self.skipsBeforeVerdict {
             skips &+= 1
             skippedBytes &+= i &- from
