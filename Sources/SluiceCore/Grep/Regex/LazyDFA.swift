@@ -59,8 +59,11 @@ final class LazyDFA {
     private var atStarts: [Bool] = []
     private var index: [Key: Int32] = [:]
     private let budgetBytes: Int
-    /// Bytes that the rows, sets and index take now (an estimate from above).
+    /// Bytes that the rows, sets and index take now (an estimate from above), with
+    /// `reservedBytes`.
     private var usedBytes = 0
+    /// What `skippable` takes, counted in the budget for good.
+    private var reservedBytes = 0
     /// How many times the cache was cleared.
     private(set) var clearCount = 0
     /// Bytes scanned and states built since the last clear, for the give-up heuristic.
@@ -130,6 +133,11 @@ final class LazyDFA {
     /// Fills in the rows of the line-start state and of the states one byte from it, and
     /// from them `skippable`. Leaves it nil if the cache would have to be cleared.
     private func findEscapes() {
+        // The scan's table takes 64 KiB of the budget; not worth it in a small one (tests).
+        let tableBytes = 65536 + 256
+        guard budgetBytes >= 8 * tableBytes else { return }
+        reservedBytes = tableBytes
+        usedBytes += tableBytes
         var state = 0
         for c in 0..<stride {
             guard computeTransition(&state, c), state == 0 else { return }
@@ -356,7 +364,7 @@ final class LazyDFA {
         kernels.removeAll(keepingCapacity: true)
         atStarts.removeAll(keepingCapacity: true)
         index.removeAll(keepingCapacity: true)
-        usedBytes = 0
+        usedBytes = reservedBytes
         guard addState(start.0, atStart: start.1) != nil else { return nil }
         if row == 0 { return 0 }
         guard let moved = addState(kept.0, atStart: kept.1) else { return nil }
