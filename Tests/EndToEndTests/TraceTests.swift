@@ -7,7 +7,7 @@ import Testing
     @Test func jsonLinesAddUpToTheStats() throws {
         let r = try sh("""
             \(realText("12M"))
-            "$SLUICE" --stats=json --trace $T/run.jsonl --trace-interval 50ms gzip -p 1 + throttle 8M < $T/text 2> $T/stats > /dev/null
+            "$SLUICE" --stats=json --trace $T/run.jsonl --trace-interval 50ms gzip -p 1 + throttle 4M < $T/text 2> $T/stats > /dev/null
             python3 - $T <<'EOF'
             import json, sys
             t = sys.argv[1]
