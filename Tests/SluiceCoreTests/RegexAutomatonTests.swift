@@ -134,7 +134,7 @@ import Testing
         return text
     }
 
-    @Test(arguments: ["a$", "^b", "^$", "^(a|b)*$", "(a|^)b", "a.?b$", "[^ab]", "a{2,}b{2}", "$a", "b|^$"])
+    @Test(arguments: ["a$", "^b", "^$", "^(a|b)*$", "(a|^)b", "a.?b$", "[^ab]", "a{2,}b{2}", "$a", "b|^$", "(ca|b)a{2}", "c c"])
     func linesAreThoseGlibcSelects(_ pattern: String) throws {
         let text = Self.randomText("ab c", lines: 400, seed: 3) + [0x0A, 0x0A]
         let dfa = LazyDFA(try #require(Self.nfa(pattern)), separator: 0x0A)

@@ -78,6 +78,10 @@ final class LazyDFA {
     /// above), and when the byte keeps the state whatever follows. Nil when there is no
     /// scan (a pattern with `^`, where the line start differs from the middle of a line).
     private var skippable: UnsafeMutablePointer<UInt8>?
+    /// The one to three bytes that leave the line-start state, each repeated in a word,
+    /// when there are so few (`f`, `b` for `(foo|bar)[0-9]`): the scan then looks for
+    /// them eight bytes a step in a 64-bit word; empty otherwise.
+    private var leavers: [UInt64] = []
     /// Whether searches scan `skippable` pairs in the line-start state; off for good once
     /// skips prove short.
     private var isAccelerating = false
@@ -165,6 +169,12 @@ final class LazyDFA {
         for b in 0..<256 { table[65536 + b] = self.table[Int(classOf[b])] == 0 ? 1 : 0 }
         skippable = table
         isAccelerating = any
+        let leaving = (0..<256).filter { table[65536 + $0] == 0 }.map(UInt8.init)
+        if (1...3).contains(leaving.count) {
+            // Repeated in each byte of a word; a third missing repeats the first.
+            leavers = leaving.map { UInt64($0) &* 0x0101_0101_0101_0101 }
+            while leavers.count < 3 { leavers.append(leavers[0]) }
+        }
     }
 
     // MARK: Search
@@ -243,6 +253,23 @@ final class LazyDFA {
         guard let pairs = skippable else { return from }
         let stays = pairs + 65536
         var i = from
+        if leavers.count == 3 {
+            i = skipToLeavers(base, from, end, pairs, stays)
+        } else {
+            i = skipByTable(base, from, end, pairs, stays)
+        }
+        if skips < Self.skipsBeforeVerdict {
+            skips &+= 1
+            skippedBytes &+= i &- from
+            if skips == Self.skipsBeforeVerdict && skippedBytes < Self.minimumSkipBytes * skips { isAccelerating = false }
+        }
+        return i
+    }
+
+    /// `skip` by the tables alone.
+    @inline(__always) private func skipByTable(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int,
+                                               _ pairs: UnsafePointer<UInt8>, _ stays: UnsafePointer<UInt8>) -> Int {
+        var i = from
         while true {
             // Eight bytes a step while each keeps the state; then up to eight one by one.
             while i &+ 9 <= end && stays[Int(base[i])] & stays[Int(base[i &+ 1])] & stays[Int(base[i &+ 2])]
@@ -254,12 +281,40 @@ final class LazyDFA {
             while i < stop && pairs[Int(base[i]) | Int(base[i &+ 1]) &<< 8] != 0 { i &+= 1 }
             if i < stop || i >= end &- 1 { break }
         }
-        if skips < Self.skipsBeforeVerdict {
-            skips &+= 1
-            skippedBytes &+= i &- from
-            if skips == Self.skipsBeforeVerdict && skippedBytes < Self.minimumSkipBytes * skips { isAccelerating = false }
-        }
         return i
+    }
+
+    /// `skip` when `leavers` holds the few bytes that leave the state: a word's bytes XOR a
+    /// leaver repeated are zero where they match, and `(x - 0x01..) & ~x & 0x80..` marks
+    /// the lowest zero byte exactly (FixedSearcher's pair scan uses the same). Each byte
+    /// found is checked against `pairs` as in `skipByTable`. Unsafe as `firstMatch`; each
+    /// 8-byte load ends by `end`.
+    @inline(__always) private func skipToLeavers(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int,
+                                                 _ pairs: UnsafePointer<UInt8>, _ stays: UnsafePointer<UInt8>) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let (r0, r1, r2) = (leavers[0], leavers[1], leavers[2])
+        let raw = UnsafeRawPointer(base)
+        var i = from
+        while true {
+            var found = -1
+            while i &+ 8 <= end {
+                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let x0 = w ^ r0, x1 = w ^ r1, x2 = w ^ r2
+                let marks = (((x0 &- ones) & ~x0) | ((x1 &- ones) & ~x1) | ((x2 &- ones) & ~x2)) & highs
+                if marks != 0 {
+                    found = i &+ (marks.trailingZeroBitCount &>> 3)
+                    break
+                }
+                i &+= 8
+            }
+            if found < 0 {
+                while i < end && stays[Int(base[i])] != 0 { i &+= 1 }
+                found = i
+            }
+            i = found
+            if i >= end &- 1 || pairs[Int(base[i]) | Int(base[i &+ 1]) &<< 8] == 0 { return i }
+            i &+= 1
+        }
     }
 
     /// Whether the line at `line` (`count` bytes, without its separator) matches; nil when
