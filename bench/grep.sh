@@ -29,9 +29,20 @@ compare "regex with a literal" "grep -E 'static (int|void) [a-z_]+\\('" \
 compare "ignore case" "grep -i -F $WORD" "grep -i -F $WORD" "rg -i -F $WORD"
 compare "whole words" "grep -w int" "grep -w int"
 compare "regex, ignore case" "grep -i -E 'static (int|void) [a-z_]+\\('" "grep -i -E 'static (int|void) [a-z_]+\\('"
-# No literal to search for: every line goes to glibc's regex (GNU grep has its own DFA).
-compare "regex without a literal" "grep -E '[aeiou]{3}'" "grep -E '[aeiou]{3}'"
-compare "inverted, ignore case, no literal" "grep -v -i -E '[aeiou]{3}'" "grep -v -i -E '[aeiou]{3}'"
+# No literal worth searching for: the lazy DFA runs over the whole buffer.
+compare "regex without a literal" "grep -E '[aeiou]{3}'" "grep -E '[aeiou]{3}'" "rg '[aeiou]{3}'"
+compare "classes, only a common literal" "grep -E '[A-Z][a-z]+_[0-9]+'" \
+    "grep -E '[A-Z][a-z]+_[0-9]+'" "rg '[A-Z][a-z]+_[0-9]+'"
+compare "alternation, then a class" "grep -E '(foo|bar)[0-9]'" "grep -E '(foo|bar)[0-9]'" "rg '(foo|bar)[0-9]'"
+compare "inverted, ignore case, no literal" "grep -v -i -E '[aeiou]{3}'" "grep -v -i -E '[aeiou]{3}'" \
+    "rg -v -i '[aeiou]{3}'"
+TEN="mutex_lock|spin_unlock|kmalloc|printk|dev_err|memcpy|kfree|list_add|schedule|jiffies"
+compare "alternation of 10 words" "grep -E '$TEN'" "grep -E '$TEN'" "rg '$TEN'"
+# 1,000 identifiers of middling frequency from the corpus itself, made once.
+WORDS="$CORPUS_DIR/words-1000.txt"
+[ -s "$WORDS" ] || head -c 32M "$T" | tr -cs 'A-Za-z0-9_' '\n' | awk 'length >= 6' | sort | uniq -c \
+    | sort -k1,1nr -k2,2 | sed -n '3001,4000p' | awk '{print $2}' > "$WORDS"
+compare "1,000 fixed words" "grep -F -f $WORDS" "grep -F -f $WORDS" "rg -F -f $WORDS"
 # On a regular file both start near the end; through a pipe both must read everything.
 compare "tail on the file" "tail -n 1000" "tail -n 1000"
 row "cat F | tail -n 1000" "$BYTES" "$(median_seconds "cat $T | tail -n 1000 > $OUT")"

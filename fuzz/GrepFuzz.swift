@@ -3,7 +3,9 @@
 // -b, -o, context, -z), flags byte, chunk-size byte, pattern length byte, the patterns
 // (newline-separated), then the text.
 // Checks: no crash; the same output at two chunk sizes; the literal-search fast path
-// against the line-by-line slow path; fixed strings against the reference model.
+// (with the lazy DFA) against the line-by-line slow path (glibc); fixed strings against
+// the reference model; and the DFA with a cache so small that it is cleared, or gives
+// up, all the time, against glibc: the same lines.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzGrep(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
@@ -54,6 +56,14 @@ public func fuzzGrep(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     if large.output != slow.output {
         fatalError("literal search and line-by-line disagree: \(large.output.count) / \(slow.output.count) bytes")
     }
+    if let tiny = try? LineMatcher(options, automatonBudgetBytes: 2048),
+       let oracle = try? LineMatcher(options, usesLiterals: false) {
+        var lines = text
+        if lines.last != options.separator { lines.append(options.separator) }
+        if selectedLines(tiny, lines) != selectedLines(oracle, lines) {
+            fatalError("the DFA with a tiny cache and glibc select different lines")
+        }
+    }
     if options.mode == .fixed && printed == 0 {
         let model = Reference.grepFixed(text, options.patterns, invert: options.invert, ignoreCase: options.ignoreCase,
                                         line: options.lineRegexp, word: options.wordRegexp && !options.lineRegexp,
@@ -61,4 +71,17 @@ public func fuzzGrep(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         if model != large.output { fatalError("fixed strings disagree with the reference model") }
     }
     return 0
+}
+
+/// The ranges of the lines `matcher` selects in `text` (whole lines).
+private func selectedLines(_ matcher: LineMatcher, _ text: [UInt8]) -> [Range<Int>] {
+    var out: [Range<Int>] = []
+    text.withUnsafeBytes { b in
+        var from = 0
+        while let r = matcher.nextMatch(in: b, from: from) {
+            out.append(r)
+            from = r.upperBound
+        }
+    }
+    return out
 }

@@ -32,4 +32,24 @@ import Testing
             }
         }
     }
+
+    /// grep's lazy DFA holds a cache of 2 MiB, in the bound for a regex and not for one
+    /// fixed string; a pattern whose states keep filling it (`e` then 14 bytes then `x`, a
+    /// state per subset of recent positions) stays under the bound.
+    @Test func grepCountsItsAutomatonCache() throws {
+        let r = try sh("""
+            python3 -c "import random; random.seed(1); print('\\n'.join(''.join(random.choice('ex') for _ in range(random.randint(5, 60))) for _ in range(60000)))" > $T/ex
+            "$SLUICE" --stats=json grep -E 'e.{14}x' < $T/ex 2> $T/dfa.json > /dev/null
+            "$SLUICE" --stats=json grep -F e < $T/ex 2> $T/fixed.json > /dev/null
+            cat $T/dfa.json $T/fixed.json
+            """, timeout: 120)
+        let reports = r.text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        try #require(reports.count == 2, "\(r.stderr)")
+        let bound = reports[0]["memory_bound_bytes"] as? Int ?? 0
+        #expect(bound - (reports[1]["memory_bound_bytes"] as? Int ?? 0) == 2 << 20)
+        let rss = reports[0]["peak_rss_bytes"] as? Int ?? 0
+        #expect(rssWithin(rss, bound), "peak RSS \(rss) over the bound \(bound)")
+    }
 }

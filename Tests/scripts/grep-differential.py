@@ -14,9 +14,14 @@ Cases drawn with a purpose, beside the random ones: escaped ordinary letters und
 differently from its regex matcher), -m with context, and GNU grep's "yesno" table of
 -C, -v, -o and -m together.
 
+Patterns without a literal, which sluice runs through its lazy DFA, drawn as trees:
+bracket expressions with classes and ranges, `.`, `\\w \\W \\s \\S`, intervals, groups,
+alternations and anchors, in both dialects, under -i -v -w -x, several -e and -z.
+
 Known differences, left out of the random patterns: a repetition applied to a GNU
 anchor inside a BRE (`\\<*`, `\\b\\b**`), and patterns whose unbalanced parentheses
-pair up with -w/-x's wrapping across several -e patterns; GNU grep's DFA and GNU regex
+pair up with -w/-x's wrapping across several -e patterns; with -z, a BRE's `^^` (the
+rewriting for record edges makes the second `^` an anchor, GNU grep a literal); GNU grep's DFA and GNU regex
 disagree there themselves. With -m 0 GNU grep exits before it reads its patterns, so an
 invalid one is no error there; those cases compare output only.
 """
@@ -35,6 +40,13 @@ TOKENS = ["a", "b", "c", "A", "foo", "bar", ".", "*", "+", "?", "|", "^", "$", "
           "\\.", "\\*", "x", " ", "{1}", "{1,2}", "\\w", "\\b", "\\<", "\\>", "_", "int", "\\(", "\\)", "\\|",
           "\\+", "[[:alpha:]]", "\\1", "{", "}", "[A-Z]", "[[:upper:]]", "[[:lower:]]", "[^A-Z]", "B",
           "\\x", "\\q", "\\Q", "\\z", "\\a", "-"]
+# Atoms without a literal (as an ERE; `basic` rewrites the operators for a BRE).
+DFA_ATOMS = ["[a-c]", "[^a]", "[[:alpha:]]", "[[:digit:]]", "[[:space:]]", "[[:upper:]]", "[[:lower:]]",
+             "[[:punct:]]", "[A-Z]", "[a-z0-9_]", ".", "\\w", "\\W", "\\s", "\\S", "[]a]", "[^]a]", "[a-]",
+             "[.a.]", "[=b=]", "[0-9]", "[^[:alnum:]]", "[[:xdigit:]]", "[_-a]", "[^\\n]", "a", "b", "o", "_", " ", "^", "$"]
+DFA_QUANTIFIERS = ["", "", "", "", "*", "+", "?", "{2}", "{1,3}", "{,2}", "{2,}", "{0}", "{0,1}", "{1}{2}", "*+"]
+DFA_LINES = [b"Foo_12 bar", b"aeiou", b"queue", b"ABC_9", b"x1y2", b"  indented", b"tab\there", b"a]b",
+             b"foo1 bar2", b"UPPER lower", b"__init__", b"0x1F", b"a-b_c", b"oooo", b"b=a", b"]", b"a$b c^d", b"$", b"^^"]
 FIXED = ["a", "b", "c", "A", "foo", "bar", " ", ".", "*", "x", "ab", "", "-", "-c", "b-", "o-f"]
 
 
@@ -51,6 +63,65 @@ def patterns(mode):
     if mode == "-F":
         return ["".join(random.choice(FIXED) for _ in range(random.randint(0, 3))) for _ in range(count)]
     return ["".join(random.choice(TOKENS) for _ in range(random.randint(1, 4))) for _ in range(count)]
+
+
+def dfa_expression(depth):
+    """A random ERE without required literals."""
+    pieces = []
+    for _ in range(random.randint(1, 3)):
+        if depth > 0 and random.random() < 0.3:
+            alts = [dfa_expression(depth - 1) for _ in range(random.randint(1, 3))]
+            atom = "(" + "|".join(alts) + ")"
+        else:
+            atom = random.choice(DFA_ATOMS)
+        pieces.append(atom + random.choice(DFA_QUANTIFIERS))
+    return "".join(pieces)
+
+
+def basic(ere):
+    """An ERE from dfa_expression as the BRE that means the same."""
+    out, i = [], 0
+    while i < len(ere):
+        c = ere[i]
+        if c == "[":
+            j = ere.index("]", i + 2 if ere[i + 1:i + 3] in ("]a", "^]") or ere[i + 1] == "]" else i + 1)
+            if ere.startswith("[[:", i) or ere.startswith("[^[:", i) or ere.startswith("[[.", i) or ere.startswith("[[=", i):
+                j = ere.index("]]", i) + 1
+            out.append(ere[i:j + 1])
+            i = j + 1
+            continue
+        if c == "\\":
+            out.append(ere[i:i + 2])
+            i += 2
+            continue
+        out.append("\\" + c if c in "+?{}()|" else c)
+        i += 1
+    return "".join(out)
+
+
+def dfa_case():
+    flags = [f for f in ["-i", "-v", "-x", "-w", "-z"] if random.random() < 0.2]
+    # Not -o: GNU grep finds parts with GNU regex, exponential on some of these trees.
+    flags += [f for f in ["-c", "-n"] if random.random() < 0.1]
+    mode = random.choice(["-E", "-G"])
+    args = [mode] + flags
+    for _ in range(random.choice([1, 1, 1, 2, 3])):
+        p = dfa_expression(random.choice([0, 1, 1, 2]))
+        if random.random() < 0.2:
+            p = "^" + p
+        if random.random() < 0.2:
+            p += "$"
+        args += ["-e", basic(p) if mode == "-G" else p]
+    if mode == "-G" and "-z" in flags and any("^^" in a for a in args):
+        return None
+    return args
+
+
+def dfa_text(records):
+    lines = LINES + DFA_LINES
+    if records:
+        return b"\0".join(b"\n".join(random.choice(lines) for _ in range(random.choice([1, 2]))) for _ in range(150))
+    return b"\n".join(random.choice(lines) for _ in range(300)) + random.choice([b"", b"\n"])
 
 
 def output_options():
@@ -141,6 +212,10 @@ for _ in range(ITERATIONS):
     args = random_case()
     if args is not None:
         cases.append((args, text("-z" in args)))
+for _ in range(ITERATIONS):
+    args = dfa_case()
+    if args is not None:
+        cases.append((args, dfa_text("-z" in args)))
 for args, data in cases:
     for difference in run(args, data):
         mismatches += 1

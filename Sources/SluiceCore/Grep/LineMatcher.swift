@@ -4,7 +4,10 @@ import Glibc
 /// Finds lines that match, the way ripgrep's searcher does: search the whole buffer for
 /// a literal every match must contain (memmem), then find the line edges around each
 /// hit and confirm that line — never split into lines first. Patterns without such a
-/// literal are confirmed line by line.
+/// literal, and many fixed strings, run a lazy DFA (`LazyDFA`) over the whole buffer;
+/// a candidate line is confirmed by the DFA too. glibc's regex stays for what the DFA
+/// cannot do (back-references, word assertions), for patterns whose DFA would not fit
+/// its cache, and as the oracle (`usesLiterals: false`) the fuzzer holds the rest to.
 ///
 /// A buffer given to `nextMatch` holds whole lines, each ending in the separator ("\n", or
 /// NUL with `-z`, when a line may hold newlines that `.` and `[^a]` match and `^` and `$`
@@ -38,11 +41,18 @@ final class LineMatcher {
     /// No pattern at all (`-f /dev/null`): no line matches.
     private let matchesNothing: Bool
     private let ignoreCase: Bool
+    /// With `-i`, a folded copy of each buffer is searched or compared (literals, fixed
+    /// strings); not when the automaton or glibc, which fold by themselves, do all the work.
+    private let needsFolded: Bool
     /// The byte that ends a line.
     private let separator: UInt8
     /// The compiled regexes, in a class of their own so that they are freed even when
     /// this initializer throws halfway.
     private let compiled = CompiledRegexes()
+    /// The automaton that selects lines in place of `regexes` (and of the fixed strings,
+    /// when there are many); nil when glibc must. Once it gives up (`hasGivenUp`), the
+    /// matcher goes on without it.
+    private let automaton: LazyDFA?
     /// `compiled.all` once compiling is done: a `let`, read per line without the dynamic
     /// exclusivity check that reading the class's `var` costs (3% of `-E '[aeiou]{3}'`).
     private let regexes: [UnsafeMutablePointer<regex_t>]
@@ -59,14 +69,36 @@ final class LineMatcher {
     private let nextHits: UnsafeMutablePointer<Int>
     private static let none = -1, unknown = -2
 
-    /// `usesLiterals: false` confirms every line instead of searching for literals first:
-    /// slower, and the oracle the fuzzer holds the fast path to.
-    init(_ options: GrepOptions, usesLiterals: Bool = true) throws(SluiceError) {
+    /// Fixed strings from this many on run through the automaton, not one search each.
+    static let fixedStringsForAutomaton = 8
+
+    /// Whether searching for `literal` before running the DFA pays: it is three bytes or
+    /// more, or holds a byte rarer than the 48 most common in text (`byteRank`), where
+    /// the DFA runs at a table lookup per byte and memmem skips far faster.
+    static func isWorthSearching(_ literal: [UInt8]) -> Bool {
+        literal.count >= 3 || literal.contains { byteRank[Int($0)] < 208 }
+    }
+
+    /// Whether a matcher for `options` may run the automaton (and so hold its cache): for
+    /// a regex, or for `fixedStringsForAutomaton` fixed strings or more.
+    static func mayUseAutomaton(_ options: GrepOptions) -> Bool {
+        switch options.mode {
+        case .regex: return true
+        case .fixed: return options.patterns.count >= fixedStringsForAutomaton
+        }
+    }
+
+    /// `usesLiterals: false` confirms every line with glibc instead of searching for
+    /// literals or running the automaton: slower, and the oracle the fuzzer holds the fast
+    /// path to. `automatonBudgetBytes` is the DFA's cache (small in tests of its clearing).
+    init(_ options: GrepOptions, usesLiterals: Bool = true,
+         automatonBudgetBytes: Int = LazyDFA.defaultBudgetBytes) throws(SluiceError) {
         ignoreCase = options.ignoreCase
         separator = options.separator
         let fold: ([UInt8]) -> [UInt8] = { options.ignoreCase ? $0.map(asciiLower) : $0 }
         var literals: [[UInt8]]
         var confirm: Confirm
+        var tree: RegexNode?
         switch options.mode {
         case .fixed:
             // A fixed string holding the separator (a NUL from `-f` with `-z`) is in no line.
@@ -75,6 +107,15 @@ final class LineMatcher {
             literals = fixed.contains { $0.isEmpty } ? [] : fixed
             confirm = options.lineRegexp ? .wholeLine : options.wordRegexp ? .word : .none
             matchesEverything = confirm == .none && fixed.contains { $0.isEmpty }
+            if confirm == .none && !matchesEverything && fixed.count >= Self.fixedStringsForAutomaton {
+                tree = .alternation(fixed.map { word in
+                    .concat(word.map { c in
+                        .bytes(options.ignoreCase ? ByteSet { asciiLower($0) == c } : ByteSet(c))
+                    })
+                })
+                literals = []
+                confirm = .contains
+            }
         case .regex(let syntax):
             fixed = []
             matchesNothing = options.patterns.isEmpty
@@ -86,11 +127,23 @@ final class LineMatcher {
             }
             literals = found.contains { $0.isEmpty } ? [] : found
             try compiled.compileAsGNUGrep(options.patterns, syntax, options)
+            if !options.patterns.isEmpty && !options.patterns.contains(where: RegexText.mayHaveBackReference) {
+                // The text glibc compiled, read the way glibc read it.
+                let text = try Self.wrapped(Array(options.patterns.joined(separator: [0x0A])), syntax, options)
+                tree = RegexParser.parse(text, syntax, ignoreCase: options.ignoreCase)
+            }
         }
         if !usesLiterals {
+            tree = nil
             literals = []
             if confirm == .none { confirm = .contains }
         }
+        let automaton = tree.flatMap { NFA($0) }.map {
+            LazyDFA($0, separator: options.separator, budgetBytes: automatonBudgetBytes)
+        }
+        // A literal as common as `_` finds a candidate in most lines: the DFA alone is faster.
+        if automaton != nil && !literals.allSatisfy(Self.isWorthSearching) { literals = [] }
+        self.automaton = automaton
         self.literals = literals
         self.confirm = confirm
         nextHits = .allocate(capacity: max(1, literals.count))
@@ -98,12 +151,16 @@ final class LineMatcher {
         searchers = literals.map(FixedSearcher.init)
         patternSearchers = fixed.map(FixedSearcher.init)
         regexes = compiled.all
+        needsFolded = options.ignoreCase && (!self.literals.isEmpty || confirm != .regex)
     }
 
     deinit {
         folded.release()
         nextHits.deallocate()
     }
+
+    /// Whether the automaton gave up on the pattern; nil when there is none (for tests).
+    var automatonHasGivenUp: Bool? { automaton?.hasGivenUp }
 
     /// Checks each pattern as GNU grep does before anything else: alone, as typed (before
     /// `RegexText`'s normalising), without the -x/-w wrapping. So a `(` in one pattern is
@@ -125,20 +182,8 @@ final class LineMatcher {
     static func compile(_ pattern: [UInt8], _ syntax: RegexSyntax,
                                 _ options: GrepOptions) throws(SluiceError) -> UnsafeMutablePointer<regex_t> {
         let shown = String(decoding: pattern, as: UTF8.self)
-        var text = pattern
+        let text = try wrapped(pattern, syntax, options)
         let basic = syntax == .basic
-        if options.lineRegexp || options.wordRegexp {
-            let groups = options.lineRegexp ? 1 : 2
-            guard let shifted = RegexText.shiftingBackReferences(pattern, by: groups) else {
-                throw .usage("grep: pattern '\(shown)': too many back-references for -x or -w", stage: "grep")
-            }
-            let (open, close, alt) = basic ? ("\\(", "\\)", "\\|") : ("(", ")", "|")
-            let nonWord = "[^[:alnum:]_]"
-            let (before, after) = options.lineRegexp
-                ? ("^" + open, close + "$")
-                : (open + "^" + alt + nonWord + close + open, close + open + nonWord + alt + "$" + close)
-            text = Array(before.utf8) + shifted + Array(after.utf8)
-        }
         var bits = basic ? sluice_re_syntax_grep : sluice_re_syntax_egrep
         bits |= sluice_re_no_sub
         if options.ignoreCase { bits |= sluice_re_icase }
@@ -166,6 +211,24 @@ final class LineMatcher {
         return regex
     }
 
+    /// `pattern` wrapped for `-x` or `-w` as GNU grep wraps its DFA pattern: `^(P)$` and
+    /// `(^|[^[:alnum:]_])(P)([^[:alnum:]_]|$)`, back-references renumbered; as it is otherwise.
+    static func wrapped(_ pattern: [UInt8], _ syntax: RegexSyntax, _ options: GrepOptions) throws(SluiceError) -> [UInt8] {
+        guard options.lineRegexp || options.wordRegexp else { return pattern }
+        let shown = String(decoding: pattern, as: UTF8.self)
+        let basic = syntax == .basic
+        let groups = options.lineRegexp ? 1 : 2
+        guard let shifted = RegexText.shiftingBackReferences(pattern, by: groups) else {
+            throw .usage("grep: pattern '\(shown)': too many back-references for -x or -w", stage: "grep")
+        }
+        let (open, close, alt) = basic ? ("\\(", "\\)", "\\|") : ("(", ")", "|")
+        let nonWord = "[^[:alnum:]_]"
+        let (before, after) = options.lineRegexp
+            ? ("^" + open, close + "$")
+            : (open + "^" + alt + nonWord + close + open, close + open + nonWord + alt + "$" + close)
+        return Array(before.utf8) + shifted + Array(after.utf8)
+    }
+
     /// The first line of `buffer` at or after `from` (a line start) that matches, as the
     /// range of the line with its newline; nil when none does. A search from 0 starts a
     /// new buffer; later calls on the same buffer must go forward (from the end of the
@@ -176,7 +239,15 @@ final class LineMatcher {
         // The per-line path of `-v` and of common literals: a new buffer is prepared
         // once, and a literal hit that needs no confirming returns without a call.
         if from == 0 { prepare(buffer) }
-        let haystack = ignoreCase ? UnsafeRawPointer(foldedBase) : base
+        if literals.isEmpty, let automaton, !automaton.hasGivenUp {
+            let at = automaton.firstMatch(in: base.assumingMemoryBound(to: UInt8.self), from: from, end: buffer.count)
+            if at >= 0 {
+                return lineStart(base, at, floor: from, separator: separator)..<lineEnd(base, buffer.count, at, separator: separator)
+            }
+            if at == LazyDFA.noMatch { return nil }
+            // It gave up on this pattern: glibc from here on, line by line.
+        }
+        let haystack = needsFolded ? UnsafeRawPointer(foldedBase) : base
         var position = from
         while position < buffer.count {
             let start: Int
@@ -199,7 +270,7 @@ final class LineMatcher {
     /// buffer into `folded`, the haystack for literal search.
     private func prepare(_ buffer: UnsafeRawBufferPointer) {
         for i in literals.indices { nextHits[i] = Self.unknown }
-        if ignoreCase {
+        if needsFolded {
             folded.removeAll()
             folded.append(buffer)
             foldedBase = UnsafeMutableRawPointer(mutating: folded.bytes.baseAddress!)
@@ -237,6 +308,9 @@ final class LineMatcher {
             let text = ignoreCase ? folded : line
             return patternSearchers.contains { hasWord($0, in: text, length) }
         case .regex:
+            if let automaton, let matches = automaton.matches(line: line.assumingMemoryBound(to: UInt8.self), count: length) {
+                return matches
+            }
             let text = line.assumingMemoryBound(to: CChar.self)
             let n = regoff_t(length)
             return regexes.contains { re_search($0, text, n, 0, n, nil) >= 0 }

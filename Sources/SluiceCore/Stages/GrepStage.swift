@@ -51,12 +51,13 @@ public struct GrepStage: LineStage {
         if reports && !isQuiet && !countsLines { printer = try GrepPrinter(options, maxLineBytes: maxLineBytes) }
     }
 
-    /// The most the stage holds: the partial line, a folded copy of a run for `-i`, and
-    /// what the printer keeps.
+    /// The most the stage holds: the partial line, a folded copy of a run for `-i`, what
+    /// the printer keeps, and the DFA's cache when the matcher may run one.
     static func heldBytes(_ options: GrepOptions, _ context: StageContext) -> Int {
         let printed = options.isQuiet || options.countsLines ? 0
             : GrepPrinter.memoryBound(options, maxLineBytes: context.maxLineBytes)
-        return Saturating.sum(2 * context.maxLineBytes, context.chunkBytes, printed)
+        let automaton = LineMatcher.mayUseAutomaton(options) ? LazyDFA.defaultBudgetBytes : 0
+        return Saturating.sum(2 * context.maxLineBytes, context.chunkBytes, printed, automaton)
     }
 
     public mutating func begin() -> Flow {
