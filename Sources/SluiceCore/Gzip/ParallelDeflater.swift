@@ -31,8 +31,8 @@ final class ParallelDeflater: @unchecked Sendable {
     /// 32 KiB: deflate's window, the most of the previous block a dictionary can use.
     static let dictionaryBytes = 32 << 10
 
-    private final class Job {
-        enum State { case idle, queued, working, done }
+    private final class Job: QueuedJob {
+        typealias State = JobState
         let input: UnsafeMutableRawPointer
         var inputCount = 0
         let dictionary: UnsafeMutableRawPointer
@@ -276,14 +276,7 @@ final class ParallelDeflater: @unchecked Sendable {
         defer { lock.unlock() }
         while true {
             if isShuttingDown { return nil }
-            var oldest: Job?
-            for job in jobs where job.state == .queued && (oldest == nil || job.sequence < oldest!.sequence) {
-                oldest = job
-            }
-            if let oldest {
-                oldest.state = .working
-                return oldest
-            }
+            if let job = jobs.takeOldestQueued() { return job }
             workQueued.wait(lock)
         }
     }

@@ -42,8 +42,8 @@ final class ParallelInflater: @unchecked Sendable {
     /// `bgzip` output (2 left the workers idle a tenth of the time).
     static let slotsPerThread = 4
 
-    final class Job {
-        enum State { case idle, queued, working, done }
+    final class Job: QueuedJob {
+        typealias State = JobState
         /// The member's compressed bytes, `inputCount` of them.
         let input: UnsafeMutableRawPointer
         var inputCount = 0
@@ -231,14 +231,7 @@ final class ParallelInflater: @unchecked Sendable {
         defer { lock.unlock() }
         while true {
             if isShuttingDown { return nil }
-            var oldest: Job?
-            for job in jobs where job.state == .queued && (oldest == nil || job.sequence < oldest!.sequence) {
-                oldest = job
-            }
-            if let oldest {
-                oldest.state = .working
-                return oldest
-            }
+            if let job = jobs.takeOldestQueued() { return job }
             workQueued.wait(lock)
         }
     }
