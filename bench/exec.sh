@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # exec -j beside the filter alone and GNU parallel --pipe -k: jq on ~40 MB of JSON
 # lines, two copies. Medians and ratios against jq alone; outputs checked
-# byte-identical to jq alone (sorted, for --unordered). Then exec -j 2 at block sizes
-# from 256K to 8M, for the default.
+# byte-identical to jq alone (sorted, for --unordered). A file on stdin is cut evenly
+# (6 blocks here), a pipe in 4M blocks. Then exec -j 2 at block sizes from 256K to 8M.
 # Usage: bench/exec.sh   (RUNS=N)
 source "$(dirname "$0")/lib.sh"
 need jq parallel
@@ -33,7 +33,10 @@ check "parallel" "$cmd"
 row "parallel --pipe -k -j2 --block 2M jq" "$BYTES" "$(median_seconds "$cmd > /dev/null")" "$base"
 cmd="$SLUICE exec -j 2 jq -c '$Q' < $F"
 check "sluice exec -j 2" "$cmd"
-row "sluice exec -j 2 jq (4M blocks, in order)" "$BYTES" "$(median_seconds "$cmd > /dev/null")" "$base"
+row "sluice exec -j 2 jq (file cut evenly, in order)" "$BYTES" "$(median_seconds "$cmd > /dev/null")" "$base"
+cmd="cat $F | $SLUICE exec -j 2 jq -c '$Q'"
+check "sluice exec -j 2 from a pipe" "$cmd"
+row "cat | sluice exec -j 2 jq (a pipe: 4M blocks)" "$BYTES" "$(median_seconds "$cmd > /dev/null")" "$base"
 cmd="$SLUICE exec -j 2 --unordered jq -c '$Q' < $F"
 check "sluice exec -j 2 --unordered" "$cmd" sort
 row "sluice exec -j 2 --unordered jq" "$BYTES" "$(median_seconds "$cmd > /dev/null")" "$base"

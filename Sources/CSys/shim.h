@@ -1,7 +1,7 @@
 #ifndef SLUICE_CSYS_SHIM_H
 #define SLUICE_CSYS_SHIM_H
 /* What Swift's Glibc module does not export: the Linux pipe-size fcntls,
-   splice(2), and the GNU extensions memmem(3)/memrchr(3). Header-only.
+   splice(2), pidfd_open(2), FIONREAD, and the GNU extensions memmem(3)/memrchr(3). Header-only.
    The prototypes are declared here rather than pulled in with _GNU_SOURCE,
    because the system headers are already built into the Glibc clang module
    without it. */
@@ -25,6 +25,8 @@ extern ssize_t splice(int fd_in, long *off_in, int fd_out, long *off_out,
 extern void *memmem(const void *haystack, size_t haystack_len,
                     const void *needle, size_t needle_len);
 extern void *memrchr(const void *s, int c, size_t n);
+/* <sys/pidfd.h> (glibc 2.36): a descriptor readable once the process has exited. */
+extern int pidfd_open(pid_t pid, unsigned int flags);
 
 /* GNU regex, which glibc exports but declares only under _GNU_SOURCE: GNU grep compiles
    with re_compile_pattern and explicit syntax bits, which regcomp(3) cannot select
@@ -78,6 +80,12 @@ static const unsigned long int sluice_re_syntax_egrep =
     & ~(SLUICE_RE_CONTEXT_INVALID_OPS | SLUICE_RE_DOT_NOT_NULL);
 static const unsigned long int sluice_re_icase = SLUICE_RE_ICASE;
 static const unsigned long int sluice_re_no_sub = SLUICE_RE_NO_SUB;
+
+/* FIONREAD: the bytes a pipe holds unread (either end), or -1. */
+static inline int sluice_pipe_unread(int fd) {
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
+}
 
 /* ioctl is variadic too: the terminal's width in columns, or 0 when not a terminal. */
 static inline int sluice_terminal_width(int fd) {

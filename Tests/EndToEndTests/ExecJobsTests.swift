@@ -23,7 +23,9 @@ import Testing
         let r = try sh("""
             \(Self.makeLog)
             \(command) < $T/log > $T/alone
-            "$SLUICE" exec \(options) \(command) < $T/log > $T/jobs
+            # Through a pipe, so that the default block is 4M as parallel's below (a file
+            # on stdin is cut evenly instead: defaultBlockFollowsARegularFile).
+            cat $T/log | "$SLUICE" exec \(options) \(command) > $T/jobs
             if [ "\(command.hasPrefix("awk"))" = true ]; then
               # awk's record number restarts in each block: compare with parallel's blocks.
               block=$(echo "\(options)" | sed -n 's/.*--block \\([0-9A-Z]*\\).*/\\1/p')
@@ -187,6 +189,32 @@ import Testing
             printf 'a\\n' | "$SLUICE" exec -j 2 --unordered cat
             """)
         #expect(r.text == "status=0\n1\na\n", "\(r.stderr)")
+    }
+
+    /// With a regular file on stdin and no --block, the file is cut evenly into a multiple
+    /// of N blocks of at most 8M (so the copies end together); through a pipe, blocks are
+    /// 4M. 6,888,896 bytes of seq: 2 blocks with -j 2, 3 with -j 3, 4M and the rest
+    /// through a pipe; 17 MiB with -j 2: 4 blocks of about 4.25 MiB. Each block's size within a line and a
+    /// 64th of the even share.
+    @Test func defaultBlockFollowsARegularFile() throws {
+        let r = try sh("""
+            seq 1000000 > $T/in
+            awk 'BEGIN { for (i = 0; i < 17 * 1024; i++) printf "%01023d\\n", i }' > $T/big
+            for j in 2 3; do "$SLUICE" exec -j $j wc -c < $T/in | tr '\\n' ' '; echo; done
+            cat $T/in | "$SLUICE" exec -j 2 wc -c | tr '\\n' ' '; echo
+            "$SLUICE" exec -j 2 wc -c < $T/big | tr '\\n' ' '; echo
+            "$SLUICE" exec -j 2 --block 1M wc -c < $T/in | wc -l
+            """, timeout: 60)
+        let lines = r.text.split(separator: "\n").map { $0.split(separator: " ").compactMap { Int($0) } }
+        #expect(lines.count == 5, "\(r.text) \(r.stderr)")
+        guard lines.count == 5 else { return }
+        for (sizes, total, count) in [(lines[0], 6_888_896, 2), (lines[1], 6_888_896, 3), (lines[3], 17 << 20, 4)] {
+            #expect(sizes.count == count && sizes.reduce(0, +) == total, "\(sizes)")
+            let share = total / count
+            #expect(sizes.allSatisfy { abs($0 - share) <= share / 64 * Int(count) + 1024 }, "\(sizes)")
+        }
+        #expect(lines[2] == [4_194_301, 2_694_595])
+        #expect(lines[4] == [7])
     }
 
     /// --stats counts blocks and commands; a slow reader keeps memory under the bound the

@@ -32,7 +32,8 @@ public enum Sluice {
                             commandLine arguments: [String]) -> Never {
         let diagnostics = Diagnostics()
         let context = StageContext(chunkBytes: globals.chunkBytes, maxLineBytes: globals.maxLineBytes,
-                                   diagnostics: diagnostics, pipeBytes: globals.pipeBytes)
+                                   diagnostics: diagnostics, pipeBytes: globals.pipeBytes,
+                                   inputBytes: FileDescriptor.standardInput.remainingFileBytes)
         let plans: [StagePlan]
         do throws(SluiceError) {
             plans = try StageRegistry.plans(for: invocations, globals: globals, context: context)

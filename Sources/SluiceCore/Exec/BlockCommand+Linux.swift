@@ -61,6 +61,13 @@ extension FileDescriptor {
 ///
 /// Owned by one worker thread, which alone calls its methods.
 final class BlockCommand {
+    /// The paces of a worker's commands' stdin and stdout, kept from block to block:
+    /// the copies of one command go at much the same pace.
+    struct Pacers {
+        var input = PipePacer(pipeBytes: 0)
+        var output = PipePacer(pipeBytes: 0)
+    }
+
     enum Ending: Equatable {
         /// The block was written (or the command stopped reading it) and its output read
         /// to the end; `reap` tells how the command ended.
@@ -75,20 +82,29 @@ final class BlockCommand {
     /// The write end of the command's stdin and the read end of its stdout; nil once closed.
     private(set) var input: FileDescriptor?
     private(set) var output: FileDescriptor?
+    /// Readable once the command exits (pidfd_open(2)): while it runs, its pipes are
+    /// paced (`PipePacer`). Nil where the kernel has no pidfds, or once it exited.
+    private var exitWatch: FileDescriptor?
 
-    /// posix_spawnp(3) of the command (as `ChildProcess`: SIGPIPE at its default, no
-    /// signal blocked, a process group of its own), registered in `ChildRegistry`. Our
-    /// ends are non-blocking unless `isBlocking` (`--unordered`'s two threads a copy).
-    init(_ command: ExecCommand, isBlocking: Bool = false) throws(StageError) {
-        let (pid, input, output) = try ChildProcess.start(command.arguments, name: command.name,
-                                                          pipeBytes: command.pipeBytes)
+    private init(pid: pid_t, input: FileDescriptor?, output: FileDescriptor, isBlocking: Bool) {
         self.pid = pid
         if !isBlocking {
-            input.setNonBlocking()
+            input?.setNonBlocking()
             output.setNonBlocking()
         }
         self.input = input
         self.output = output
+        let watch = pidfd_open(pid, 0)
+        if watch >= 0 { exitWatch = FileDescriptor(watch) }
+    }
+
+    /// posix_spawnp(3) of the command (as `ChildProcess`: SIGPIPE at its default, no
+    /// signal blocked, a process group of its own), registered in `ChildRegistry`. Our
+    /// ends are non-blocking unless `isBlocking` (`--unordered`'s two threads a copy).
+    convenience init(_ command: ExecCommand, isBlocking: Bool = false) throws(StageError) {
+        let (pid, input, output) = try ChildProcess.start(command.arguments, name: command.name,
+                                                          pipeBytes: command.pipeBytes)
+        self.init(pid: pid, input: input, output: output, isBlocking: isBlocking)
     }
 
     /// Writes `block` to the command's stdin, then closes it, while reading its stdout
@@ -96,31 +112,46 @@ final class BlockCommand {
     /// waiting, if `isHead`, so a head's output is not held back; the last one at the
     /// end). `deliver` owns the chunk and returns false when the run stopped. A command
     /// that closes its stdin early took what it wanted of the block: not an error here.
-    func exchange(_ block: Block, pool: ChunkPool, wake: WakePipe, isHead: () -> Bool,
+    func exchange(_ block: Block, pool: ChunkPool, wake: WakePipe, pacers: inout Pacers, isHead: () -> Bool,
                   deliver: (Chunk) -> Bool) -> Ending {
         var feed = BlockFeed(block)
         var pending: Chunk?
+        pacers.input.pipeBytes = input?.pipeCapacity ?? pacers.input.pipeBytes
+        pacers.output.pipeBytes = output?.pipeCapacity ?? pacers.output.pipeBytes
         defer { if let pending { pool.recycle(pending) } }
         while input != nil || output != nil {
-            if let fd = input, let error = feed.write(to: fd) {
-                if error != .brokenPipe { return .failed("writing its input: \(error)") }
-                closeInput()
-            } else if input != nil && feed.isDone {
-                closeInput()
+            if let fd = input {
+                if !pacers.input.isEager {
+                    pacers.input.recordPaced(slackBytes: max(Int(sluice_pipe_unread(fd.rawValue)), 0))
+                }
+                var writtenBytes = 0
+                if let error = feed.write(to: fd, writtenBytes: &writtenBytes) {
+                    if error != .brokenPipe { return .failed("writing its input: \(error)") }
+                    closeInput()
+                } else if feed.isDone {
+                    closeInput()
+                }
+                pacers.input.recordEager(movedBytes: writtenBytes)
             }
             if let fd = output {
-                switch drain(fd, into: &pending, pool: pool, deliver: deliver) {
+                if !pacers.output.isEager {
+                    let unread = max(Int(sluice_pipe_unread(fd.rawValue)), 0)
+                    pacers.output.recordPaced(slackBytes: pacers.output.pipeBytes - unread)
+                }
+                var readBytes = 0
+                switch drain(fd, into: &pending, readBytes: &readBytes, pool: pool, deliver: deliver) {
                 case .stopped: return .stopped
                 case .failed(let message): return .failed(message)
                 case .finished: break
                 }
+                pacers.output.recordEager(movedBytes: readBytes)
             }
             if input == nil && output == nil { break }
             if let chunk = pending, chunk.count > 0, isHead() {
                 pending = nil
                 if !deliver(chunk) { return .stopped }
             }
-            if !waitForReady(wake) { return .stopped }
+            if !waitForWork(wake, pacers) { return .stopped }
         }
         if let chunk = pending, chunk.count > 0 {
             pending = nil
@@ -131,8 +162,8 @@ final class BlockCommand {
 
     /// Reads what the command's stdout holds now into `pending`, delivering each chunk
     /// that fills; closes it at end of file. `.finished` means "no more for now".
-    private func drain(_ fd: FileDescriptor, into pending: inout Chunk?, pool: ChunkPool,
-                       deliver: (Chunk) -> Bool) -> Ending {
+    private func drain(_ fd: FileDescriptor, into pending: inout Chunk?, readBytes: inout Int,
+                       pool: ChunkPool, deliver: (Chunk) -> Bool) -> Ending {
         while true {
             let chunk = pending ?? pool.take()
             pending = chunk
@@ -150,6 +181,7 @@ final class BlockCommand {
                 return .finished
             }
             chunk.count += n
+            readBytes += n
             if chunk.isFull {
                 pending = nil
                 if !deliver(chunk) { return .stopped }
@@ -157,15 +189,30 @@ final class BlockCommand {
         }
     }
 
-    /// poll(2) on the wake pipe and on whichever ends are open, until one is ready;
-    /// false when the wake pipe rang. Retries EINTR.
-    private func waitForReady(_ wake: WakePipe) -> Bool {
+    /// poll(2) until there is work: the wake pipe, the command's exit, each open end whose
+    /// pacer is eager; a paced end is simply tried again after its interval (the poll's
+    /// timeout). False when the wake pipe rang. Retries EINTR. Without a pidfd, or once
+    /// the command exited, every open end is waited on as it comes.
+    private func waitForWork(_ wake: WakePipe, _ pacers: Pacers) -> Bool {
+        let pacesInput = input != nil && exitWatch != nil && !pacers.input.isEager
+        let pacesOutput = output != nil && exitWatch != nil && !pacers.output.isEager
+        var timeout: Int32 = -1
+        if pacesInput { timeout = Int32(pacers.input.intervalMillis) }
+        if pacesOutput {
+            let millis = Int32(pacers.output.intervalMillis)
+            timeout = timeout < 0 ? millis : min(timeout, millis)
+        }
         var fds = [
             pollfd(fd: wake.read.rawValue, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: input?.rawValue ?? -1, events: Int16(POLLOUT), revents: 0),
-            pollfd(fd: output?.rawValue ?? -1, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: pacesInput ? -1 : input?.rawValue ?? -1, events: Int16(POLLOUT), revents: 0),
+            pollfd(fd: pacesOutput ? -1 : output?.rawValue ?? -1, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: exitWatch?.rawValue ?? -1, events: Int16(POLLIN), revents: 0),
         ]
-        while poll(&fds, 3, -1) < 0 && errno == EINTR {}
+        while poll(&fds, 4, timeout) < 0 && errno == EINTR {}
+        if fds[3].revents != 0 {
+            try? exitWatch?.close()
+            exitWatch = nil
+        }
         return fds[0].revents == 0
     }
 
@@ -183,6 +230,8 @@ final class BlockCommand {
     func reap() -> Int32 {
         closeInput()
         closeOutput()
+        try? exitWatch?.close()
+        exitWatch = nil
         let status = (try? waitForChild(pid)) ?? 0
         ChildRegistry.shared.remove(pid)
         return status
@@ -194,6 +243,8 @@ final class BlockCommand {
         kill(-pid, SIGTERM)
         closeInput()
         closeOutput()
+        try? exitWatch?.close()
+        exitWatch = nil
         let deadline = monotonicNanos() + EndingSignals.graceNanos
         var status: Int32 = 0
         while waitpid(pid, &status, WNOHANG) == 0 {
@@ -219,8 +270,8 @@ private struct BlockFeed {
     var isDone: Bool { index == block.chunks.count }
 
     /// write(2) until the block is out or the pipe is full (EAGAIN); EINTR retried. The
-    /// error that stopped it, else nil.
-    mutating func write(to fd: FileDescriptor) -> Errno? {
+    /// error that stopped it, else nil; adds what it wrote to `writtenBytes`.
+    mutating func write(to fd: FileDescriptor, writtenBytes: inout Int) -> Errno? {
         while index < block.chunks.count {
             let chunk = block.chunks[index]
             let rest = chunk.count - offset
@@ -236,6 +287,7 @@ private struct BlockFeed {
                 return error == .wouldBlock ? nil : error
             }
             offset += n
+            writtenBytes += n
         }
         return nil
     }

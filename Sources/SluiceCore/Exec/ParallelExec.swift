@@ -7,7 +7,9 @@ import Glibc
 // job. N worker threads take the oldest queued job first. In the ordered mode (the
 // default: GNU parallel's `--pipe -k`) a worker starts one command per block, writes the
 // block to its stdin while it reads its stdout into chunks from the pool, in one poll(2)
-// loop on non-blocking ends (`BlockCommand`), and reaps it. Each block's output is that
+// loop on non-blocking ends (`BlockCommand`), and reaps it. The worker learns how fast its
+// commands read and write and sleeps between turns rather than waking on every page a
+// command moves (`PipePacer`): `jq` reads 4 KiB at a time. Each block's output is that
 // block's command's output, and the outputs go out in block order: so a command that
 // sums up its input (`wc -l`, `sort`) does it per block, exactly as under parallel.
 //
@@ -178,8 +180,9 @@ final class ParallelExec: ExecEngine, @unchecked Sendable {
     private func work() {
         let waits = NodeStats(name: "exec-worker")
         waits.begin()
+        var pacers = BlockCommand.Pacers()
         while let job = nextJob() {
-            run(job, waits: waits)
+            run(job, waits: waits, pacers: &pacers)
             complete(job, waits: waits)
         }
         waits.end()
@@ -194,7 +197,7 @@ final class ParallelExec: ExecEngine, @unchecked Sendable {
     }
 
     /// Runs the job's command over its block, delivering its output; records a failure.
-    private func run(_ job: Job, waits: NodeStats) {
+    private func run(_ job: Job, waits: NodeStats, pacers: inout BlockCommand.Pacers) {
         let block = job.block
         defer { block.recycle(to: pool) }
         stats?.counters.add(1, to: "commands")
@@ -205,7 +208,7 @@ final class ParallelExec: ExecEngine, @unchecked Sendable {
             job.failure = error.message
             return
         }
-        let ending = child.exchange(block, pool: pool, wake: wake, isHead: { [self] in isHead(job) },
+        let ending = child.exchange(block, pool: pool, wake: wake, pacers: &pacers, isHead: { [self] in isHead(job) },
                                     deliver: { [self] chunk in deliver(chunk, for: job, waits: waits) })
         switch ending {
         case .finished:

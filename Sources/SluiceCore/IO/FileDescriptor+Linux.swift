@@ -2,6 +2,16 @@ import CSys
 import Glibc
 
 extension FileDescriptor {
+    /// For a regular file, the bytes from the current offset to its end (fstat(2),
+    /// lseek(2)); nil for a pipe, a terminal, a device, or on any error.
+    public var remainingFileBytes: Int? {
+        var info = stat()
+        guard fstat(rawValue, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let offset = lseek(rawValue, 0, SEEK_CUR)
+        guard offset >= 0 else { return nil }
+        return max(Int(info.st_size) - Int(offset), 0)
+    }
+
     /// fcntl(F_GETPIPE_SZ): the pipe's capacity in bytes, or nil when not a pipe.
     public var pipeCapacity: Int? {
         let r = sluice_fcntl_int(rawValue, SLUICE_F_GETPIPE_SZ, 0)

@@ -61,7 +61,8 @@ public struct ExecStage: Stage {
         options: [
             OptionSpec("j", "jobs", .required("N"),
                        help: "run N copies at once, one per block of whole lines, each block's output in input order"),
-            OptionSpec(nil, "block", .required("SIZE"), help: "only with -j: the most bytes of whole lines a block holds (4M)"),
+            OptionSpec(nil, "block", .required("SIZE"),
+                       help: "only with -j: the most bytes of whole lines a block holds (4M; a file on stdin: cut evenly, up to 8M)"),
             OptionSpec(nil, "unordered",
                        help: "only with -j: N long-lived copies, fed block by block; output lines whole, in any order"),
         ],
@@ -80,9 +81,13 @@ public struct ExecStage: Stage {
         guard let jobs = Int(text), (1...256).contains(jobs) else {
             throw args.fail("\(given.spelling): invalid number of copies '\(text)' (use 1 to 256)")
         }
+        let isOrdered = !args.has("unordered")
+        let blockBytes = isOrdered
+            ? ParallelExecStage.defaultBlockBytes(jobs: jobs, inputBytes: context.inputBytes)
+            : ParallelExecStage.defaultBlockBytes
         let settings = ParallelExecStage.Settings(
-            jobs: jobs, blockBytes: try args.size("block", default: ParallelExecStage.defaultBlockBytes, min: 1, max: 1 << 30),
-            isOrdered: !args.has("unordered"), maxLineBytes: context.maxLineBytes, pipeBytes: context.pipeBytes)
+            jobs: jobs, blockBytes: try args.size("block", default: blockBytes, min: 1, max: 1 << 30),
+            isOrdered: isOrdered, maxLineBytes: context.maxLineBytes, pipeBytes: context.pipeBytes)
         var plan = StagePlan(ParallelExecStage(arguments: arguments, settings: settings),
                              heldBytes: ParallelExecStage.heldBytes(settings, chunkBytes: context.chunkBytes))
         plan.output = .other

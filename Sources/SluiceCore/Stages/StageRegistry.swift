@@ -8,12 +8,18 @@ public struct StageContext: Sendable {
     public let diagnostics: Diagnostics
     /// `--pipe-size`: what a stage that makes pipes (exec) enlarges them to; 0 leaves them.
     public let pipeBytes: Int
+    /// How many bytes the stage will read, when known before the run: for the first
+    /// stage, what is left of a regular file on stdin (`exec -j` sizes its blocks by it);
+    /// nil otherwise.
+    public var inputBytes: Int?
 
-    public init(chunkBytes: Int, maxLineBytes: Int, diagnostics: Diagnostics, pipeBytes: Int = 0) {
+    public init(chunkBytes: Int, maxLineBytes: Int, diagnostics: Diagnostics, pipeBytes: Int = 0,
+                inputBytes: Int? = nil) {
         self.chunkBytes = chunkBytes
         self.maxLineBytes = maxLineBytes
         self.diagnostics = diagnostics
         self.pipeBytes = pipeBytes
+        self.inputBytes = inputBytes
     }
 }
 
@@ -96,7 +102,7 @@ public enum StageRegistry {
     public static func plans(for invocations: [StageInvocation], globals: GlobalOptions,
                              context: StageContext) throws(SluiceError) -> [StagePlan] {
         var plans: [StagePlan] = []
-        for invocation in invocations {
+        for (i, invocation) in invocations.enumerated() {
             let d = invocation.descriptor
             let reader = OptionReader(invocation.options, owner: d.name)
             let operands = reader.operands
@@ -109,7 +115,9 @@ public enum StageRegistry {
             if operands.count < d.operands.lowerBound {
                 throw reader.fail("missing operand (usage: \(d.synopsis))")
             }
-            var plan = try d.make(reader, context)
+            var stageContext = context
+            if i > 0 { stageContext.inputBytes = nil }
+            var plan = try d.make(reader, stageContext)
             plan.name = d.name
             try plan.buffer.resolveWaterMarks(reader, globalHighWaterMark: globals.highWaterMark,
                                               globalLowWaterMark: globals.lowWaterMark,
