@@ -230,6 +230,21 @@ want=$(gen 1G | md5sum)
 got=$(gen 1G | "$SLUICE" gzip --adapt + throttle 300M | gzip -dc | md5sum)
 check "gzip --adapt 1G through a throttle: decodes to the input" [ "$want" = "$got" ]
 
+echo "# exec -j: the copies' output is one copy's, memory bounded ($SHED_SIZE)"
+want=$(numbered "$SHED_SIZE" | awk '{ print $1 % 7, $1 }' | md5sum)
+got=$(numbered "$SHED_SIZE" | "$SLUICE" --stats=json exec -j 2 awk '{ print $1 % 7, $1 }' 2> "$W/ej.json" \
+    | pv -q -L 300M | md5sum)
+check "exec -j 2 awk on $SHED_SIZE into a slow reader: the bytes of one awk" [ "$want" = "$got" ]
+rss=$(json "$W/ej.json" 'd["peak_rss_bytes"] >> 10'); bound=$(json "$W/ej.json" 'd["memory_bound_bytes"] >> 10')
+check "exec -j 2: peak RSS $rss KiB under the bound $bound KiB" [ "$rss" -lt "$bound" ]
+numbered 1G > "$W/numbered"
+check "exec -j 3 cat on a 1G file (cut evenly): the same bytes" \
+    bash -c "'$SLUICE' exec -j 3 cat < '$W/numbered' | cmp -s - '$W/numbered'"
+want=$(awk '{ n++; s += $1 } END { printf "%d %.0f\n", n, s }' "$W/numbered")
+got=$("$SLUICE" exec -j 2 --unordered awk '{ print $1 }' < "$W/numbered" | awk '{ n++; s += $1 } END { printf "%d %.0f\n", n, s }')
+check "exec -j 2 --unordered on 1G: every line once ($got)" [ "$want" = "$got" ]
+rm -f "$W/numbered"
+
 echo "# many stages and odd sizes"
 head -c 20M /dev/urandom > "$W/rand"
 stages=$(for i in $(seq 1 64); do printf 'cat + '; done)
