@@ -71,4 +71,16 @@ import Testing
         p.recordPaced(slackBytes: pipe)
         #expect(p.probeTurns == PipePacer.firstProbeTurns)
     }
+
+    /// Once the command exited, nothing paces the pipe again: its exit can no longer
+    /// wake a sleeping worker (`--unordered`'s two threads keep the pidfd open).
+    @Test func anExitedCommandIsNeverPaced() {
+        var p = PipePacer(pipeBytes: 1 << 20)
+        for _ in 0..<PipePacer.firstProbeTurns { p.recordEager(movedBytes: 0) }
+        #expect(!p.isEager)
+        p.stop()
+        #expect(p.isEager && p.isStopped)
+        for _ in 0..<10 * PipePacer.maxProbeTurns { p.recordEager(movedBytes: 0) }
+        #expect(p.isEager)
+    }
 }

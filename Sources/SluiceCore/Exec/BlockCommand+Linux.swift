@@ -216,6 +216,52 @@ final class BlockCommand {
         return fds[0].revents == 0
     }
 
+    // MARK: --unordered: a long-lived copy, fed by one thread and drained by another
+
+    /// Writes `block` whole to the command's stdin, which the feeder made non-blocking,
+    /// waiting between turns as `pacer` says; the error that ended it early (EPIPE: the
+    /// command closed its stdin or exited), else nil. The feeder thread's alone.
+    func write(_ block: Block, pacer: inout PipePacer) -> Errno? {
+        guard let fd = input else { return Errno(EBADF) }
+        var feed = BlockFeed(block)
+        while true {
+            if !pacer.isEager {
+                pacer.recordPaced(slackBytes: max(Int(sluice_pipe_unread(fd.rawValue)), 0))
+            }
+            var writtenBytes = 0
+            if let error = feed.write(to: fd, writtenBytes: &writtenBytes) { return error }
+            pacer.recordEager(movedBytes: writtenBytes)
+            if feed.isDone { return nil }
+            waitShared(fd, events: POLLOUT, pacer: &pacer)
+        }
+    }
+
+    /// Before the drain thread reads the command's stdout again, having last read
+    /// `readBytes`: sleeps as `pacer` says, if it says so, and records the room it finds.
+    /// The read that follows blocks as before. The drain thread's alone.
+    func paceRead(_ pacer: inout PipePacer, readBytes: Int) {
+        guard let fd = output else { return }
+        pacer.recordEager(movedBytes: readBytes)
+        guard !pacer.isEager else { return }
+        waitShared(nil, events: 0, pacer: &pacer)
+        let unread = max(Int(sluice_pipe_unread(fd.rawValue)), 0)
+        pacer.recordPaced(slackBytes: pacer.pipeBytes - unread)
+    }
+
+    /// poll(2) on `fd` for `events` (unless paced: then for the interval) and on the
+    /// command's exit, which stops `pacer` for good. The pidfd stays open, as both
+    /// threads watch it; `reap` closes it.
+    private func waitShared(_ fd: FileDescriptor?, events: Int32, pacer: inout PipePacer) {
+        let watch = pacer.isStopped ? nil : exitWatch
+        let paces = watch != nil && !pacer.isEager
+        var fds = [
+            pollfd(fd: paces ? -1 : fd?.rawValue ?? -1, events: Int16(events), revents: 0),
+            pollfd(fd: watch?.rawValue ?? -1, events: Int16(POLLIN), revents: 0),
+        ]
+        while poll(&fds, 2, paces ? Int32(pacer.intervalMillis) : -1) < 0 && errno == EINTR {}
+        if fds[1].revents != 0 { pacer.stop() }
+    }
+
     func closeInput() {
         try? input?.close()
         input = nil

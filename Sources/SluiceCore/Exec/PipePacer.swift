@@ -29,14 +29,22 @@ struct PipePacer {
     private var smallTurns = 0
     /// How many small turns before it tries sleeping.
     private(set) var probeTurns = firstProbeTurns
+    /// The command exited: its pipe is waited on as it comes, for good.
+    private(set) var isStopped = false
 
     init(pipeBytes: Int) { self.pipeBytes = max(pipeBytes, 4096) }
 
     var isEager: Bool { intervalMillis == 0 }
 
+    /// The command exited: no more pacing (its exit can no longer wake the worker).
+    mutating func stop() {
+        isStopped = true
+        intervalMillis = 0
+    }
+
     /// A turn woken by the pipe itself moved `bytes`.
     mutating func recordEager(movedBytes bytes: Int) {
-        guard isEager else { return }
+        guard isEager, !isStopped else { return }
         if bytes >= pipeBytes / 8 {
             smallTurns = 0
             return

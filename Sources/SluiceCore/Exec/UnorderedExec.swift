@@ -5,8 +5,9 @@ import Glibc
 //
 // The dispatcher cuts blocks as in the ordered mode (`BlockCutter`) and queues them, at
 // most N waiting. Each of N feeder threads starts its copy of the command at its first
-// block, then writes block after block to that copy's stdin (blocking writes: a copy
-// that is slow to read holds its feeder, and the others take the next blocks). Each copy
+// block, then writes block after block to that copy's stdin (a copy that is slow to read
+// holds its feeder, and the others take the next blocks). Feeders and drains pace their
+// turns as the ordered mode's workers do (`PipePacer`), rather than waking on every page. Each copy
 // has a drain thread that reads its stdout into chunks and sends only whole lines: the
 // part of a chunk after its last newline is copied into the next chunk, and a line
 // longer than a chunk is held until its end (up to --max-line). The drains send under
@@ -36,6 +37,8 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
         var lastOffset = 0
         /// Set by the drain thread before it ends, read after joining it.
         var drainFailure: String?
+        /// The pace of its stdin, kept from block to block: the feeder's.
+        var inputPacer = PipePacer(pipeBytes: 0)
     }
 
     let command: ExecCommand
@@ -180,6 +183,10 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
 
     private func start(_ copy: Copy) throws(StageError) {
         let child = try BlockCommand(command, isBlocking: true)
+        // The feeder paces its writes (`PipePacer`): a command reading 4 KiB at a time
+        // would wake a blocking write(2) on every page.
+        child.input?.setNonBlocking()
+        copy.inputPacer = PipePacer(pipeBytes: child.input?.pipeCapacity ?? 0)
         copy.command = child
         lock.withLock { copy.pid = child.pid }
         stats?.counters.add(1, to: "commands")
@@ -199,14 +206,10 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
     /// Writes `block` to the copy's stdin; false when the copy wants no more (it closed
     /// its stdin: EPIPE) or the write failed (recorded).
     private func write(_ block: Block, to copy: Copy) -> Bool {
-        guard let fd = copy.command?.input else { return false }
-        for chunk in block.chunks {
-            do throws(Errno) {
-                try fd.writeAll(chunk.bytes)
-            } catch {
-                if error != .brokenPipe { record("\(command.name): writing its input: \(error)") }
-                return false
-            }
+        guard let child = copy.command else { return false }
+        if let error = child.write(block, pacer: &copy.inputPacer) {
+            if error != .brokenPipe { record("\(command.name): writing its input: \(error)") }
+            return false
         }
         return true
     }
@@ -235,7 +238,9 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
 
     /// The copy's stdout, sent in groups of whole lines.
     private func drain(_ copy: Copy) {
-        guard let fd = copy.command?.output else { return }
+        guard let child = copy.command, let fd = child.output else { return }
+        var pacer = PipePacer(pipeBytes: fd.pipeCapacity ?? 0)
+        var readBytes = 0
         let waits = NodeStats(name: "exec-drain")
         waits.begin()
         defer { waits.end() }
@@ -247,6 +252,7 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
             for chunk in held { pool.recycle(chunk) }
         }
         while true {
+            child.paceRead(&pacer, readBytes: readBytes)
             let n: Int
             do throws(Errno) {
                 n = try fd.read(into: pending.freeSpace)
@@ -255,6 +261,7 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
                 return
             }
             if n == 0 { break }
+            readBytes = n
             pending.count += n
             guard pending.isFull else { continue }
             guard let end = lineEnd(of: pending) else {
