@@ -32,7 +32,9 @@ import Glibc
 // input.
 //
 // Ownership: a job is the dispatcher's while `idle` (it fills it) and once `done` (it
-// writes it out), a worker's while `working`; `state` changes under `lock`.
+// writes it out), a worker's while `working`; `state` changes under `lock`. Wake-ups
+// are signalled after the lock is released: a thread woken under it would only block
+// on it.
 
 final class ParallelInflater: @unchecked Sendable {
     /// 64 KiB: the most a member may be, compressed or not, to be decoded here (a BGZF
@@ -170,8 +172,9 @@ final class ParallelInflater: @unchecked Sendable {
         submitted += 1
         lock.lock()
         job.state = .queued
-        workQueued.signal()
         lock.unlock()
+        // After the unlock: a worker woken under the lock would only block on it.
+        workQueued.signal()
     }
 
     /// The oldest job in flight once it is done; nil when there is none, or when it is not
@@ -220,8 +223,9 @@ final class ParallelInflater: @unchecked Sendable {
             if ready { decode(job, with: &stream) }
             lock.lock()
             job.state = .done
-            if job.sequence == awaitedSequence { workDone.signal() }
+            let isAwaited = job.sequence == awaitedSequence
             lock.unlock()
+            if isAwaited { workDone.signal() }
         }
     }
 
