@@ -10,7 +10,9 @@ import Glibc
 // goes on to the next member without decoding this one. A job is a batch of consecutive
 // such members (`ParallelInflater+Job.swift`): the dispatcher submits it to one of N
 // worker threads once it has no room for another member, or when everything must be
-// written out (input pauses, a member that is not eligible, the end). So the threads
+// written out (input pauses, a member that is not eligible, the end) — but not while
+// the next member is half collected in the same job: on a live stream that pauses
+// inside a member, the members batched before it wait until it is whole. So the threads
 // hand over once per batch, not once per member: a member of `bgzip` output inflates in
 // about 100 µs, and a hand-over for each (locks, wake-ups, the context switches they
 // cause) costs a tenth of the CPU.
