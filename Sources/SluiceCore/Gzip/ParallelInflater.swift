@@ -6,108 +6,75 @@ import Glibc
 // A gzip member can only be found by decoding the one before it — unless its header
 // says how long it is, as every BGZF member's `BC` subfield does. The stage's thread
 // (the dispatcher) reads the first bytes of each member; when they give its size, and
-// the member is at most 64 KiB, it copies the whole member into a job slot and submits
-// it to one of N worker threads, then goes on to the next member without decoding this
-// one. A worker decodes a job on its own zlib stream, in one call, into the slot's
-// output buffer, and vouches for it only if it is exactly one clean member: the header
-// parses, the deflate data ends exactly at the trailer, and the length and CRC-32 match.
-// The dispatcher writes finished jobs out in order through the stage's emitter.
+// the member is at most 64 KiB in and out, it copies the whole member into a job and
+// goes on to the next member without decoding this one. A job is a batch of consecutive
+// such members (`ParallelInflater+Job.swift`): the dispatcher submits it to one of N
+// worker threads once it has no room for another member, or when everything must be
+// written out (input pauses, a member that is not eligible, the end) — but not while
+// the next member is half collected in the same job: on a live stream that pauses
+// inside a member, the members batched before it wait until it is whole. So the threads
+// hand over once per batch, not once per member: a member of `bgzip` output inflates in
+// about 100 µs, and a hand-over for each (locks, wake-ups, the context switches they
+// cause) costs a tenth of the CPU.
 //
-// A job the worker cannot vouch for (damaged data, a wrong CRC, output larger than its
-// trailer says) is not reported by the worker: the dispatcher, on reaching it in order,
-// hands that member and every byte after it to the sequential decoder, which finds the
-// error and names it as it always has — same message, same offset, same bytes written
-// before it. Parallel decoding only ever takes the happy path.
+// A worker decodes a job's members in order, each on its own zlib stream in one call,
+// into the job's output, and vouches for a member only if it is exactly one clean
+// member: the header parses, the deflate data ends exactly at the trailer, and the
+// length and CRC-32 match. It stops at the first member it cannot vouch for; those
+// before it are `clean`. The dispatcher writes finished jobs out in order through the
+// stage's emitter.
 //
-// Output: with chunks of 64 KiB + 1 to 256 KiB (the default is 128 KiB), a worker
-// inflates straight into a chunk from the pool, which the dispatcher forwards whole;
-// with other chunk sizes, into a buffer of the slot's own, which the dispatcher copies
-// out.
+// A member the worker cannot vouch for (damaged data, a wrong CRC, output larger than
+// its trailer says) is not reported by the worker: the dispatcher, on reaching it in
+// order, writes out the clean members before it, then hands that member and every byte
+// after it to the sequential decoder, which finds the error and names it as it always
+// has — same message, same offset, same bytes written before it. Parallel decoding only
+// ever takes the happy path. A member that is not eligible (no size, too large, cut
+// short by the end of input) is read by the sequential decoder too, from the first
+// member of the batch being filled, once every job before it is written.
 //
-// Memory: `slotsPerThread × N` slots, each with 64 KiB of input and a chunk (or 64 KiB
-// and a byte) of output, and N inflate states — fixed when the stage starts. A slot is reused only
-// after its output was written, and the dispatcher writes through the stage's emitter,
-// which blocks while downstream is full, so a slow consumer stops the dispatcher and
-// the workers idle: at most `slotsPerThread × N` members are in flight, whatever the
-// input.
+// Output: a job's members are placed one after another into `regionCount` regions, a
+// member whole in one region. With chunks of 64 KiB to 256 KiB (the default is 128 KiB),
+// a region is a chunk from the pool, which a worker inflates into and the dispatcher
+// forwards whole, `jobOutputBytes / chunkBytes` of them per job (two 64 KiB BGZF blocks
+// to a 128 KiB chunk); with other chunk sizes, one region of `jobOutputBytes` of the
+// job's own, which the dispatcher copies out.
+//
+// Memory: `slotsPerThread × N` jobs, each with `jobInputBytes` of input, its output
+// regions and a table of at most `maxMembersPerJob` members, and N inflate states —
+// fixed when the stage starts (`heldBytes`). A job is reused only after its output was
+// written, and the dispatcher writes through the stage's emitter, which blocks while
+// downstream is full, so a slow consumer stops the dispatcher and the workers idle: at
+// most `slotsPerThread × N` jobs are in flight, whatever the input.
 //
 // Ownership: a job is the dispatcher's while `idle` (it fills it) and once `done` (it
-// writes it out), a worker's while `working`; `state` changes under `lock`.
+// writes it out), a worker's while `working`; `state` changes under `lock`. Wake-ups
+// are signalled after the lock is released (a thread woken under it would only block on
+// it), and wake one thread: a submitted job wakes one worker, a finished job the
+// dispatcher only if it waits for that very job.
 
 final class ParallelInflater: @unchecked Sendable {
     /// 64 KiB: the most a member may be, compressed or not, to be decoded here (a BGZF
     /// block's bound both ways).
     static let memberBytes = BGZF.maxMemberBytes
-    /// 4: enough members queued that a worker never waits for the dispatcher, measured on
-    /// `bgzip` output (2 left the workers idle a tenth of the time).
-    static let slotsPerThread = 4
+    /// 2: jobs per worker. One is decoded while the other waits to be written or is being
+    /// filled; 3 and 4 measured no faster on `bgzip` output (`gunzip -p 2`, 256 MiB).
+    static let slotsPerThread = 2
+    /// 256 KiB: the output a job is sized for, four 64 KiB BGZF blocks (two 128 KiB
+    /// chunks). Measured on `bgzip -@2` output, `gunzip -p 2 > /dev/null`: 0.241 s with
+    /// 128 KiB, 0.230 s with 256 KiB, 0.224 s with 512 KiB, which took more CPU once the
+    /// output went through a pipe; with 2 jobs per worker, 256 KiB holds as much per
+    /// worker as 4 jobs of one member each would.
+    static let jobOutputBytes = 256 << 10
+    /// 128 KiB: a job's input. A member joins a batch only while 64 KiB are free, so a job
+    /// holds at least two members; text compresses about 6:1, so four blocks of it take
+    /// some 40 KiB and the output bound comes first.
+    static let jobInputBytes = 128 << 10
+    /// 64: the most members in a job, which bounds its table; reached only by members of
+    /// under 1 KiB (BGZF's empty end-of-file member is 28 bytes).
+    static let maxMembersPerJob = 64
 
-    final class Job: QueuedJob {
-        typealias State = JobState
-        /// The member's compressed bytes, `inputCount` of them.
-        let input: UnsafeMutableRawPointer
-        var inputCount = 0
-        /// While filling: how many bytes the dispatcher needs before it looks again.
-        var wantedCount = 12
-        /// The decoded bytes, `outputCount` of them, in `chunk` if the slot decodes into
-        /// pool chunks, else in a buffer of `memberBytes + 1` (so that output longer than
-        /// any eligible member shows), allocated on first use.
-        private(set) var output: UnsafeMutableRawPointer?
-        var outputCount = 0
-        /// The chunk decoded into; taken by the dispatcher to forward it.
-        var chunk: Chunk?
-        /// The worker decoded exactly one good member.
-        var isClean = false
-        /// The member's 1-based number and the offset of its first byte in the input.
-        var member = 0
-        var start = 0
-        /// Submission order, for the workers to take the oldest first.
-        var sequence = 0
-        /// Protected by the inflater's `lock`.
-        var state = State.idle
-
-        init() {
-            input = .allocate(byteCount: ParallelInflater.memberBytes, alignment: 64)
-        }
-
-        deinit {
-            input.deallocate()
-            output?.deallocate()
-        }
-
-        /// Where the worker inflates to: a chunk from `pool`, or the slot's own buffer.
-        func outputSpace(from pool: ChunkPool?) -> UnsafeMutableRawPointer {
-            if let pool {
-                let chunk = self.chunk ?? pool.take()
-                self.chunk = chunk
-                return chunk.base
-            }
-            if output == nil { output = .allocate(byteCount: ParallelInflater.memberBytes + 1, alignment: 64) }
-            return output!
-        }
-
-        var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: input, count: inputCount) }
-
-        /// The trailer's ISIZE (the member must be whole).
-        var storedLength: UInt32 { UInt32(littleEndianAt: input + inputCount - 4) }
-        var storedCRC: UInt32 { UInt32(littleEndianAt: input + inputCount - 8) }
-
-        /// Appends bytes collected for the member.
-        func append(_ bytes: UnsafeRawBufferPointer) {
-            memcpy(input + inputCount, bytes.baseAddress!, bytes.count)
-            inputCount += bytes.count
-        }
-
-        /// Empties the slot for the next member.
-        func reset() {
-            inputCount = 0
-            wantedCount = 12
-            outputCount = 0
-            isClean = false
-        }
-    }
-
-    private let jobs: [Job]
+    private var jobs: [Job] = []
     private let threads: Int
     /// Where workers take output chunks from, when its chunks can hold a member; set once
     /// by `decode(into:)` before any job is submitted.
@@ -116,7 +83,7 @@ final class ParallelInflater: @unchecked Sendable {
     private let lock = Lock()
     private let workQueued = Condition()
     /// Signalled when the job the dispatcher waits for is done (and on no other, so that
-    /// it is not woken for each of the members after it).
+    /// it is not woken for each of the jobs after it).
     private let workDone = Condition()
     private var isShuttingDown = false
     /// The `sequence` of the job the dispatcher waits for; -1 when it waits for none.
@@ -128,50 +95,61 @@ final class ParallelInflater: @unchecked Sendable {
     private var submitted = 0
     private var written = 0
 
-    /// 256 KiB: the largest chunk a slot decodes into; with larger chunks the slot's own
-    /// 64 KiB buffer is used, so that the bound does not grow with `--chunk`.
+    /// 256 KiB: the largest chunk a job decodes into; with larger chunks the job's own
+    /// buffer is used, so that the bound does not grow with `--chunk`.
     static let largestOutputChunk = 256 << 10
 
     /// The memory this holds for `threads` workers with chunks of `chunkBytes`, for the bound.
     static func heldBytes(threads: Int, chunkBytes: Int) -> Int {
-        let output = decodesIntoChunks(chunkBytes) ? chunkBytes + Chunk.overheadBytes : memberBytes + 1
-        return slotsPerThread * threads * (memberBytes + output + 4096) + threads * (48 << 10)
+        let layout = OutputLayout(chunkBytes: chunkBytes)
+        let output = layout.regionCount * (layout.regionBytes + (layout.isChunks ? Chunk.overheadBytes : 0))
+        let table = maxMembersPerJob * MemoryLayout<Member>.stride + 4096
+        return slotsPerThread * threads * (jobInputBytes + output + table) + threads * (48 << 10)
     }
 
     /// Whether a chunk of `chunkBytes` can take any member's output, and is not too large.
     static func decodesIntoChunks(_ chunkBytes: Int) -> Bool {
-        (memberBytes + 1...largestOutputChunk).contains(chunkBytes)
+        (memberBytes...largestOutputChunk).contains(chunkBytes)
     }
 
     init(threads: Int) {
         self.threads = threads
-        jobs = (0..<(Self.slotsPerThread * threads)).map { _ in Job() }
     }
 
-    /// Workers inflate into chunks from `pool` if they fit (call before the first submit).
+    /// Makes the jobs, their output in chunks from `pool` if they fit (call before
+    /// anything else).
     func decode(into pool: ChunkPool) {
-        outputPool = Self.decodesIntoChunks(pool.chunkBytes) ? pool : nil
+        let layout = OutputLayout(chunkBytes: pool.chunkBytes)
+        outputPool = layout.isChunks ? pool : nil
+        jobs = (0..<(Self.slotsPerThread * threads)).map { _ in Job(layout: layout) }
     }
 
     // MARK: Dispatcher
 
-    /// The slot being filled, or nil while every slot holds a member in flight (write the
-    /// oldest out first).
-    var filling: Job? { submitted - written < jobs.count ? jobs[submitted % jobs.count] : nil }
+    /// The job being filled, or nil while every job is in flight (write the oldest out
+    /// first).
+    var filling: Job? {
+        submitted - written < jobs.count ? jobs[submitted % jobs.count] : nil
+    }
 
-    /// True while a member is in flight.
+    /// True while a job is in flight.
     var hasJobs: Bool { written < submitted }
 
-    /// Hands the filling job, now a whole member, to the workers (started on first use).
+    /// True while nothing is in flight or batched: the sequential decoder may read on.
+    var isIdle: Bool { !hasJobs && filling?.members.isEmpty != false }
+
+    /// Hands the filling job to the workers (started on first use) if it holds members
+    /// and none is half collected.
     func submit() {
-        let job = jobs[submitted % jobs.count]
+        guard let job = filling, !job.members.isEmpty, !job.isCollecting else { return }
         if workers.isEmpty { workers = (0..<threads).map { _ in Thread { [self] in work() } } }
         job.sequence = submitted
         submitted += 1
         lock.lock()
         job.state = .queued
-        workQueued.signal()
         lock.unlock()
+        // After the unlock: a worker woken under the lock would only block on it.
+        workQueued.signal()
     }
 
     /// The oldest job in flight once it is done; nil when there is none, or when it is not
@@ -198,16 +176,25 @@ final class ParallelInflater: @unchecked Sendable {
         written += 1
     }
 
-    /// Stops the workers, then returns every member not yet written, in order, and the
-    /// filling job's bytes last: what the sequential decoder must read instead. Their
-    /// output chunks go back to the pool.
+    /// Stops the workers, then returns every job not yet written, in order, and the
+    /// filling job last: what the sequential decoder must read instead. Their output
+    /// chunks go back to the pool.
     func abandon() -> [Job] {
         stop()
-        for job in jobs { if let chunk = job.chunk { outputPool?.recycle(chunk) }; job.chunk = nil }
+        recycleChunks()
         var left: [Job] = []
         for i in written..<submitted { left.append(jobs[i % jobs.count]) }
         if let filling { left.append(filling) }
         return left
+    }
+
+    private func recycleChunks() {
+        for job in jobs {
+            for (region, chunk) in job.chunks.enumerated() {
+                if let chunk { outputPool?.recycle(chunk) }
+                job.chunks[region] = nil
+            }
+        }
     }
 
     // MARK: Workers
@@ -217,11 +204,18 @@ final class ParallelInflater: @unchecked Sendable {
         let ready = sluice_inflateInit2(&stream, -15) == Z_OK
         defer { if ready { inflateEnd(&stream) } }
         while let job = nextJob() {
-            if ready { decode(job, with: &stream) }
+            job.cleanCount = 0
+            if ready {
+                for member in job.members {
+                    guard decode(member, of: job, with: &stream) else { break }
+                    job.cleanCount += 1
+                }
+            }
             lock.lock()
             job.state = .done
-            if job.sequence == awaitedSequence { workDone.signal() }
+            let isAwaited = job.sequence == awaitedSequence
             lock.unlock()
+            if isAwaited { workDone.signal() }
         }
     }
 
@@ -237,27 +231,24 @@ final class ParallelInflater: @unchecked Sendable {
     }
 
     /// One member: its header parsed, its deflate data inflated in one call (finish: no
-    /// window is kept), and `isClean` only if it is exactly one good member.
-    private func decode(_ job: Job, with stream: inout z_stream) {
-        job.isClean = false
-        job.outputCount = 0
-        let body = job.inputCount - BGZF.trailerBytes
+    /// window is kept) into exactly the room its trailer's ISIZE asks for; true only if
+    /// it is exactly one good member.
+    private func decode(_ member: Member, of job: Job, with stream: inout z_stream) -> Bool {
+        let input = job.input + member.inputOffset
+        let body = member.inputCount - BGZF.trailerBytes
         var header = GzipHeaderParser()
-        guard body > 0, let headerBytes = try? header.feed(UnsafeRawBufferPointer(start: job.input, count: body)),
-              header.isDone else { return }
-        let expected = Int(job.storedLength)
-        guard expected <= Self.memberBytes else { return }
-        let output = job.outputSpace(from: outputPool)
+        guard body > 0, let headerBytes = try? header.feed(UnsafeRawBufferPointer(start: input, count: body)),
+              header.isDone else { return false }
+        let output = job.outputBase(region: member.region, from: outputPool) + member.outputOffset
         inflateReset(&stream)
-        stream.next_in = (job.input + headerBytes).assumingMemoryBound(to: Bytef.self)
+        stream.next_in = (input + headerBytes).assumingMemoryBound(to: Bytef.self)
         stream.avail_in = uInt(body - headerBytes)
         stream.next_out = output.assumingMemoryBound(to: Bytef.self)
-        stream.avail_out = uInt(expected + 1)
+        stream.avail_out = uInt(member.outputCount)
+        // Output longer than ISIZE fills the room before the data ends: not Z_STREAM_END.
         let r = inflate(&stream, Z_FINISH)
-        job.outputCount = expected + 1 - Int(stream.avail_out)
-        guard r == Z_STREAM_END, stream.avail_in == 0, job.outputCount == expected else { return }
-        job.isClean = crc32(0, UnsafeRawBufferPointer(start: output, count: expected)) == job.storedCRC
-        job.chunk?.count = expected
+        guard r == Z_STREAM_END, stream.avail_in == 0, stream.avail_out == 0 else { return false }
+        return crc32(0, UnsafeRawBufferPointer(start: output, count: member.outputCount)) == member.storedCRC
     }
 
     /// Stops the workers and waits for them; jobs still queued are left as they are.
@@ -271,7 +262,7 @@ final class ParallelInflater: @unchecked Sendable {
     }
 
     deinit {
-        for job in jobs { if let chunk = job.chunk { outputPool?.recycle(chunk) } }
+        recycleChunks()
     }
 }
 

@@ -95,7 +95,7 @@ public struct GunzipStage: Stage {
     public mutating func finish(into out: inout Emitter) throws(StageError) {
         do {
             // A member cut short: the decoder reads what came and names where it ends.
-            if let filling = parallel?.filling, filling.inputCount > 0 { try decodeHere(filling, into: &out) }
+            if let filling = parallel?.filling, filling.isCollecting { try decodeHere(filling, into: &out) }
             try writeMembers(waiting: true, into: &out)
             try settleChecker()
             try decoder.finish()
@@ -117,12 +117,12 @@ public struct GunzipStage: Stage {
         decoder.end()
     }
 
-    /// One step of the decoder. It reads past the members in flight only once they are
-    /// written: one of them may yet need reading here, and every byte after it with it.
-    /// The step from a member to the next one's first byte reads nothing, so it need not
-    /// wait.
+    /// One step of the decoder. It reads past the members in flight or batched only once
+    /// they are written: one of them may yet need reading here, and every byte after it
+    /// with it. The step from a member to the next one's first byte reads nothing, so it
+    /// need not wait.
     private mutating func decode(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
-        if parallel?.hasJobs == true && !(decoder.isBetweenMembers && bytes[0] == 0x1f) {
+        if parallel?.isIdle == false && !(decoder.isBetweenMembers && bytes[0] == 0x1f) {
             try writeMembers(waiting: true, into: &out)
         }
         return try decoder.step(bytes, into: &inner, checker: checker!)
@@ -130,33 +130,36 @@ public struct GunzipStage: Stage {
 
     // MARK: Members decoded in parallel
 
-    /// At a member's first bytes: collects the member into a job slot until its header
-    /// gives its size and it is whole, then submits it; a member whose size is not known
-    /// goes to the decoder. Returns how many bytes of `bytes` it took.
+    /// At a member's first bytes: collects the member into the filling job until its
+    /// header gives its size and it is whole, then adds it to the job's batch, and submits
+    /// the batch once full; a member whose size is not known goes to the decoder. Returns
+    /// how many bytes of `bytes` it took.
     private mutating func collect(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
-        // Writing out a member to free a slot may have handed everything to the decoder.
+        // Writing out a job to free a slot may have handed everything to the decoder.
         guard let job = try fillingJob(&out) else { return 0 }
-        if job.inputCount == 0 { (job.member, job.start) = (decoder.member, decoder.offset) }
-        let n = min(job.wantedCount - job.inputCount, bytes.count)
+        if !job.isCollecting { job.beginMember(number: decoder.member, start: decoder.offset) }
+        let n = min(job.wantedCount - job.collected.count, bytes.count)
         job.append(UnsafeRawBufferPointer(rebasing: bytes.prefix(n)))
-        if job.inputCount < job.wantedCount { return n }
-        switch BGZF.locate(job.bytes) {
+        if job.collected.count < job.wantedCount { return n }
+        switch BGZF.locate(job.collected) {
         case .needs(let count):
             job.wantedCount = count
-        case .member(let count) where count > job.inputCount:
+        case .member(let count) where count > job.collected.count:
             job.wantedCount = count
-        case .member where Int(job.storedLength) <= ParallelInflater.memberBytes:
-            decoder.skipMember(endingAt: job.start + job.inputCount)
-            parallel!.submit()
-            try writeMembers(waiting: false, into: &out)
+        case .member where Int(job.collectedLength) <= ParallelInflater.memberBytes:
+            decoder.skipMember(endingAt: decoder.offset + job.collected.count)
+            if job.acceptCollected() {
+                parallel!.submit()
+                try writeMembers(waiting: false, into: &out)
+            }
         case .member, .unknown:
             try decodeHere(job, into: &out)
         }
         return n
     }
 
-    /// The slot to collect into, writing out the oldest member to free one if need be;
-    /// nil if that member was handed to the decoder, and with it all that follows.
+    /// The job to collect into, writing out the oldest job to free one if need be; nil if
+    /// one of its members was handed to the decoder, and with it all that follows.
     private mutating func fillingJob(_ out: inout Emitter) throws(StageError) -> ParallelInflater.Job? {
         while let parallel {
             if let job = parallel.filling { return job }
@@ -165,60 +168,82 @@ public struct GunzipStage: Stage {
         return nil
     }
 
-    /// Writes out the members that are done, in order (waiting for each, if `waiting`).
+    /// Submits the batch being filled (unless a member is half collected), then writes out
+    /// the jobs that are done, in order (waiting for each, if `waiting`).
     private mutating func writeMembers(waiting: Bool, into out: inout Emitter) throws(StageError) {
+        parallel?.submit()
         while parallel?.hasJobs == true {
             guard try writeOldest(waiting: waiting, into: &out) else { return }
         }
     }
 
-    /// Writes the oldest member in flight if it is done (or once done, if `waiting`), or
-    /// hands it and all after it to the decoder if the worker could not vouch for it.
+    /// Writes the oldest job in flight if it is done (or once done, if `waiting`): the
+    /// output of its clean members, then, if the worker could not vouch for one of them,
+    /// hands that member and all after it to the decoder.
     @discardableResult
     private mutating func writeOldest(waiting: Bool, into out: inout Emitter) throws(StageError) -> Bool {
         guard let parallel, let job = parallel.oldest(waiting: waiting) else { return false }
-        guard job.isClean else {
+        if job.cleanCount > 0 {
+            if settledBytes < decoder.emittedBytes {
+                try settleChecker()
+                settledBytes = decoder.emittedBytes
+            }
+            try writeOutput(of: job, into: &out)
+        }
+        if job.cleanCount < job.members.count {
             try decodeSequentially(from: job, into: &out)
             return true
-        }
-        if settledBytes < decoder.emittedBytes {
-            try settleChecker()
-            settledBytes = decoder.emittedBytes
-        }
-        if let chunk = job.chunk {
-            job.chunk = nil
-            try out.forward(ChunkLease(chunk, pool: out.pool))
-        } else {
-            try out.write(UnsafeRawBufferPointer(start: job.output, count: job.outputCount))
         }
         parallel.release()
         return true
     }
 
-    /// A member whose size is not known, or whose output may be larger than a slot: every
-    /// member before it written, it goes to the decoder from its first byte. (So between
-    /// the first member in flight and the filling slot's end, every byte is in a slot: the
+    /// The output of `job`'s clean members, region by region: chunks forwarded as they
+    /// are, or the job's own buffer copied out.
+    private mutating func writeOutput(of job: ParallelInflater.Job, into out: inout Emitter) throws(StageError) {
+        for region in 0..<job.cleanRegionCount {
+            let count = job.cleanBytes(inRegion: region)
+            guard count > 0 else { continue }
+            if job.layout.isChunks {
+                let chunk = job.chunks[region]!
+                job.chunks[region] = nil
+                chunk.count = count
+                try out.forward(ChunkLease(chunk, pool: out.pool))
+            } else {
+                try out.write(UnsafeRawBufferPointer(start: job.ownOutput, count: count))
+            }
+        }
+    }
+
+    /// A member whose size is not known, whose output may be larger than 64 KiB, or that
+    /// the input cut short: every job before it written, the decoder reads it, and the
+    /// members batched before it in the same job, from the first of those on. (So between
+    /// the first member in flight and the filling job's end, every byte is in a job: the
     /// decoder can always go back and read them all.)
     private mutating func decodeHere(_ job: ParallelInflater.Job, into out: inout Emitter) throws(StageError) {
         try writeMembers(waiting: true, into: &out)
         // Writing may have handed everything, this member too, to the decoder already.
         guard parallel != nil else { return }
         try out.flush()
-        let count = job.inputCount
+        let from = job.restart(at: 0)
         job.reset()
-        try decoder.feed(UnsafeRawBufferPointer(start: job.input, count: count), into: &inner, checker: checker!)
+        decoder.restart(member: from.number, at: from.start)
+        try decoder.feed(from.bytes, into: &inner, checker: checker!)
     }
 
-    /// The worker could not vouch for `job`: from its first byte on, everything is read by
-    /// the decoder, which finds the error (or, for a member it reads differently, goes on
-    /// exactly as it would have from the start).
+    /// The worker could not vouch for the member after `job`'s clean ones: from its first
+    /// byte on, everything is read by the decoder, which finds the error (or, for a member
+    /// it reads differently, goes on exactly as it would have from the start).
     private mutating func decodeSequentially(from job: ParallelInflater.Job, into out: inout Emitter) throws(StageError) {
         let left = parallel!.abandon()
+        precondition(left.first === job, "the job written out is the oldest in flight")
         parallel = nil
         try out.flush()
-        decoder.restart(member: job.member, at: job.start)
-        for member in left {
-            try decoder.feed(member.bytes, into: &inner, checker: checker!)
+        let from = job.restart(at: job.cleanCount)
+        decoder.restart(member: from.number, at: from.start)
+        try decoder.feed(from.bytes, into: &inner, checker: checker!)
+        for other in left.dropFirst() {
+            try decoder.feed(other.restart(at: 0).bytes, into: &inner, checker: checker!)
         }
     }
 
