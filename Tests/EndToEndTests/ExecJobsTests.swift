@@ -25,7 +25,8 @@ import Testing
             \(command) < $T/log > $T/alone
             # Through a pipe, so that the default block is 4M as parallel's below (a file
             # on stdin is cut evenly instead: defaultBlockFollowsARegularFile).
-            cat $T/log | "$SLUICE" exec \(options) \(command) > $T/jobs
+            # --flush-idle 0: blocks by size alone, even if a loaded machine stalls the pipe.
+            cat $T/log | "$SLUICE" exec \(options) --flush-idle 0 \(command) > $T/jobs
             if [ "\(command.hasPrefix("awk"))" = true ]; then
               # awk's record number restarts in each block: compare with parallel's blocks.
               block=$(echo "\(options)" | sed -n 's/.*--block \\([0-9A-Z]*\\).*/\\1/p')
@@ -162,11 +163,13 @@ import Testing
 
     @Test(arguments: [
         ("exec -j 0 cat", "sluice: exec: -j: invalid number of copies '0' (use 1 to 256)"),
-        ("exec -j cat", "sluice: exec: missing operand (usage: exec [-j N [--block SIZE] [--unordered]] COMMAND [ARG]...)"),
+        ("exec -j cat", "sluice: exec: missing operand (usage: exec [-j N [--block SIZE] [--flush-idle DURATION] [--unordered]] COMMAND [ARG]...)"),
         ("exec -j x cat", "sluice: exec: -j: invalid number of copies 'x' (use 1 to 256)"),
         ("exec -j 2 --block 0 cat", "sluice: exec: --block: size must be at least 1 B: '0'"),
         ("exec --block 1M cat", "sluice: exec: --block applies only with -j N"),
         ("exec --unordered cat", "sluice: exec: --unordered applies only with -j N"),
+        ("exec --flush-idle 1s cat", "sluice: exec: --flush-idle applies only with -j N"),
+        ("exec -j 2 --flush-idle soon cat", "sluice: exec: --flush-idle: invalid duration 'soon' (seconds, or with ms or s: 200ms, 1.5s)"),
     ])
     func usageErrors(_ stage: String, _ message: String) throws {
         let r = try sh("\"$SLUICE\" \(stage) < /dev/null")
@@ -189,6 +192,24 @@ import Testing
             printf 'a\\n' | "$SLUICE" exec -j 2 --unordered cat
             """)
         #expect(r.text == "status=0\n1\na\n", "\(r.stderr)")
+    }
+
+    /// A stream that pauses: once input has been quiet for --flush-idle, the whole lines
+    /// held go out as a block (its command's output written), the partial line kept for
+    /// the next block; with --flush-idle 0 nothing goes out until the input ends. The
+    /// first line must arrive while the writer still sleeps.
+    @Test(arguments: ["", "--unordered"])
+    func aQuietStreamSendsItsWholeLines(_ mode: String) throws {
+        let r = try sh("""
+            for idle in 100ms 0; do
+              { printf 'one\\ntw'; sleep 2; printf 'o\\n'; } | "$SLUICE" exec -j 2 --flush-idle $idle \(mode) cat > $T/out &
+              sleep 1
+              echo "$idle: $(cat $T/out | tr '\\n' ' ')"
+              wait
+              echo "$idle: $(cat $T/out | tr '\\n' ' ')"
+            done
+            """, timeout: 30)
+        #expect(r.text == "100ms: one \n100ms: one two \n0: \n0: one two \n", "\(r.stderr)")
     }
 
     /// With a regular file on stdin and no --block, the file is cut evenly into a multiple

@@ -91,6 +91,14 @@ struct BlockCutter {
         return cut(at: end)
     }
 
+    /// Input went quiet: the whole lines held, as a block (nil if there are none), the
+    /// partial line after them kept for the next. Also ends an overlong line's block, if
+    /// its end has come.
+    mutating func cutWholeLines() -> Block? {
+        guard filling.byteCount > 0, let end = lastLineEnd(within: filling.byteCount) else { return nil }
+        return cut(at: end)
+    }
+
     /// End of input: the last block, nil if nothing is left.
     mutating func finish() -> Block? {
         guard filling.byteCount > 0 else { return nil }

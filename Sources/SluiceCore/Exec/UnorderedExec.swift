@@ -263,8 +263,12 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
             if n == 0 { break }
             readBytes = n
             pending.count += n
-            guard pending.isFull else { continue }
+            // Whole lines go out when a chunk is full, or when the copy has nothing more
+            // to say for now, so that a quiet stream's lines are not held back.
+            let isDrained = !pending.isFull && sluice_pipe_unread(fd.rawValue) == 0
+            guard pending.isFull || isDrained else { continue }
             guard let end = lineEnd(of: pending) else {
+                guard pending.isFull else { continue }
                 held.append(pending)
                 heldBytes += pending.count
                 pending = pool.take()

@@ -55,7 +55,7 @@ public struct ExecStage: Stage {
     }
 
     public static let descriptor = StageDescriptor(
-        name: "exec", synopsis: "exec [-j N [--block SIZE] [--unordered]] COMMAND [ARG]...",
+        name: "exec", synopsis: "exec [-j N [--block SIZE] [--flush-idle DURATION] [--unordered]] COMMAND [ARG]...",
         summary: "run COMMAND as a stage: its stdin from the stage before, its stdout to the next; "
             + "with -j, N copies side by side on blocks of lines, the output in input order",
         options: [
@@ -63,6 +63,8 @@ public struct ExecStage: Stage {
                        help: "run N copies at once, one per block of whole lines, each block's output in input order"),
             OptionSpec(nil, "block", .required("SIZE"),
                        help: "only with -j: the most bytes of whole lines a block holds (4M; a file on stdin: cut evenly, up to 8M)"),
+            OptionSpec(nil, "flush-idle", .required("DURATION"),
+                       help: "only with -j: when a stream is quiet this long, its whole lines go out as a block (200ms; 0: never)"),
             OptionSpec(nil, "unordered",
                        help: "only with -j: N long-lived copies, fed block by block; output lines whole, in any order"),
         ],
@@ -71,7 +73,7 @@ public struct ExecStage: Stage {
     ) { args, context throws(SluiceError) in
         let arguments = args.operands.map(\.rawBytes)
         guard let given = args.last("jobs"), let text = given.value else {
-            for key in ["block", "unordered"] {
+            for key in ["block", "unordered", "flush-idle"] {
                 if let option = args.last(key) { throw args.fail("\(option.spelling) applies only with -j N") }
             }
             var plan = StagePlan(ExecStage(arguments: arguments, pipeBytes: context.pipeBytes))
@@ -85,9 +87,17 @@ public struct ExecStage: Stage {
         let blockBytes = isOrdered
             ? ParallelExecStage.defaultBlockBytes(jobs: jobs, inputBytes: context.inputBytes)
             : ParallelExecStage.defaultBlockBytes
-        let settings = ParallelExecStage.Settings(
+        var settings = ParallelExecStage.Settings(
             jobs: jobs, blockBytes: try args.size("block", default: blockBytes, min: 1, max: 1 << 30),
             isOrdered: isOrdered, maxLineBytes: context.maxLineBytes, pipeBytes: context.pipeBytes)
+        // A file on stdin never pauses: its blocks are cut by size alone, whatever the load.
+        settings.flushIdleNanos = context.inputBytes == nil ? GzipStage.defaultFlushIdleNanos : nil
+        if let given = args.last("flush-idle"), let text = given.value {
+            guard let nanos = Durations.parse(text) else {
+                throw args.fail("\(given.spelling): invalid duration '\(text)' (seconds, or with ms or s: 200ms, 1.5s)")
+            }
+            settings.flushIdleNanos = nanos == 0 ? nil : nanos
+        }
         var plan = StagePlan(ParallelExecStage(arguments: arguments, settings: settings),
                              heldBytes: ParallelExecStage.heldBytes(settings, chunkBytes: context.chunkBytes))
         plan.output = .other

@@ -9,6 +9,9 @@ public struct ParallelExecStage: Stage {
         public var isOrdered = true
         public var maxLineBytes: Int
         public var pipeBytes: Int
+        /// `--flush-idle`: how long input may stay quiet before the whole lines held go
+        /// out as a block of their own; nil: never (blocks only when full, as parallel).
+        public var flushIdleNanos: UInt64? = nil
     }
 
     /// 4 MiB, measured: `jq` starts in about 17 ms, so smaller blocks spend a fifth and
@@ -75,6 +78,14 @@ public struct ParallelExecStage: Stage {
             if try !engine!.submit(block) { return .stop }
         }
         return .more
+    }
+
+    public var idleNanos: UInt64? { settings.flushIdleNanos }
+
+    /// Input went quiet (a live log between bursts): the whole lines held go out now as a
+    /// block, rather than waiting for a full one. A partial last line stays for the next.
+    public mutating func idle(into out: inout Emitter) throws(StageError) {
+        if let block = cutter!.cutWholeLines() { _ = try engine!.submit(block) }
     }
 
     public mutating func finish(into out: inout Emitter) throws(StageError) {
