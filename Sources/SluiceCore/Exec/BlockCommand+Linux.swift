@@ -121,23 +121,15 @@ final class BlockCommand {
         defer { if let pending { pool.recycle(pending) } }
         while input != nil || output != nil {
             if let fd = input {
-                if !pacers.input.isEager {
-                    pacers.input.recordPaced(slackBytes: max(Int(sluice_pipe_unread(fd.rawValue)), 0))
-                }
-                var writtenBytes = 0
-                if let error = feed.write(to: fd, writtenBytes: &writtenBytes) {
+                if let error = writeTurn(&feed, to: fd, pacer: &pacers.input) {
                     if error != .brokenPipe { return .failed("writing its input: \(error)") }
                     closeInput()
                 } else if feed.isDone {
                     closeInput()
                 }
-                pacers.input.recordEager(movedBytes: writtenBytes)
             }
             if let fd = output {
-                if !pacers.output.isEager {
-                    let unread = max(Int(sluice_pipe_unread(fd.rawValue)), 0)
-                    pacers.output.recordPaced(slackBytes: pacers.output.pipeBytes - unread)
-                }
+                recordOutputSlack(fd, &pacers.output)
                 var readBytes = 0
                 switch drain(fd, into: &pending, readBytes: &readBytes, pool: pool, deliver: deliver) {
                 case .stopped: return .stopped
@@ -225,12 +217,7 @@ final class BlockCommand {
         guard let fd = input else { return Errno(EBADF) }
         var feed = BlockFeed(block)
         while true {
-            if !pacer.isEager {
-                pacer.recordPaced(slackBytes: max(Int(sluice_pipe_unread(fd.rawValue)), 0))
-            }
-            var writtenBytes = 0
-            if let error = feed.write(to: fd, writtenBytes: &writtenBytes) { return error }
-            pacer.recordEager(movedBytes: writtenBytes)
+            if let error = writeTurn(&feed, to: fd, pacer: &pacer) { return error }
             if feed.isDone { return nil }
             waitShared(fd, events: POLLOUT, pacer: &pacer)
         }
@@ -244,8 +231,21 @@ final class BlockCommand {
         pacer.recordEager(movedBytes: readBytes)
         guard !pacer.isEager else { return }
         waitShared(nil, events: 0, pacer: &pacer)
-        let unread = max(Int(sluice_pipe_unread(fd.rawValue)), 0)
-        pacer.recordPaced(slackBytes: pacer.pipeBytes - unread)
+        recordOutputSlack(fd, &pacer)
+    }
+
+    /// One turn on the command's stdin: the slack a sleep left (the bytes it has yet to
+    /// read), then as much of the block as the pipe takes, recorded in `pacer`.
+    private func writeTurn(_ feed: inout BlockFeed, to fd: FileDescriptor, pacer: inout PipePacer) -> Errno? {
+        if !pacer.isEager { pacer.recordPaced(slackBytes: fd.unreadBytes) }
+        var writtenBytes = 0
+        defer { pacer.recordEager(movedBytes: writtenBytes) }
+        return feed.write(to: fd, writtenBytes: &writtenBytes)
+    }
+
+    /// After a sleep, the slack of the command's stdout: the room it has left to write.
+    private func recordOutputSlack(_ fd: FileDescriptor, _ pacer: inout PipePacer) {
+        if !pacer.isEager { pacer.recordPaced(slackBytes: pacer.pipeBytes - fd.unreadBytes) }
     }
 
     /// poll(2) on `fd` for `events` (unless paced: then for the interval) and on the

@@ -265,7 +265,7 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
             pending.count += n
             // Whole lines go out when a chunk is full, or when the copy has nothing more
             // to say for now, so that a quiet stream's lines are not held back.
-            let isDrained = !pending.isFull && sluice_pipe_unread(fd.rawValue) == 0
+            let isDrained = !pending.isFull && fd.unreadBytes == 0
             guard pending.isFull || isDrained else { continue }
             guard let end = lineEnd(of: pending) else {
                 guard pending.isFull else { continue }

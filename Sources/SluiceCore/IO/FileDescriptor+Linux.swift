@@ -12,6 +12,9 @@ extension FileDescriptor {
         return max(Int(info.st_size) - Int(offset), 0)
     }
 
+    /// ioctl(FIONREAD): the bytes a pipe holds unread, asked at either end; 0 on error.
+    public var unreadBytes: Int { max(Int(sluice_pipe_unread(rawValue)), 0) }
+
     /// fcntl(F_GETPIPE_SZ): the pipe's capacity in bytes, or nil when not a pipe.
     public var pipeCapacity: Int? {
         let r = sluice_fcntl_int(rawValue, SLUICE_F_GETPIPE_SZ, 0)
