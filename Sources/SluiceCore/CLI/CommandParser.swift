@@ -216,6 +216,16 @@ public struct OptionReader {
         return try parseSize(text, for: option.spelling, min: min, max: max)
     }
 
+    /// `--flush-idle DURATION`, as gzip and `exec -j` read it: the nanoseconds, nil for 0
+    /// (never), `value` when not given; worded as `--flush-idle: invalid duration 'x' (...)`.
+    public func flushIdleNanos(default value: UInt64?) throws(SluiceError) -> UInt64? {
+        guard let given = parsed.last("flush-idle"), let text = given.value else { return value }
+        guard let nanos = Durations.parse(text) else {
+            throw fail("\(given.spelling): invalid duration '\(text)' (seconds, or with ms or s: 200ms, 1.5s)")
+        }
+        return nanos == 0 ? nil : nanos
+    }
+
     /// A SIZE value with range checks, worded as `--hwm: invalid size '12X' (...)`.
     public func parseSize(_ text: String, for spelling: String, min: Int = 0, max: Int = Int.max) throws(SluiceError) -> Int {
         switch Sizes.parse(text) {

@@ -91,13 +91,8 @@ public struct ExecStage: Stage {
             jobs: jobs, blockBytes: try args.size("block", default: blockBytes, min: 1, max: 1 << 30),
             isOrdered: isOrdered, maxLineBytes: context.maxLineBytes, pipeBytes: context.pipeBytes)
         // A file on stdin never pauses: its blocks are cut by size alone, whatever the load.
-        settings.flushIdleNanos = context.inputBytes == nil ? GzipStage.defaultFlushIdleNanos : nil
-        if let given = args.last("flush-idle"), let text = given.value {
-            guard let nanos = Durations.parse(text) else {
-                throw args.fail("\(given.spelling): invalid duration '\(text)' (seconds, or with ms or s: 200ms, 1.5s)")
-            }
-            settings.flushIdleNanos = nanos == 0 ? nil : nanos
-        }
+        settings.flushIdleNanos = try args.flushIdleNanos(
+            default: context.inputBytes == nil ? StageContext.defaultFlushIdleNanos : nil)
         var plan = StagePlan(ParallelExecStage(arguments: arguments, settings: settings),
                              heldBytes: ParallelExecStage.heldBytes(settings, chunkBytes: context.chunkBytes))
         plan.output = .other

@@ -20,7 +20,7 @@ public struct GzipStage: Stage {
         public var isBGZF = false
         /// How long the input may stay quiet before what was compressed so far is flushed
         /// (`--flush-idle`); nil: never.
-        public var flushIdleNanos: UInt64? = GzipStage.defaultFlushIdleNanos
+        public var flushIdleNanos: UInt64? = StageContext.defaultFlushIdleNanos
 
         public init(level: Int = 6, threads: Int = 1, blockBytes: Int = 128 << 10, isIndependent: Bool = false) {
             self.level = level
@@ -29,11 +29,6 @@ public struct GzipStage: Stage {
             self.isIndependent = isIndependent
         }
     }
-
-    /// 200 ms: a live stream (`tail -F | sluice gzip`) is decodable downstream within a
-    /// fraction of a second of each line, while a sync flush (5 bytes, and a fresh block)
-    /// costs at most 5 times a second on a trickle; a file input never waits that long.
-    public static let defaultFlushIdleNanos: UInt64 = 200_000_000
 
     private let settings: Settings
     private var single: Deflater?
@@ -165,12 +160,7 @@ public struct GzipStage: Stage {
         if settings.isBGZF, let given = args.last("block") {
             throw args.fail("\(given.spelling): BGZF blocks are 65280 bytes of input; --block does not apply with --bgzf")
         }
-        if let given = args.last("flush-idle"), let text = given.value {
-            guard let nanos = Durations.parse(text) else {
-                throw args.fail("\(given.spelling): invalid duration '\(text)' (seconds, or with ms or s: 200ms, 1.5s)")
-            }
-            settings.flushIdleNanos = nanos == 0 ? nil : nanos
-        }
+        settings.flushIdleNanos = try args.flushIdleNanos(default: settings.flushIdleNanos)
         let held = settings.threads <= 1 && !settings.isIndependent && !settings.isBGZF
             ? Deflater.heldBytes
             : ParallelDeflater.heldBytes(threads: settings.threads,

@@ -13,6 +13,12 @@ public struct StageContext: Sendable {
     /// nil otherwise.
     public var inputBytes: Int?
 
+    /// `--flush-idle`'s default, for gzip and `exec -j`. 200 ms: a live stream
+    /// (`tail -F | sluice gzip`) is decodable downstream within a fraction of a second of
+    /// each line, while a sync flush (5 bytes, and a fresh block) or a block of its own
+    /// costs at most 5 times a second on a trickle; a file input never waits that long.
+    public static let defaultFlushIdleNanos: UInt64 = 200_000_000
+
     public init(chunkBytes: Int, maxLineBytes: Int, diagnostics: Diagnostics, pipeBytes: Int = 0,
                 inputBytes: Int? = nil) {
         self.chunkBytes = chunkBytes
