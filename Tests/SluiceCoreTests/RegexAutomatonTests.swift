@@ -103,10 +103,19 @@ import Testing
 
     /// The same through glibc, line by line.
     static func oracle(_ pattern: String, _ text: [UInt8]) throws -> [Int] {
+        matchStarts(try LineMatcher(extended(pattern), usesLiterals: false), text)
+    }
+
+    /// `grep -E PATTERN`'s options.
+    static func extended(_ pattern: String) -> GrepOptions {
         var o = GrepOptions()
         o.mode = .regex(.extended)
         o.patterns = [Array(pattern.utf8)]
-        let matcher = try LineMatcher(o, usesLiterals: false)
+        return o
+    }
+
+    /// Where each match `matcher` finds in `text` starts, in order.
+    static func matchStarts(_ matcher: LineMatcher, _ text: [UInt8]) -> [Int] {
         var starts: [Int] = []
         text.withUnsafeBytes { b in
             var from = 0
@@ -165,18 +174,8 @@ import Testing
         _ = Self.selected(tiny, text)
         #expect(tiny.hasGivenUp)
         // The matcher notices and finishes the buffer with glibc.
-        var o = GrepOptions()
-        o.mode = .regex(.extended)
-        o.patterns = [Array(pattern.utf8)]
-        let matcher = try LineMatcher(o, automatonBudgetBytes: 4 << 10)
-        var starts: [Int] = []
-        text.withUnsafeBytes { b in
-            var from = 0
-            while let r = matcher.nextMatch(in: b, from: from) {
-                starts.append(r.lowerBound)
-                from = r.upperBound
-            }
-        }
+        let matcher = try LineMatcher(Self.extended(pattern), automatonBudgetBytes: 4 << 10)
+        let starts = Self.matchStarts(matcher, text)
         #expect(matcher.automatonHasGivenUp == true)
         #expect(starts == (try Self.oracle(pattern, text)))
     }
@@ -190,16 +189,7 @@ import Testing
         let fast = try LineMatcher(o)
         let slow = try LineMatcher(o, usesLiterals: false)
         #expect(fast.automatonHasGivenUp == false)
-        var counts = [0, 0]
-        for (i, m) in [fast, slow].enumerated() {
-            text.withUnsafeBytes { b in
-                var from = 0
-                while let r = m.nextMatch(in: b, from: from) {
-                    counts[i] += 1
-                    from = r.upperBound
-                }
-            }
-        }
+        let counts = [fast, slow].map { Self.matchStarts($0, text).count }
         #expect(counts[0] == counts[1])
         #expect(counts[0] > 0)
     }
