@@ -1,8 +1,10 @@
+import CSys
 import CZlib
 import Testing
 @testable import SluiceCore
 
-/// sluice's crc32 folds 16-byte blocks with PCLMULQDQ where the CPU has it: held to zlib's
+/// sluice's crc32 folds 16-byte blocks with PCLMULQDQ where the CPU has it (VPCLMULQDQ on
+/// 512-bit registers from 256 bytes on, where it has that): held to zlib's
 /// table-driven crc32 at every length where the fold's edges fall (under 64 bytes it is not
 /// used; then whole blocks plus a tail of 0 to 15), at every alignment, from any start value.
 @Suite struct CRC32Tests {
@@ -24,6 +26,27 @@ import Testing
                     let start = UInt32(truncatingIfNeeded: count &* 2_654_435_761)
                     #expect(crc32(start, slice) == Self.zlib(start, slice), "offset \(offset), \(count) bytes")
                     if crc32(start, slice) != Self.zlib(start, slice) { return }
+                }
+            }
+        }
+    }
+
+    /// `crc32` takes the 512-bit fold from 256 bytes on where the CPU has VPCLMULQDQ, so the
+    /// 128-bit fold is held to zlib here directly, at the lengths it no longer sees there.
+    @Test func bothFoldsMatchZlib() throws {
+        try #require(sluice_crc32_has_clmul() != 0, "no PCLMULQDQ: crc32 is zlib's")
+        let bytes = Self.randomBytes(3_000 + 16, seed: 13)
+        bytes.withUnsafeBytes { all in
+            for offset in [0, 1, 7, 8, 15] {
+                for count in stride(from: 64, through: 3_000, by: 16) {
+                    let slice = UnsafeRawBufferPointer(rebasing: all[offset..<(offset + count)])
+                    let start = UInt32(truncatingIfNeeded: count &* 2_654_435_761)
+                    let p = slice.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                    let want = Self.zlib(start, slice)
+                    #expect(~sluice_crc32_fold(p, count, ~start) == want, "128-bit, offset \(offset), \(count) bytes")
+                    if count >= 256 && sluice_crc32_has_vpclmul() != 0 {
+                        #expect(~sluice_crc32_fold_wide(p, count, ~start) == want, "512-bit, offset \(offset), \(count) bytes")
+                    }
                 }
             }
         }

@@ -55,19 +55,24 @@ final class ZStream {
     var availableOut: Int { Int(pointer.pointee.avail_out) }
 }
 
-/// Whether this CPU can fold CRC-32 with carry-less multiplication; asked once.
+/// Whether this CPU can fold CRC-32 with carry-less multiplication, and on 512-bit
+/// registers; asked once.
 private let crc32Folds = sluice_crc32_has_clmul() != 0
+private let crc32FoldsWide = sluice_crc32_has_vpclmul() != 0
 
 /// CRC-32 (gzip's) over raw bytes: from 64 bytes on, the whole 16-byte blocks are folded
-/// with PCLMULQDQ (CSys/crc32.h, about 7x zlib's tables here), and the tail, and every
-/// CPU without the instruction, goes through zlib's crc32.
+/// with PCLMULQDQ (CSys/crc32.h, about 7x zlib's tables here), from 256 bytes on with
+/// VPCLMULQDQ where the CPU has it (4x that again), and the tail, and every CPU without
+/// the instructions, goes through zlib's crc32.
 @inline(__always) func crc32(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
     guard var base = bytes.baseAddress, !bytes.isEmpty else { return crc }
     var crc = crc, count = bytes.count
     if count >= 64 && crc32Folds {
         let folded = count & ~15
         // The fold works on zlib's internal value, without the pre- and post-inversion.
-        crc = ~sluice_crc32_fold(base.assumingMemoryBound(to: UInt8.self), folded, ~crc)
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        crc = ~(folded >= 256 && crc32FoldsWide ? sluice_crc32_fold_wide(bytes, folded, ~crc)
+                                               : sluice_crc32_fold(bytes, folded, ~crc))
         base += folded
         count -= folded
         if count == 0 { return crc }
