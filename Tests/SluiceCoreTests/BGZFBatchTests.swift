@@ -145,6 +145,26 @@ import SluiceTestSupport
         }
     }
 
+    /// A member whose data holds a byte more than its trailer says, with the CRC of the
+    /// bytes the trailer counts: a worker, whose inflate has room past ISIZE, must not
+    /// vouch for it (the CRC alone would pass it); read sequentially, the CRC over all
+    /// its bytes names it.
+    @Test(arguments: [2, 4])
+    func aMemberLongerThanItsTrailerSays(_ k: Int) {
+        var members = Self.members
+        let block = Array(Self.payload[((k - 1) * Self.blockBytes)..<(k * Self.blockBytes)])
+        var long = BGZFFixture.member(block + [0x0A])
+        let crc = block.withUnsafeBytes { crc32(0, $0) }
+        for i in 0..<4 {
+            long[long.count - 8 + i] = UInt8(truncatingIfNeeded: crc >> (8 * i))
+            long[long.count - 4 + i] = UInt8(truncatingIfNeeded: UInt32(block.count) >> (8 * i))
+        }
+        members[k - 1] = long
+        let (end, output) = decode(members.flatMap { $0 }, sizes: Self.sizes(blocksOut: k))
+        #expect(end.message?.hasPrefix("CRC mismatch in member \(k) ") == true, "\(end)")
+        expectBytes(output, Self.output(k) + [0x0A])
+    }
+
     /// The end of input after some members, with or without the end-of-file member: a
     /// batch cut short is a whole stream.
     @Test(arguments: [(1, true), (3, false), (4, true), (4, false), (5, false), (6, false)])

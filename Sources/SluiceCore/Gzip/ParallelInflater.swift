@@ -73,6 +73,13 @@ final class ParallelInflater: @unchecked Sendable {
     /// 64: the most members in a job, which bounds its table; reached only by members of
     /// under 1 KiB (BGZF's empty end-of-file member is 28 bytes).
     static let maxMembersPerJob = 64
+    /// 258: room past a member's output that its inflate call is given when the region
+    /// has it. zlib's fast loop runs only while 258 bytes of room are left (the longest
+    /// match), so without it each member's last symbols are decoded one at a time by the
+    /// slow loop: 3 ms of the workers' CPU on 256 MiB of `bgzip` output. A member that
+    /// writes into it is not clean; the next member's output, which it lands on, is
+    /// decoded after it by the same worker, or not written out at all.
+    static let inflateSlack = 258
 
     private var jobs: [Job] = []
     private let threads: Int
@@ -231,8 +238,8 @@ final class ParallelInflater: @unchecked Sendable {
     }
 
     /// One member: its header parsed, its deflate data inflated in one call (finish: no
-    /// window is kept) into exactly the room its trailer's ISIZE asks for; true only if
-    /// it is exactly one good member.
+    /// window is kept) into the room its trailer's ISIZE asks for, plus `inflateSlack`;
+    /// true only if it is exactly one good member.
     private func decode(_ member: Member, of job: Job, with stream: inout z_stream) -> Bool {
         let input = job.input + member.inputOffset
         let body = member.inputCount - BGZF.trailerBytes
@@ -240,14 +247,18 @@ final class ParallelInflater: @unchecked Sendable {
         guard body > 0, let headerBytes = try? header.feed(UnsafeRawBufferPointer(start: input, count: body)),
               header.isDone else { return false }
         let output = job.outputBase(region: member.region, from: outputPool) + member.outputOffset
+        // The fast loop also wants 6 bytes of input ahead: the trailer is given too, and
+        // zlib hands back whatever it read past the deflate data's end.
+        let slack = min(Self.inflateSlack, job.layout.regionBytes - member.outputEnd)
         inflateReset(&stream)
         stream.next_in = (input + headerBytes).assumingMemoryBound(to: Bytef.self)
-        stream.avail_in = uInt(body - headerBytes)
+        stream.avail_in = uInt(body - headerBytes + BGZF.trailerBytes)
         stream.next_out = output.assumingMemoryBound(to: Bytef.self)
-        stream.avail_out = uInt(member.outputCount)
-        // Output longer than ISIZE fills the room before the data ends: not Z_STREAM_END.
+        stream.avail_out = uInt(member.outputCount + slack)
         let r = inflate(&stream, Z_FINISH)
-        guard r == Z_STREAM_END, stream.avail_in == 0, stream.avail_out == 0 else { return false }
+        // Exactly ISIZE bytes out, and the data ends exactly at the trailer.
+        guard r == Z_STREAM_END, stream.avail_in == uInt(BGZF.trailerBytes),
+              stream.avail_out == uInt(slack) else { return false }
         return crc32(0, UnsafeRawBufferPointer(start: output, count: member.outputCount)) == member.storedCRC
     }
 
