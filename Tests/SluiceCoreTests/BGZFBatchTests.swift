@@ -88,17 +88,17 @@ import SluiceTestSupport
         #expect(fill(job, with: BGZF.endOfFile) == ParallelInflater.maxMembersPerJob)
     }
 
-    /// The formula the man page states: 2N jobs of 128 KiB in, max(1, 256 KiB / chunk)
+    /// The formula the man page states: 3N jobs of 128 KiB in, max(1, 256 KiB / chunk)
     /// chunks (or 256 KiB of its own) out and 8 KiB of table, and 48 KiB of zlib a thread.
     @Test func heldBytesIsTheStatedFormula() {
         let k = 1 << 10
         #expect(ParallelInflater.heldBytes(threads: 2, chunkBytes: 128 * k)
-                == 2 * 2 * (128 * k + 2 * (128 * k + 192) + 8 * k) + 2 * 48 * k)
+                == 3 * 2 * (128 * k + 2 * (128 * k + 192) + 8 * k) + 2 * 48 * k)
         #expect(ParallelInflater.heldBytes(threads: 3, chunkBytes: 64 * k)
-                == 2 * 3 * (128 * k + 4 * (64 * k + 192) + 8 * k) + 3 * 48 * k)
+                == 3 * 3 * (128 * k + 4 * (64 * k + 192) + 8 * k) + 3 * 48 * k)
         for chunk in [7, 1 << 20] {
             #expect(ParallelInflater.heldBytes(threads: 2, chunkBytes: chunk)
-                    == 2 * 2 * (128 * k + 256 * k + 8 * k) + 2 * 48 * k)
+                    == 3 * 2 * (128 * k + 256 * k + 8 * k) + 2 * 48 * k)
         }
     }
 
