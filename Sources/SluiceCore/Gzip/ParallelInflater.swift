@@ -129,6 +129,12 @@ final class ParallelInflater: @unchecked Sendable {
         return slotsPerThread * threads * (jobInputBytes + output + table) + threads * (48 << 10)
     }
 
+    /// The pool's chunks the jobs hold (within `heldBytes`), for the pool to keep.
+    static func heldChunks(threads: Int, chunkBytes: Int) -> Int {
+        let layout = OutputLayout(chunkBytes: chunkBytes)
+        return layout.isChunks ? slotsPerThread * threads * layout.regionCount : 0
+    }
+
     /// Whether a chunk of `chunkBytes` can take any member's output, and is not too large.
     static func decodesIntoChunks(_ chunkBytes: Int) -> Bool {
         (memberBytes...largestOutputChunk).contains(chunkBytes)

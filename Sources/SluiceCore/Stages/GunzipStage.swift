@@ -327,6 +327,7 @@ public struct GunzipStage: Stage {
             var plan = StagePlan(try GunzipStage(trailing: policy, threads: threads, diagnostics: context.diagnostics),
                                  heldBytes: heldBytes(chunkBytes: context.chunkBytes, threads: threads))
             plan.output = .other
+            if threads > 1 { plan.heldChunks = ParallelInflater.heldChunks(threads: threads, chunkBytes: context.chunkBytes) }
             return plan
         } catch {
             throw .runtime("gunzip: \(error.message)")
