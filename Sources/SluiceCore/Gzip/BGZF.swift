@@ -16,6 +16,8 @@ enum BGZF {
     /// Header (18) and trailer (8) around the deflate data of a block.
     static let headerBytes = 18
     static let trailerBytes = 8
+    /// 12: a member's fixed header (10 bytes) and XLEN, where `locate` first looks.
+    static let fixedHeaderBytes = 12
 
     /// The header of a block whose member is `memberBytes` long, as htslib writes it
     /// (MTIME 0, XFL 0, OS 255).
@@ -44,19 +46,20 @@ enum BGZF {
     /// extra field has a `BC` subfield of two bytes (SLEN 2) is located, whatever other
     /// subfields or header fields it has.
     static func locate(_ head: UnsafeRawBufferPointer) -> Located {
-        if head.count < 12 { return .needs(12) }
+        let fixed = fixedHeaderBytes
+        if head.count < fixed { return .needs(fixed) }
         // ID1 ID2 CM, then FLG with FEXTRA and no reserved bit.
         if head[0] != 0x1f || head[1] != 0x8b || head[2] != 8 { return .unknown }
         if head[3] & GzipHeaderParser.FEXTRA == 0 || head[3] & GzipHeaderParser.reservedMask != 0 { return .unknown }
         let extraBytes = Int(head[10]) | Int(head[11]) << 8
-        if 12 + extraBytes + trailerBytes > maxMemberBytes { return .unknown }
-        if head.count < 12 + extraBytes { return .needs(12 + extraBytes) }
-        var i = 12
-        while i + 4 <= 12 + extraBytes {
+        if fixed + extraBytes + trailerBytes > maxMemberBytes { return .unknown }
+        if head.count < fixed + extraBytes { return .needs(fixed + extraBytes) }
+        var i = fixed
+        while i + 4 <= fixed + extraBytes {
             let length = Int(head[i + 2]) | Int(head[i + 3]) << 8
-            if head[i] == 0x42 && head[i + 1] == 0x43 && length == 2 && i + 6 <= 12 + extraBytes {
+            if head[i] == 0x42 && head[i + 1] == 0x43 && length == 2 && i + 6 <= fixed + extraBytes {
                 let bytes = (Int(head[i + 4]) | Int(head[i + 5]) << 8) + 1
-                return bytes >= 12 + extraBytes + trailerBytes ? .member(bytes: bytes) : .unknown
+                return bytes >= fixed + extraBytes + trailerBytes ? .member(bytes: bytes) : .unknown
             }
             i += 4 + length
         }

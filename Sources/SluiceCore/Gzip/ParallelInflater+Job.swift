@@ -64,7 +64,7 @@ extension ParallelInflater {
         private var collectingStart = 0
         /// While collecting: how many bytes of the member the dispatcher needs before it
         /// looks again.
-        var wantedCount = 12
+        var wantedCount = BGZF.fixedHeaderBytes
         /// The worker vouches for `members[..<cleanCount]`: it stops at the first member
         /// that is not exactly one good member.
         var cleanCount = 0
@@ -128,7 +128,7 @@ extension ParallelInflater {
                                   inputCount: inputCount - collectingOffset, region: region, outputOffset: offset,
                                   outputCount: length, storedCRC: collectedCRC))
             collectingOffset = inputCount
-            wantedCount = 12
+            wantedCount = BGZF.fixedHeaderBytes
             return !hasRoom
         }
 
@@ -155,7 +155,7 @@ extension ParallelInflater {
             inputCount = 0
             members.removeAll(keepingCapacity: true)
             collectingOffset = 0
-            wantedCount = 12
+            wantedCount = BGZF.fixedHeaderBytes
             cleanCount = 0
         }
 
