@@ -59,14 +59,18 @@ if [ ! -s "$PIECES" ]; then
     rm -f "$CORPUS_DIR"/piece.*
 fi
 cat "$BGZF" "$PIECES" > /dev/null
-echo "decompress BGZF ($(basename "$BGZF"), bgzip -@2: $(stat -c %s "$BGZF") bytes), $(nproc) cores, median of $RUNS, MB/s of output:"
-base=$(median_seconds "bgzip -d -@2 < $BGZF | cat > /dev/null")
-row "bgzip -d -@2" "$BYTES" "$base"
-row "bgzip -d" "$BYTES" "$(median_seconds "bgzip -d < $BGZF | cat > /dev/null")" "$base"
-row "igzip -dc" "$BYTES" "$(median_seconds "igzip -dc < $BGZF | cat > /dev/null")" "$base"
-row "pigz -dc" "$BYTES" "$(median_seconds "pigz -dc < $BGZF | cat > /dev/null")" "$base"
-row "sluice gunzip -p 1" "$BYTES" "$(median_seconds "$SLUICE gunzip -p 1 < $BGZF | cat > /dev/null")" "$base"
-row "sluice gunzip (one thread per core)" "$BYTES" "$(median_seconds "$SLUICE gunzip < $BGZF | cat > /dev/null")" "$base"
+echo "decompress BGZF ($(basename "$BGZF"), bgzip -@2: $(stat -c %s "$BGZF") bytes), $(nproc) cores, median of $RUNS interleaved rounds, MB/s of output:"
+mapfile -t t < <(interleaved_medians "bgzip -d -@2 < $BGZF | cat > /dev/null" "bgzip -d < $BGZF | cat > /dev/null" \
+    "igzip -dc < $BGZF | cat > /dev/null" "pigz -dc < $BGZF | cat > /dev/null" \
+    "$SLUICE gunzip -p 1 < $BGZF | cat > /dev/null" "$SLUICE gunzip < $BGZF | cat > /dev/null")
+row "bgzip -d -@2" "$BYTES" "${t[0]}"
+row "bgzip -d" "$BYTES" "${t[1]}" "${t[0]}"
+row "igzip -dc" "$BYTES" "${t[2]}" "${t[0]}"
+row "pigz -dc" "$BYTES" "${t[3]}" "${t[0]}"
+row "sluice gunzip -p 1" "$BYTES" "${t[4]}" "${t[0]}"
+row "sluice gunzip (one thread per core)" "$BYTES" "${t[5]}" "${t[0]}"
+row "  the same, against igzip -dc" "$BYTES" "${t[5]}" "${t[2]}"
+row "  the same, against sluice gunzip -p 1" "$BYTES" "${t[5]}" "${t[4]}"
 echo "decompress gzip per 1 MiB piece, concatenated ($(stat -c %s "$PIECES") bytes), against one member, median of $RUNS:"
 base=$(median_seconds "$SLUICE gunzip < $GZ | cat > /dev/null")
 row "sluice gunzip, one member" "$BYTES" "$base"

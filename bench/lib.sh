@@ -50,6 +50,31 @@ median_seconds() {
     printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.4f\n", m/1e9}'
 }
 
+# interleaved_medians CMD...: runs the commands in turn, RUNS rounds (after one warm-up
+# each), and prints each one's median wall time in seconds, a line each, in the order
+# given. On a machine whose speed drifts (a VM beside other VMs), commands compared in
+# the same rounds see the same drift, so their ratios hold where separate series of
+# `median_seconds` can be 10% apart.
+interleaved_medians() {
+    local cmd i k s e
+    local -a times=()
+    for cmd in "$@"; do bash -c "$cmd" >/dev/null 2>&1 || true; done
+    for ((i = 0; i < RUNS; i++)); do
+        k=0
+        for cmd in "$@"; do
+            s=$(date +%s%N)
+            bash -c "$cmd" >/dev/null 2>&1 || true
+            e=$(date +%s%N)
+            times+=("$k $(( e - s ))")
+            k=$((k + 1))
+        done
+    done
+    for ((k = 0; k < $#; k++)); do
+        printf '%s\n' "${times[@]}" | awk -v k="$k" '$1 == k { print $2 }' | sort -n \
+            | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.4f\n", m/1e9}'
+    done
+}
+
 # peak_rss_kib CMD: peak resident memory of the last command of a pipeline, via GNU time.
 peak_rss_kib() {
     /usr/bin/time -f '%M' -o "$CORPUS_DIR/.rss" bash -c "$1" >/dev/null 2>&1 || true
