@@ -4,15 +4,25 @@ import Glibc
 // # Parallel gzip, as pigz does it
 //
 // The stage's thread (the dispatcher) copies its input into blocks of `blockBytes`. Each
-// block is a job for one of N worker threads, which compresses it with raw deflate,
+// block is a job for one of N threads, which compresses it with raw deflate,
 // primed with the last 32 KiB of the block before (`deflateSetDictionary`, skipped with
 // --independent), and ends it with a sync flush (the last block: finish), so the pieces
 // concatenate into one deflate stream; the worker also takes the block's CRC-32. The
 // dispatcher writes the pieces out in order between a gzip header and a trailer whose
 // CRC is combined from the blocks' (`crc32_combine`) and whose length is the total.
 //
+// The N threads are N - 1 workers and the dispatcher: when every slot is in flight, or
+// everything must be written, and the oldest block is not done, the dispatcher takes the
+// oldest queued block and compresses it on its own stream rather than sleep until the
+// oldest is done (as `gunzip -p` decodes). On 64 MiB of text through `| cat`, medians of
+// interleaved runs: `--bgzf -p 2` (64 KiB blocks, so twice the hand-overs) 0.766 s
+// instead of 0.803 s; `-6 -p 2` 0.895 s instead of 0.902 s. With one thread (`--bgzf
+// -p 1`) one worker compresses, so that whole blocks go out as they fill, and the
+// dispatcher only waits.
+//
 // Memory: `2N` job slots, each with an input block, a 32 KiB dictionary and an output
-// buffer of deflateBound(block), plus N zlib states — fixed when the stage starts,
+// buffer of deflateBound(block), plus N zlib states (one worker's and none of the
+// dispatcher's with N = 1) — fixed when the stage starts,
 // whatever the input size. A slot is reused only after its output was written, and the
 // dispatcher writes through the stage's emitter, which blocks while downstream is full:
 // so a slow consumer stops the dispatcher, the slots stay full, and the workers idle —
@@ -24,7 +34,8 @@ import Glibc
 // dispatcher writes the members as they come. The workers do the whole member.
 //
 // Ownership: a job is the dispatcher's while `idle` (it fills it) and after `done` (it
-// writes it out), a worker's while `working`; `state` changes under `lock`. The block
+// writes it out); while `working`, it is the thread's that took it from the queue, a
+// worker's or the dispatcher's; `state` changes under `lock`. The block
 // before a job is read (for its dictionary) only by the dispatcher, while filling.
 
 final class ParallelDeflater: @unchecked Sendable {
@@ -81,6 +92,10 @@ final class ParallelDeflater: @unchecked Sendable {
     private let workDone = Condition()
     private var isShuttingDown = false
     private var workers: [Thread] = []
+    /// The dispatcher's deflate stream, for the blocks it compresses while it waits, and
+    /// its level; nil with one thread.
+    private var dispatcherStream: UnsafeMutablePointer<z_stream>?
+    private var dispatcherLevel = 0
 
     // Dispatcher state (the stage's thread only).
     private var submitted = 0
@@ -110,9 +125,25 @@ final class ParallelDeflater: @unchecked Sendable {
 
     private let threads: Int
 
-    /// Starts the worker threads.
+    /// Starts the worker threads, and makes the dispatcher's stream.
     func start() {
-        workers = (0..<threads).map { _ in Thread { [self] in work() } }
+        workers = (0..<max(1, threads - 1)).map { _ in Thread { [self] in work() } }
+        guard threads > 1 else { return }
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        if sluice_deflateInit2(stream, Int32(headerLevel), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK {
+            dispatcherStream = stream
+            dispatcherLevel = headerLevel
+        } else {
+            stream.deallocate()
+        }
+    }
+
+    deinit {
+        if let dispatcherStream {
+            deflateEnd(dispatcherStream)
+            dispatcherStream.deallocate()
+        }
     }
 
     /// deflateBound for one block, plus room for a sync flush's empty stored block.
@@ -181,7 +212,7 @@ final class ParallelDeflater: @unchecked Sendable {
                     lock.unlock()
                     return
                 }
-                workDone.wait(lock)
+                compressQueuedOrWait()
             }
             lock.unlock()
             try write(job, into: &out)
@@ -196,7 +227,7 @@ final class ParallelDeflater: @unchecked Sendable {
         while submitted - emitted >= jobs.count {
             let oldest = jobs[emitted % jobs.count]
             lock.lock()
-            while oldest.state != .done { workDone.wait(lock) }
+            while oldest.state != .done { compressQueuedOrWait() }
             lock.unlock()
             try write(oldest, into: &out)
         }
@@ -244,22 +275,45 @@ final class ParallelDeflater: @unchecked Sendable {
         emitted += 1
     }
 
+    /// Under the lock, while the block the dispatcher must write next is not done: it
+    /// compresses the oldest queued block (releasing the lock meanwhile), or waits for a
+    /// worker to finish one.
+    private func compressQueuedOrWait() {
+        guard let stream = dispatcherStream, let job = jobs.takeOldestQueued() else {
+            workDone.wait(lock)
+            return
+        }
+        lock.unlock()
+        setLevel(of: stream, to: job.level, from: &dispatcherLevel)
+        compress(job, with: &stream.pointee)
+        lock.lock()
+        job.state = .done
+    }
+
+    /// `--adapt` moved the level: right after deflateReset no input is pending, so
+    /// deflateParams only sets it.
+    private func setLevel(of stream: UnsafeMutablePointer<z_stream>, to level: Int, from current: inout Int) {
+        guard level != current else { return }
+        deflateReset(stream)
+        deflateParams(stream, Int32(level), Z_DEFAULT_STRATEGY)
+        current = level
+    }
+
     // MARK: Workers
 
     private func work() {
-        var stream = z_stream()
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
         var streamLevel = headerLevel
-        let ready = sluice_deflateInit2(&stream, Int32(streamLevel), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
-        defer { if ready { deflateEnd(&stream) } }
+        let ready = sluice_deflateInit2(stream, Int32(streamLevel), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
+        defer {
+            if ready { deflateEnd(stream) }
+            stream.deallocate()
+        }
         while let job = nextJob() {
             if ready {
-                if job.level != streamLevel {
-                    // Right after deflateReset no input is pending, so this only sets it.
-                    deflateReset(&stream)
-                    deflateParams(&stream, Int32(job.level), Z_DEFAULT_STRATEGY)
-                    streamLevel = job.level
-                }
-                compress(job, with: &stream)
+                setLevel(of: stream, to: job.level, from: &streamLevel)
+                compress(job, with: &stream.pointee)
             } else {
                 job.failure = "cannot start zlib's deflate: out of memory"
             }
