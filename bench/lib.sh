@@ -47,7 +47,12 @@ median_seconds() {
         e=$(date +%s%N)
         times+=("$(( e - s ))")
     done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.4f\n", m/1e9}'
+    printf '%s\n' "${times[@]}" | median_of_nanos
+}
+
+# median_of_nanos: the median of the nanosecond counts on stdin, a line each, in seconds.
+median_of_nanos() {
+    sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.4f\n", m/1e9}'
 }
 
 # interleaved_medians CMD...: runs the commands in turn, RUNS rounds (after one warm-up
@@ -70,8 +75,7 @@ interleaved_medians() {
         done
     done
     for ((k = 0; k < $#; k++)); do
-        printf '%s\n' "${times[@]}" | awk -v k="$k" '$1 == k { print $2 }' | sort -n \
-            | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.4f\n", m/1e9}'
+        printf '%s\n' "${times[@]}" | awk -v k="$k" '$1 == k { print $2 }' | median_of_nanos
     done
 }
 

@@ -17,11 +17,7 @@
 #include <immintrin.h>
 #define SLUICE_HAS_CRC32_FOLD 1
 
-/* CRC-32 (gzip's, reflected 0xEDB88320) of `len` bytes, len >= 64 and a multiple of 16,
-   folding four 128-bit lanes with PCLMULQDQ (Intel, "Fast CRC Computation for Generic
-   Polynomials Using PCLMULQDQ", 2009; the constants are x^(k) mod P, bit-reflected).
-   `crc` is the running value without zlib's pre- and post-inversion. */
-/* The rest of the fold, from four lanes x1..x4 that hold the running value of the 64 bytes
+/* The rest of the fold below, from four lanes x1..x4 that hold the running value of the 64 bytes
    before `buf`: `len` more bytes (a multiple of 16) folded in, the lanes reduced to 32 bits. */
 __attribute__((target("pclmul,sse4.1")))
 static inline uint32_t sluice_crc32_fold_lanes(__m128i x1, __m128i x2, __m128i x3, __m128i x4,
@@ -73,6 +69,10 @@ static inline uint32_t sluice_crc32_fold_lanes(__m128i x1, __m128i x2, __m128i x
     return (uint32_t)_mm_extract_epi32(x1, 1);
 }
 
+/* CRC-32 (gzip's, reflected 0xEDB88320) of `len` bytes, len >= 64 and a multiple of 16,
+   folding four 128-bit lanes with PCLMULQDQ (Intel, "Fast CRC Computation for Generic
+   Polynomials Using PCLMULQDQ", 2009; the constants are x^(k) mod P, bit-reflected).
+   `crc` is the running value without zlib's pre- and post-inversion. */
 __attribute__((target("pclmul,sse4.1")))
 static inline uint32_t sluice_crc32_fold(const unsigned char *buf, size_t len, uint32_t crc) {
     __m128i x1 = _mm_loadu_si128((const __m128i *)(buf + 0x00));

@@ -129,21 +129,29 @@ final class ParallelDeflater: @unchecked Sendable {
     func start() {
         workers = (0..<max(1, threads - 1)).map { _ in Thread { [self] in work() } }
         guard threads > 1 else { return }
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        if sluice_deflateInit2(stream, Int32(headerLevel), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK {
-            dispatcherStream = stream
-            dispatcherLevel = headerLevel
-        } else {
-            stream.deallocate()
-        }
+        dispatcherStream = makeStream()
+        dispatcherLevel = headerLevel
     }
 
     deinit {
-        if let dispatcherStream {
-            deflateEnd(dispatcherStream)
-            dispatcherStream.deallocate()
+        dispatcherStream.map(Self.endStream)
+    }
+
+    /// A raw deflate stream at the first block's level (its own memory: zlib checks that
+    /// a stream never moves), or nil if zlib could not make one.
+    private func makeStream() -> UnsafeMutablePointer<z_stream>? {
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        if sluice_deflateInit2(stream, Int32(headerLevel), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK {
+            return stream
         }
+        stream.deallocate()
+        return nil
+    }
+
+    private static func endStream(_ stream: UnsafeMutablePointer<z_stream>) {
+        deflateEnd(stream)
+        stream.deallocate()
     }
 
     /// deflateBound for one block, plus room for a sync flush's empty stored block.
@@ -302,16 +310,11 @@ final class ParallelDeflater: @unchecked Sendable {
     // MARK: Workers
 
     private func work() {
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
+        let stream = makeStream()
+        defer { stream.map(Self.endStream) }
         var streamLevel = headerLevel
-        let ready = sluice_deflateInit2(stream, Int32(streamLevel), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
-        defer {
-            if ready { deflateEnd(stream) }
-            stream.deallocate()
-        }
         while let job = nextJob() {
-            if ready {
+            if let stream {
                 setLevel(of: stream, to: job.level, from: &streamLevel)
                 compress(job, with: &stream.pointee)
             } else {

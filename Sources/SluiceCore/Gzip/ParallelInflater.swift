@@ -240,8 +240,8 @@ final class ParallelInflater: @unchecked Sendable {
         let stream = Self.makeStream()
         defer { stream.map(Self.endStream) }
         while let job = nextJob() {
-            // Without a stream no member is clean: the dispatcher reads them sequentially.
-            job.cleanCount = 0
+            // Without a stream no member is clean (`cleanCount` stays 0 from the job's
+            // reset): the dispatcher reads them sequentially.
             if let stream { decode(job, with: stream) }
             lock.lock()
             job.state = .done
