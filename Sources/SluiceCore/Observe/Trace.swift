@@ -101,7 +101,9 @@ public final class Trace {
                 + "\"busy\": \(share(n.busy)), \"starved\": \(share(n.starved)), "
                 + "\"blocked\": \(share(n.blocked)), \"pacing\": \(share(n.pacing))}"
         }
-        return "{\"t\": \(Decimal.format(s.seconds, places: 3)), "
+        // Microseconds: the last sample, taken at the end, can follow a tick within the same
+        // millisecond, and at three places the two had the same time.
+        return "{\"t\": \(Decimal.format(s.seconds, places: 6)), "
             + "\"bottleneck\": \(s.bottleneck.map(JSON.quote) ?? "null"), "
             + "\"nodes\": [\(nodes.joined(separator: ", "))]}\n"
     }
