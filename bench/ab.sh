@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A/B: the same sluice commands with two binaries, runs interleaved (A, B, A, B, ...) so
-# that a busy machine slows both alike; prints each median and B's time over A's.
+# A/B: the same sluice commands with two binaries, runs interleaved (A, B, A, B, ...; lib.sh's
+# interleaved_medians) so that a busy machine slows both alike; prints each median and B's
+# time over A's.
 # Usage: bench/ab.sh BINARY_A BINARY_B   (RUNS=N; SIZE=64M for a quicker corpus)
 # Example: bench/ab.sh /tmp/sluice-before .build/release/sluice
 source "$(dirname "$0")/lib.sh"
@@ -11,14 +12,8 @@ GZ="$T.gz"
 R=$(corpus_random)
 OUT="$CORPUS_DIR/ab.out"
 ab() {  # ab ARGS-WITH-@-FOR-THE-BINARY
-    local cmd="$1" ta=() tb=() i s e
-    for ((i = 0; i < RUNS; i++)); do
-        s=$(date +%s%N); bash -c "${cmd//@/$A}" >/dev/null 2>&1 || true; e=$(date +%s%N); ta+=("$((e - s))")
-        s=$(date +%s%N); bash -c "${cmd//@/$B}" >/dev/null 2>&1 || true; e=$(date +%s%N); tb+=("$((e - s))")
-    done
-    local ma mb
-    ma=$(printf '%s\n' "${ta[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]/1e9}')
-    mb=$(printf '%s\n' "${tb[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]/1e9}')
+    local cmd="$1" ma mb
+    { read -r ma; read -r mb; } < <(interleaved_medians "${cmd//@/$A}" "${cmd//@/$B}")
     printf '  %-58s A %7.3f s  B %7.3f s  B/A %5.3f\n' "$cmd" "$ma" "$mb" "$(awk -v a="$ma" -v b="$mb" 'BEGIN{print b/a}')"
 }
 echo "A = $A, B = $B, median of $RUNS interleaved runs, corpus $(basename "$T")"

@@ -105,7 +105,8 @@ final class ParallelDeflater: @unchecked Sendable {
     private var totalLength: UInt64 = 0
     private var isHeaderWritten = false
 
-    /// The memory this holds for `threads` workers, for the bound.
+    /// The memory this holds for `threads` compressing threads (N - 1 workers and the
+    /// dispatcher, a zlib state each; one worker's with N = 1), for the bound.
     static func heldBytes(threads: Int, blockBytes: Int) -> Int {
         let slots = 2 * threads
         return slots * (2 * blockBytes + dictionaryBytes + 4096) + threads * Deflater.heldBytes

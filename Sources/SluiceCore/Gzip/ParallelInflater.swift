@@ -121,7 +121,8 @@ final class ParallelInflater: @unchecked Sendable {
     /// buffer is used, so that the bound does not grow with `--chunk`.
     static let largestOutputChunk = 256 << 10
 
-    /// The memory this holds for `threads` workers with chunks of `chunkBytes`, for the bound.
+    /// The memory this holds for `threads` decoding threads (N - 1 workers and the
+    /// dispatcher, a zlib state each) with chunks of `chunkBytes`, for the bound.
     static func heldBytes(threads: Int, chunkBytes: Int) -> Int {
         let layout = OutputLayout(chunkBytes: chunkBytes)
         let output = layout.regionCount * (layout.regionBytes + (layout.isChunks ? Chunk.overheadBytes : 0))
