@@ -52,12 +52,6 @@ extension BoundedChannel {
         return queue(chunk, waiter: waiter, waitsWhenFull: false)
     }
 
-    /// Just past the first newline of `bytes`, if any.
-    private func firstLineEnd(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard let base = bytes.baseAddress, let nl = memchr(base, 0x0A, bytes.count) else { return nil }
-        return base.distance(to: UnsafeRawPointer(nl)) + 1
-    }
-
     /// Under the lock: drops the oldest whole lines queued until `bytes` are freed or no
     /// whole line is left to drop. The line the receiver is in the middle of (its start
     /// already delivered) is kept; so is the line the producer is in the middle of. Rare

@@ -57,26 +57,12 @@ struct QueuedBytes {
 
     /// Just past the first newline at or after `offset`, if any.
     func lineEnd(atOrAfter offset: Int) -> Int? {
-        for (i, c) in chunks.enumerated() where starts[i] + c.count > offset {
-            let from = max(0, offset - starts[i])
-            let bytes = c.bytes
-            if let nl = memchr(bytes.baseAddress! + from, 0x0A, bytes.count - from) {
-                return starts[i] + bytes.baseAddress!.distance(to: UnsafeRawPointer(nl)) + 1
-            }
-        }
-        return nil
+        firstLineEnd(in: chunks, from: offset)
     }
 
     /// Just past the last newline at or after `from`, if any.
     func lastLineEnd(from: Int) -> Int? {
-        for (i, c) in chunks.enumerated().reversed() where starts[i] + c.count > from {
-            let lower = max(0, from - starts[i])
-            let bytes = c.bytes
-            if let nl = memrchr(bytes.baseAddress! + lower, 0x0A, bytes.count - lower) {
-                return starts[i] + bytes.baseAddress!.distance(to: UnsafeRawPointer(nl)) + 1
-            }
-        }
-        return nil
+        SluiceCore.lastLineEnd(in: chunks, from: from, upTo: count)
     }
 
     func newlines(in range: Range<Int>) -> Int {

@@ -15,8 +15,6 @@ final class Block {
     var byteCount = 0
     /// Offset in the stream (exec's input) of the block's first byte, for messages.
     let offset: Int
-    /// 0 for the first block, counting up: the order the outputs go out in.
-    var sequence = 0
 
     init(offset: Int) { self.offset = offset }
 
@@ -53,7 +51,6 @@ struct BlockCutter {
     private var isOverlong = false
     /// While `isOverlong`: bytes of `filling` already searched for a newline.
     private var searchedBytes = 0
-    private var nextSequence = 0
 
     init(blockBytes: Int, maxLineBytes: Int, pool: ChunkPool) {
         self.blockBytes = blockBytes
@@ -103,8 +100,6 @@ struct BlockCutter {
     mutating func finish() -> Block? {
         guard filling.byteCount > 0 else { return nil }
         let last = filling
-        last.sequence = nextSequence
-        nextSequence += 1
         filling = Block(offset: last.offset + last.byteCount)
         return last
     }
@@ -130,34 +125,12 @@ struct BlockCutter {
 
     /// The offset just past the last newline among the first `limit` bytes of `filling`.
     private func lastLineEnd(within limit: Int) -> Int? {
-        var starts: [Int] = []
-        var position = 0
-        for chunk in filling.chunks {
-            starts.append(position)
-            position += chunk.count
-        }
-        for i in filling.chunks.indices.reversed() where starts[i] < limit {
-            let chunk = filling.chunks[i]
-            let length = min(chunk.count, limit - starts[i])
-            if let hit = memrchr(chunk.base + chunk.start, 0x0A, length) {
-                return starts[i] + (UnsafeRawPointer(hit) - UnsafeRawPointer(chunk.base + chunk.start)) + 1
-            }
-        }
-        return nil
+        SluiceCore.lastLineEnd(in: filling.chunks, upTo: limit)
     }
 
     /// The offset just past the first newline at or after `from` in `filling`.
     private func firstLineEnd(from: Int) -> Int? {
-        var position = 0
-        for chunk in filling.chunks {
-            defer { position += chunk.count }
-            if position + chunk.count <= from { continue }
-            let skip = max(0, from - position)
-            if let hit = memchr(chunk.base + chunk.start + skip, 0x0A, chunk.count - skip) {
-                return position + (UnsafeRawPointer(hit) - UnsafeRawPointer(chunk.base + chunk.start)) + 1
-            }
-        }
-        return nil
+        SluiceCore.firstLineEnd(in: filling.chunks, from: from)
     }
 
     /// Ends the block being filled after its first `end` bytes; what follows starts the
@@ -185,8 +158,6 @@ struct BlockCutter {
         }
         block.chunks = kept
         block.byteCount = end
-        block.sequence = nextSequence
-        nextSequence += 1
         filling = next
         isOverlong = false
         searchedBytes = 0

@@ -14,15 +14,16 @@ import Glibc
 // sums up its input (`wc -l`, `sort`) does it per block, exactly as under parallel.
 //
 // ## Order
-// `inFlight` lists the jobs submitted and not yet retired, oldest first; its first is the
-// head. The head's worker sends its output straight down the stage's output channel as
-// it reads it. Any other worker parks its command's output in its job, up to `parkBytes`,
-// then waits to become the head (its command meanwhile fills its pipe and stops). A job
-// whose command ended is done; a done head is retired by whichever worker finds it so
-// (the one finishing it, or the one retiring the job before it), which first sends what
-// it parked, one retirer at a time (`isRetiring`). The oldest queued job is always taken
-// first, so the head is always running or done, and a worker that waits always waits for
-// one that goes on: no deadlock.
+// The jobs are slots of the ordered job pool (`Engine/OrderedJobPool.swift`), in its mode
+// where the threads retire: the oldest job in flight is the head. The head's worker sends
+// its command's output straight down the stage's output channel as it reads it. Any other
+// worker parks its command's output in its job, up to `parkBytes`, then waits to become
+// the head (its command meanwhile fills its pipe and stops). A job whose command ended is
+// done; the pool retires done jobs from the head on, through whichever worker finds them
+// so (the one finishing a job, or the one retiring the job before it), one retirer at a
+// time, which first sends what each parked. The oldest queued job is always taken first,
+// so the head is always running or done, and a worker that waits always waits for one
+// that goes on: no deadlock.
 //
 // ## Memory
 // At most `maxBlocks` (2N) jobs are in flight; the dispatcher waits for one to retire
@@ -39,13 +40,12 @@ import Glibc
 // naming the command, the block's offset and the status, and no later job ever sends:
 // nothing of a later block is written after an earlier block's failure. Downstream
 // closing (a `send` refused) cancels the run. Either way, and when the stage closes,
-// `stop` sets `isShuttingDown` and writes a byte to `wake`, which every worker polls:
+// the pool stops, and its `onStop` writes a byte to `wake`, which every worker polls:
 // each ends its command (SIGTERM to its process group, SIGKILL after a grace), reaps it
 // and returns. Commands are in `ChildRegistry`, so a signal that ends sluice ends them.
 //
-// Ownership: `queue`, `inFlight`, `failure`, the flags and each job's `isDone` are
-// protected by `lock`; a job's `parked` is its worker's until `isDone`, then the
-// retirer's.
+// Ownership: the pool's: a job is the dispatcher's while it fills it, its worker's
+// while it runs (`parked` included), the retirer's once done.
 
 /// What the `exec -j` stage asks of either engine (ordered, unordered).
 protocol ExecEngine: AnyObject {
@@ -58,17 +58,24 @@ protocol ExecEngine: AnyObject {
 }
 
 final class ParallelExec: ExecEngine, @unchecked Sendable {
-    /// One block's command.
-    final class Job {
-        let block: Block
+    /// One block's command: what a job of the pool holds.
+    final class Job: PoolJob {
+        var block: Block?
         /// Output read while an earlier job's was still going out, in order.
         var parked: [Chunk] = []
         var parkedBytes = 0
-        /// How the command failed; set by the worker before `isDone`.
+        /// How the command failed; set by the worker before the job is done.
         var failure: String?
-        var isDone = false
+    }
 
-        init(_ block: Block) { self.block = block }
+    /// One worker's own: its waits on the output (for the stats) and the pace its
+    /// commands set.
+    final class Worker {
+        let waits = NodeStats(name: "exec-worker")
+        var pacers = BlockCommand.Pacers()
+
+        init() { waits.begin() }
+        deinit { waits.end() }
     }
 
     let command: ExecCommand
@@ -77,21 +84,11 @@ final class ParallelExec: ExecEngine, @unchecked Sendable {
     let maxBlocks: Int
     /// Most output a job that is not the head holds before its worker waits.
     let parkBytes: Int
-    private let pool: ChunkPool
+    private let chunkPool: ChunkPool
     private let output: BoundedChannel
     private let stats: NodeStats?
-
-    private let lock = Lock()
-    /// Signalled with `lock` on every change: a job queued, done or retired, a failure,
-    /// a cancel, the shutdown.
-    private let changed = Condition()
-    private var queue: [Job] = []
-    private var inFlight: [Job] = []
-    private var isRetiring = false
-    private var failure: String?
-    private var isCancelled = false
-    private var isShuttingDown = false
-    private var workers: [Thread] = []
+    /// `maxBlocks` jobs, N workers; made last in `init`.
+    private var pool: OrderedJobPool<Job, Worker>!
     private let wake: WakePipe
 
     /// The memory the engine holds for `jobs` workers, beyond its channel, for the bound.
@@ -111,10 +108,16 @@ final class ParallelExec: ExecEngine, @unchecked Sendable {
         maxBlocks = 2 * jobs
         parkBytes = ParallelExec.parkBytes(blockBytes: blockBytes, chunkBytes: pool.chunkBytes)
         self.output = output
-        self.pool = pool
+        chunkPool = pool
         self.stats = stats
-        wake = try WakePipe()
-        workers = (0..<jobs).map { _ in Thread { [self] in work() } }
+        let wake = try WakePipe()
+        self.wake = wake
+        // Unowned: `stop` joins the workers before this can go.
+        self.pool = OrderedJobPool(slots: (0..<maxBlocks).map { _ in Job() }, workers: jobs, dispatcherHelps: false,
+                                   makeWorker: { Worker() },
+                                   run: { [unowned self] job, worker in run(job, worker) },
+                                   retire: { [unowned self] job, worker in sendParked(job, waits: worker.waits) })
+        self.pool.onStop = { wake.ring() }
     }
 
     // MARK: Dispatcher
@@ -122,84 +125,43 @@ final class ParallelExec: ExecEngine, @unchecked Sendable {
     /// Queues `block`, first waiting while `maxBlocks` are in flight. Throws when the
     /// run failed or was cancelled (the block is then given back).
     func submit(_ block: Block) throws(StageError) -> Bool {
-        lock.lock()
-        while !isStopped && inFlight.count >= maxBlocks { changed.wait(lock) }
-        if let error = stopError {
-            lock.unlock()
-            block.recycle(to: pool)
-            throw error
+        guard let job = pool.nextSlot() else {
+            block.recycle(to: chunkPool)
+            throw pool.stopError ?? .downstreamClosed
         }
-        let job = Job(block)
-        queue.append(job)
-        inFlight.append(job)
-        changed.broadcast()
-        lock.unlock()
+        job.block = block
+        job.failure = nil
+        pool.submit()
         stats?.counters.add(1, to: "blocks")
         return true
     }
 
     /// Waits until every job submitted is retired; throws as `submit` does.
     func finish() throws(StageError) {
-        lock.lock()
-        while !isStopped && !inFlight.isEmpty { changed.wait(lock) }
-        let error = stopError
-        lock.unlock()
-        if let error { throw error }
+        try pool.drain()
     }
 
     /// Ends the workers (and their commands, if any still run) and gives back every chunk.
     func stop() {
-        lock.withLock {
-            isShuttingDown = true
-            changed.broadcast()
-        }
-        wake.ring()
-        for worker in workers { worker.join() }
-        workers.removeAll()
-        for job in inFlight {
-            job.block.recycle(to: pool)
-            for chunk in job.parked { pool.recycle(chunk) }
+        for job in pool.abandon() {
+            job.block?.recycle(to: chunkPool)
+            job.block = nil
+            for chunk in job.parked { chunkPool.recycle(chunk) }
             job.parked.removeAll()
+            job.parkedBytes = 0
         }
-        inFlight.removeAll()
-        queue.removeAll()
         wake.close()
-    }
-
-    /// Under `lock`: the run cannot go on.
-    private var isStopped: Bool { failure != nil || isCancelled || isShuttingDown }
-
-    /// Under `lock`: what the dispatcher throws once stopped.
-    private var stopError: StageError? {
-        if let failure { return .failed(failure) }
-        return isCancelled || isShuttingDown ? .downstreamClosed : nil
     }
 
     // MARK: Workers
 
-    private func work() {
-        let waits = NodeStats(name: "exec-worker")
-        waits.begin()
-        var pacers = BlockCommand.Pacers()
-        while let job = nextJob() {
-            run(job, waits: waits, pacers: &pacers)
-            complete(job, waits: waits)
-        }
-        waits.end()
-    }
-
-    /// The oldest queued job, now the caller's; nil once stopped.
-    private func nextJob() -> Job? {
-        lock.lock()
-        defer { lock.unlock() }
-        while !isStopped && queue.isEmpty { changed.wait(lock) }
-        return isStopped ? nil : queue.removeFirst()
-    }
-
     /// Runs the job's command over its block, delivering its output; records a failure.
-    private func run(_ job: Job, waits: NodeStats, pacers: inout BlockCommand.Pacers) {
-        let block = job.block
-        defer { block.recycle(to: pool) }
+    private func run(_ job: Job, _ worker: Worker) {
+        guard let block = job.block else { return }
+        defer {
+            block.recycle(to: chunkPool)
+            job.block = nil
+        }
         stats?.counters.add(1, to: "commands")
         let child: BlockCommand
         do throws(StageError) {
@@ -208,8 +170,9 @@ final class ParallelExec: ExecEngine, @unchecked Sendable {
             job.failure = error.message
             return
         }
-        let ending = child.exchange(block, pool: pool, wake: wake, pacers: &pacers, isHead: { [self] in isHead(job) },
-                                    deliver: { [self] chunk in deliver(chunk, for: job, waits: waits) })
+        let ending = child.exchange(block, pool: chunkPool, wake: wake, pacers: &worker.pacers,
+                                    isHead: { [self] in pool.turn(of: job) == .now },
+                                    deliver: { [self] chunk in deliver(chunk, for: job, waits: worker.waits) })
         switch ending {
         case .finished:
             if let failure = ExecCommand.failure(child.reap(), name: command.name) {
@@ -223,62 +186,23 @@ final class ParallelExec: ExecEngine, @unchecked Sendable {
         }
     }
 
-    private func isHead(_ job: Job) -> Bool { lock.withLock { inFlight.first === job } }
-
     /// One chunk of the job's output: sent if the job is the head, else parked, else
     /// held until it is the head. False when the run stopped (the chunk is given back).
     private func deliver(_ chunk: Chunk, for job: Job, waits: NodeStats) -> Bool {
-        lock.lock()
-        while true {
-            if isStopped {
-                lock.unlock()
-                pool.recycle(chunk)
-                return false
-            }
-            if inFlight.first === job { break }
+        var turn = pool.turn(of: job)
+        if turn == .later {
             if job.parked.isEmpty || job.parkedBytes + chunk.count <= parkBytes {
                 job.parked.append(chunk)
                 job.parkedBytes += chunk.count
-                lock.unlock()
                 return true
             }
-            changed.wait(lock)
+            turn = pool.waitUntilOldest(job) ? .now : .stopped
         }
-        lock.unlock()
+        guard turn == .now else {
+            chunkPool.recycle(chunk)
+            return false
+        }
         return sendParked(job, waits: waits) && send(chunk, waits: waits)
-    }
-
-    /// The job's command ended: mark it done, and retire what can be retired.
-    private func complete(_ job: Job, waits: NodeStats) {
-        lock.lock()
-        job.isDone = true
-        changed.broadcast()
-        retire(waits: waits)
-        lock.unlock()
-    }
-
-    /// Under `lock`: retires done jobs from the head, sending what each parked; stops at
-    /// a failed one, whose failure becomes the run's. One retirer at a time.
-    private func retire(waits: NodeStats) {
-        guard !isRetiring else { return }
-        isRetiring = true
-        defer { isRetiring = false }
-        while !isStopped, let head = inFlight.first, head.isDone {
-            if !head.parked.isEmpty {
-                lock.unlock()
-                let isSent = sendParked(head, waits: waits)
-                lock.lock()
-                if !isSent { return }
-            }
-            if let failure = head.failure {
-                self.failure = failure
-                changed.broadcast()
-                wake.ring()
-                return
-            }
-            inFlight.removeFirst()
-            changed.broadcast()
-        }
     }
 
     /// Sends what `job` parked, in order. False when downstream closed.
@@ -287,7 +211,7 @@ final class ParallelExec: ExecEngine, @unchecked Sendable {
         job.parked.removeAll()
         job.parkedBytes = 0
         for (i, chunk) in parked.enumerated() where !send(chunk, waits: waits) {
-            for rest in parked[(i + 1)...] { pool.recycle(rest) }
+            for rest in parked[(i + 1)...] { chunkPool.recycle(rest) }
             return false
         }
         return true
@@ -297,11 +221,7 @@ final class ParallelExec: ExecEngine, @unchecked Sendable {
     private func send(_ chunk: Chunk, waits: NodeStats) -> Bool {
         let n = chunk.count
         if case .closed = output.send(chunk, waiter: waits) {
-            lock.withLock {
-                isCancelled = true
-                changed.broadcast()
-            }
-            wake.ring()
+            pool.cancel()
             return false
         }
         stats?.bytesOut.add(n, ordering: .relaxed)

@@ -267,7 +267,7 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
             // to say for now, so that a quiet stream's lines are not held back.
             let isDrained = !pending.isFull && fd.unreadBytes == 0
             guard pending.isFull || isDrained else { continue }
-            guard let end = lineEnd(of: pending) else {
+            guard let end = lastLineEnd(pending.bytes) else {
                 guard pending.isFull else { continue }
                 held.append(pending)
                 heldBytes += pending.count
@@ -291,12 +291,6 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
             pending = pool.take()
         }
         _ = send(&held, waits: waits)
-    }
-
-    /// The offset just past the chunk's last newline, if it has one.
-    private func lineEnd(of chunk: Chunk) -> Int? {
-        guard let hit = memrchr(chunk.base + chunk.start, 0x0A, chunk.count) else { return nil }
-        return UnsafeRawPointer(hit) - UnsafeRawPointer(chunk.base + chunk.start) + 1
     }
 
     /// Sends `group` (emptied) under `sendLock`, unless the run stopped; false then, or

@@ -141,3 +141,30 @@ struct GzipHeaderParser {
         step = .done
     }
 }
+
+/// The fixed bytes gzip writes around a member's deflate data.
+enum GzipMember {
+    /// RFC 1952: ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL OS=3 (Unix), as zlib writes it.
+    static func header(level: Int) -> [UInt8] {
+        let xfl: UInt8 = level == 9 ? 2 : level == 1 ? 4 : 0
+        return [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]
+    }
+
+    /// The trailer: CRC-32 and ISIZE (the length modulo 2^32), least significant first.
+    static func trailer(crc: UInt32, length: UInt64) -> [UInt8] {
+        var trailer = [UInt8](repeating: 0, count: 8)
+        for i in 0..<4 {
+            trailer[i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))
+            trailer[4 + i] = UInt8(truncatingIfNeeded: length >> (8 * UInt64(i)))
+        }
+        return trailer
+    }
+}
+
+extension UInt32 {
+    /// The 4 bytes at `p`, least significant first, as gzip stores its numbers.
+    init(littleEndianAt p: UnsafeRawPointer) {
+        self = UInt32(p.load(as: UInt8.self)) | UInt32(p.load(fromByteOffset: 1, as: UInt8.self)) << 8
+            | UInt32(p.load(fromByteOffset: 2, as: UInt8.self)) << 16 | UInt32(p.load(fromByteOffset: 3, as: UInt8.self)) << 24
+    }
+}

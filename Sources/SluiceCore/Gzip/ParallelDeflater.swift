@@ -33,17 +33,17 @@ import Glibc
 // and length), with no priming, and the stream ends with BGZF's empty member; the
 // dispatcher writes the members as they come. The workers do the whole member.
 //
-// Ownership: a job is the dispatcher's while `idle` (it fills it) and after `done` (it
-// writes it out); while `working`, it is the thread's that took it from the queue, a
-// worker's or the dispatcher's; `state` changes under `lock`. The block
-// before a job is read (for its dictionary) only by the dispatcher, while filling.
+// The slots, the threads, the helping, the order and the hand-overs are the ordered job
+// pool's (`Engine/OrderedJobPool.swift`). The block before a job is read (for its
+// dictionary) only by the dispatcher, while filling: it is in flight or written, and its
+// slot is not the one being filled (there are at least two).
 
 final class ParallelDeflater: @unchecked Sendable {
     /// 32 KiB: deflate's window, the most of the previous block a dictionary can use.
     static let dictionaryBytes = 32 << 10
 
-    private final class Job: QueuedJob {
-        typealias State = JobState
+    /// One block: what a job of the pool holds.
+    final class Job: PoolJob {
         let input: UnsafeMutableRawPointer
         var inputCount = 0
         let dictionary: UnsafeMutableRawPointer
@@ -55,10 +55,6 @@ final class ParallelDeflater: @unchecked Sendable {
         var isLast = false
         /// The level this block is compressed at (`--adapt` changes it between blocks).
         var level = 6
-        /// Submission order, for the workers to take the oldest first.
-        var sequence = 0
-        /// Protected by the deflater's `lock`.
-        var state = State.idle
         var failure: String?
 
         init(blockBytes: Int, outputBytes: Int) {
@@ -75,6 +71,40 @@ final class ParallelDeflater: @unchecked Sendable {
         }
     }
 
+    /// One thread's raw deflate stream (its own memory: zlib checks that a stream never
+    /// moves) and the level it is set to; `stream` is nil if zlib could not make one.
+    final class Stream {
+        let stream: UnsafeMutablePointer<z_stream>?
+        var level: Int
+
+        init(level: Int) {
+            self.level = level
+            let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+            s.initialize(to: z_stream())
+            guard sluice_deflateInit2(s, Int32(level), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK else {
+                s.deallocate()
+                stream = nil
+                return
+            }
+            stream = s
+        }
+
+        deinit {
+            guard let stream else { return }
+            deflateEnd(stream)
+            stream.deallocate()
+        }
+
+        /// `--adapt` moved the level: right after deflateReset no input is pending, so
+        /// deflateParams only sets it.
+        func setLevel(_ level: Int) {
+            guard let stream, level != self.level else { return }
+            deflateReset(stream)
+            deflateParams(stream, Int32(level), Z_DEFAULT_STRATEGY)
+            self.level = level
+        }
+    }
+
     /// The level of the blocks submitted from now on; the dispatcher's (`--adapt`).
     var level: Int
     /// The level of the first block, for the header's XFL.
@@ -85,31 +115,28 @@ final class ParallelDeflater: @unchecked Sendable {
     let isIndependent: Bool
     /// Each block is a BGZF member; `blockBytes` is `BGZF.blockInputBytes`.
     let isBGZF: Bool
-    private let jobs: [Job]
-    /// Protects every job's `state`, `isShuttingDown`.
-    private let lock = Lock()
-    private let workQueued = Condition()
-    private let workDone = Condition()
-    private var isShuttingDown = false
-    private var workers: [Thread] = []
-    /// The dispatcher's deflate stream, for the blocks it compresses while it waits, and
-    /// its level; nil with one thread.
-    private var dispatcherStream: UnsafeMutablePointer<z_stream>?
-    private var dispatcherLevel = 0
+    /// `2N` blocks; N threads compress: N - 1 workers and the dispatcher (one worker with N = 1).
+    private let pool: OrderedJobPool<Job, Stream>
 
     // Dispatcher state (the stage's thread only).
-    private var submitted = 0
-    private var emitted = 0
     private var filling: Job?
+    /// The block submitted last, whose end primes the next one.
+    private var previous: Job?
     private var combinedCRC: UInt32 = 0
     private var totalLength: UInt64 = 0
     private var isHeaderWritten = false
 
+    /// Slots per compressing thread: one being compressed, one written or filled.
+    static let slotsPerThread = 2
+
+    /// What one job holds: its block, its dictionary, its output (deflateBound of a block,
+    /// about a block) and bookkeeping.
+    static func jobBytes(blockBytes: Int) -> Int { 2 * blockBytes + dictionaryBytes + 4096 }
+
     /// The memory this holds for `threads` compressing threads (N - 1 workers and the
     /// dispatcher, a zlib state each; one worker's with N = 1), for the bound.
     static func heldBytes(threads: Int, blockBytes: Int) -> Int {
-        let slots = 2 * threads
-        return slots * (2 * blockBytes + dictionaryBytes + 4096) + threads * Deflater.heldBytes
+        slotsPerThread * threads * jobBytes(blockBytes: blockBytes) + threads * Deflater.heldBytes
     }
 
     init(level: Int, threads: Int, blockBytes: Int, isIndependent: Bool, isBGZF: Bool = false) {
@@ -120,39 +147,10 @@ final class ParallelDeflater: @unchecked Sendable {
         self.isBGZF = isBGZF
         let bound = ParallelDeflater.outputBound(level: level, blockBytes: self.blockBytes)
             + (isBGZF ? BGZF.headerBytes + BGZF.trailerBytes : 0)
-        jobs = (0..<(2 * threads)).map { _ in Job(blockBytes: blockBytes, outputBytes: bound) }
-        self.threads = threads
-    }
-
-    private let threads: Int
-
-    /// Starts the worker threads, and makes the dispatcher's stream.
-    func start() {
-        workers = (0..<max(1, threads - 1)).map { _ in Thread { [self] in work() } }
-        guard threads > 1 else { return }
-        dispatcherStream = makeStream()
-        dispatcherLevel = headerLevel
-    }
-
-    deinit {
-        dispatcherStream.map(Self.endStream)
-    }
-
-    /// A raw deflate stream at the first block's level (its own memory: zlib checks that
-    /// a stream never moves), or nil if zlib could not make one.
-    private func makeStream() -> UnsafeMutablePointer<z_stream>? {
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        if sluice_deflateInit2(stream, Int32(headerLevel), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK {
-            return stream
-        }
-        stream.deallocate()
-        return nil
-    }
-
-    private static func endStream(_ stream: UnsafeMutablePointer<z_stream>) {
-        deflateEnd(stream)
-        stream.deallocate()
+        let slots = (0..<(Self.slotsPerThread * threads)).map { _ in Job(blockBytes: blockBytes, outputBytes: bound) }
+        pool = OrderedJobPool(slots: slots, workers: max(1, threads - 1), dispatcherHelps: threads > 1,
+                              makeWorker: { Stream(level: level) },
+                              run: { job, stream in ParallelDeflater.compress(job, with: stream, isBGZF: isBGZF) })
     }
 
     /// deflateBound for one block, plus room for a sync flush's empty stored block.
@@ -203,29 +201,12 @@ final class ParallelDeflater: @unchecked Sendable {
         }
         submit(job, isLast: true)
         try writeFinished(waiting: true, into: &out)
-        var trailer = [UInt8](repeating: 0, count: 8)
-        for i in 0..<4 {
-            trailer[i] = UInt8(truncatingIfNeeded: combinedCRC >> (8 * UInt32(i)))
-            trailer[4 + i] = UInt8(truncatingIfNeeded: totalLength >> (8 * UInt64(i)))
-        }
-        try out.write(trailer)
+        try out.write(GzipMember.trailer(crc: combinedCRC, length: totalLength))
     }
 
     /// Writes out the blocks that are done, in order; waits for them when `waiting`.
     func writeFinished(waiting: Bool, into out: inout Emitter) throws(StageError) {
-        while emitted < submitted {
-            let job = jobs[emitted % jobs.count]
-            lock.lock()
-            while job.state != .done {
-                if !waiting {
-                    lock.unlock()
-                    return
-                }
-                compressQueuedOrWait()
-            }
-            lock.unlock()
-            try write(job, into: &out)
-        }
+        while let job = pool.oldest(waiting: waiting) { try write(job, into: &out) }
     }
 
     /// The job being filled, taking the next slot (and writing out the block that held
@@ -233,18 +214,14 @@ final class ParallelDeflater: @unchecked Sendable {
     /// before it.
     private func fillingJob(_ out: inout Emitter) throws(StageError) -> Job {
         if let filling { return filling }
-        while submitted - emitted >= jobs.count {
-            let oldest = jobs[emitted % jobs.count]
-            lock.lock()
-            while oldest.state != .done { compressQueuedOrWait() }
-            lock.unlock()
+        while pool.filling == nil {
+            guard let oldest = pool.oldest(waiting: true) else { throw pool.stopError ?? .downstreamClosed }
             try write(oldest, into: &out)
         }
-        let job = jobs[submitted % jobs.count]
+        let job = pool.filling!
         job.inputCount = 0
         job.dictionaryCount = 0
-        if submitted > 0 && !isIndependent {
-            let previous = jobs[(submitted - 1) % jobs.count]
+        if let previous, !isIndependent {
             let n = min(ParallelDeflater.dictionaryBytes, previous.inputCount)
             memcpy(job.dictionary, previous.input + previous.inputCount - n, n)
             job.dictionaryCount = n
@@ -256,92 +233,41 @@ final class ParallelDeflater: @unchecked Sendable {
     private func submit(_ job: Job, isLast: Bool) {
         job.isLast = isLast
         job.level = level
+        job.failure = nil
         onSubmit?(level, job.inputCount)
-        job.sequence = submitted
-        submitted += 1
         filling = nil
-        lock.lock()
-        job.state = .queued
-        workQueued.signal()
-        lock.unlock()
+        previous = job
+        pool.submit()
     }
 
+    /// A block's output (none for a block that failed: the pool then throws its failure).
     private func write(_ job: Job, into out: inout Emitter) throws(StageError) {
-        if let failure = job.failure { throw .failed(failure) }
-        if !isHeaderWritten && !isBGZF {
-            // RFC 1952: ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL OS=3 (Unix), as zlib writes it.
-            let xfl: UInt8 = headerLevel == 9 ? 2 : headerLevel == 1 ? 4 : 0
-            let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]
-            try out.write(header)
-            isHeaderWritten = true
-        }
-        try out.write(UnsafeRawBufferPointer(start: job.output, count: job.outputCount))
-        combinedCRC = UInt32(crc32_combine(uLong(combinedCRC), uLong(job.crc), off_t(job.inputCount)))
-        totalLength &+= UInt64(job.inputCount)
-        lock.lock()
-        job.state = .idle
-        lock.unlock()
-        emitted += 1
-    }
-
-    /// Under the lock, while the block the dispatcher must write next is not done: it
-    /// compresses the oldest queued block (releasing the lock meanwhile), or waits for a
-    /// worker to finish one.
-    private func compressQueuedOrWait() {
-        guard let stream = dispatcherStream, let job = jobs.takeOldestQueued() else {
-            workDone.wait(lock)
-            return
-        }
-        lock.unlock()
-        setLevel(of: stream, to: job.level, from: &dispatcherLevel)
-        compress(job, with: &stream.pointee)
-        lock.lock()
-        job.state = .done
-    }
-
-    /// `--adapt` moved the level: right after deflateReset no input is pending, so
-    /// deflateParams only sets it.
-    private func setLevel(of stream: UnsafeMutablePointer<z_stream>, to level: Int, from current: inout Int) {
-        guard level != current else { return }
-        deflateReset(stream)
-        deflateParams(stream, Int32(level), Z_DEFAULT_STRATEGY)
-        current = level
-    }
-
-    // MARK: Workers
-
-    private func work() {
-        let stream = makeStream()
-        defer { stream.map(Self.endStream) }
-        var streamLevel = headerLevel
-        while let job = nextJob() {
-            if let stream {
-                setLevel(of: stream, to: job.level, from: &streamLevel)
-                compress(job, with: &stream.pointee)
-            } else {
-                job.failure = "cannot start zlib's deflate: out of memory"
+        if job.failure == nil {
+            if !isHeaderWritten && !isBGZF {
+                try out.write(GzipMember.header(level: headerLevel))
+                isHeaderWritten = true
             }
-            lock.lock()
-            job.state = .done
-            workDone.broadcast()
-            lock.unlock()
+            try out.write(UnsafeRawBufferPointer(start: job.output, count: job.outputCount))
+            combinedCRC = UInt32(crc32_combine(uLong(combinedCRC), uLong(job.crc), off_t(job.inputCount)))
+            totalLength &+= UInt64(job.inputCount)
         }
+        try pool.release()
     }
 
-    /// The oldest queued job, now the caller's; nil when shutting down.
-    private func nextJob() -> Job? {
-        lock.lock()
-        defer { lock.unlock() }
-        while true {
-            if isShuttingDown { return nil }
-            if let job = jobs.takeOldestQueued() { return job }
-            workQueued.wait(lock)
-        }
-    }
+    // MARK: Any thread
 
     /// One block: raw deflate primed with its dictionary, ended with a sync flush (or
-    /// finish), and its CRC-32.
-    private func compress(_ job: Job, with stream: inout z_stream) {
+    /// finish), and its CRC-32. On the thread that took it from the pool.
+    private static func compress(_ job: Job, with worker: Stream, isBGZF: Bool) {
+        guard let z = worker.stream else {
+            job.failure = "cannot start zlib's deflate: out of memory"
+            return
+        }
+        worker.setLevel(job.level)
+        compress(job, with: &z.pointee, isBGZF: isBGZF)
+    }
+
+    private static func compress(_ job: Job, with stream: inout z_stream, isBGZF: Bool) {
         deflateReset(&stream)
         if job.dictionaryCount > 0 {
             deflateSetDictionary(&stream, job.dictionary.assumingMemoryBound(to: Bytef.self), uInt(job.dictionaryCount))
@@ -374,12 +300,8 @@ final class ParallelDeflater: @unchecked Sendable {
 
     /// Around a BGZF block's deflate data (`outputCount` bytes from `headerBytes`): the
     /// header with the member's size, and the trailer.
-    private func wrapMember(_ job: Job) {
-        var trailer = [UInt8](repeating: 0, count: BGZF.trailerBytes)
-        for i in 0..<4 {
-            trailer[i] = UInt8(truncatingIfNeeded: job.crc >> (8 * UInt32(i)))
-            trailer[4 + i] = UInt8(truncatingIfNeeded: job.inputCount >> (8 * i))
-        }
+    private static func wrapMember(_ job: Job) {
+        let trailer = GzipMember.trailer(crc: job.crc, length: UInt64(job.inputCount))
         let memberBytes = job.outputCount + BGZF.trailerBytes
         // deflateBound(65280) + 26 is under 64 KiB at every level, so this cannot happen.
         guard memberBytes <= BGZF.maxMemberBytes, memberBytes <= job.outputCapacity else {
@@ -395,11 +317,6 @@ final class ParallelDeflater: @unchecked Sendable {
 
     /// Stops the workers and waits for them; jobs still queued are dropped.
     func stop() {
-        lock.lock()
-        isShuttingDown = true
-        workQueued.broadcast()
-        lock.unlock()
-        for worker in workers { worker.join() }
-        workers.removeAll()
+        pool.stop()
     }
 }

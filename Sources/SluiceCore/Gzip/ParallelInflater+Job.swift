@@ -47,8 +47,7 @@ extension ParallelInflater {
     /// dispatcher must write everything out (input pauses, a member that is not eligible,
     /// the end); never while a member is half collected, so that a worker never sees the
     /// dispatcher write into a job it owns.
-    final class Job: QueuedJob {
-        typealias State = JobState
+    final class Job: PoolJob {
         /// The batch's members' bytes, then those of the member being collected: `inputCount`
         /// bytes of `jobInputBytes`.
         let input: UnsafeMutableRawPointer
@@ -74,10 +73,9 @@ extension ParallelInflater {
         var chunks: [Chunk?]
         /// Without: the one region, `layout.regionBytes`.
         let ownOutput: UnsafeMutableRawPointer?
-        /// Submission order, for the workers to take the oldest first.
-        var sequence = 0
-        /// Protected by the inflater's `lock`.
-        var state = State.idle
+        /// Never set: a member the worker cannot vouch for is read sequentially, which
+        /// names the error.
+        var failure: String? { nil }
 
         init(layout: OutputLayout) {
             self.layout = layout

@@ -55,12 +55,9 @@ import Glibc
 // downstream is full, so a slow consumer stops the dispatcher and the workers idle: at
 // most `slotsPerThread × N` jobs are in flight, whatever the input.
 //
-// Ownership: a job is the dispatcher's while `idle` (it fills it) and once `done` (it
-// writes it out); while `working`, it is the thread's that took it from the queue, a
-// worker's or the dispatcher's; `state` changes under `lock`. Wake-ups
-// are signalled after the lock is released (a thread woken under it would only block on
-// it), and wake one thread: a submitted job wakes one worker, a finished job the
-// dispatcher only if it waits for that very job.
+// The slots, the threads, the helping, the order and the hand-overs are the ordered job
+// pool's (`Engine/OrderedJobPool.swift`), which owns who holds a job when; this file says
+// what a job is and how one is decoded.
 
 final class ParallelInflater: @unchecked Sendable {
     /// 64 KiB: the most a member may be, compressed or not, to be decoded here (a BGZF
@@ -92,30 +89,13 @@ final class ParallelInflater: @unchecked Sendable {
     /// decoded after it by the same worker, or not written out at all.
     static let inflateSlack = 258
 
-    private var jobs: [Job] = []
     private let threads: Int
     /// Where workers take output chunks from, when its chunks can hold a member; set once
     /// by `decode(into:)` before any job is submitted.
     private var outputPool: ChunkPool?
-    /// Protects every job's `state`, `isShuttingDown`, `awaitedSequence`.
-    private let lock = Lock()
-    private let workQueued = Condition()
-    /// Signalled when the job the dispatcher waits for is done (and on no other, so that
-    /// it is not woken for each of the jobs after it).
-    private let workDone = Condition()
-    private var isShuttingDown = false
-    /// The `sequence` of the job the dispatcher waits for; -1 when it waits for none.
-    private var awaitedSequence = -1
-    /// The N - 1 worker threads, started with the first job.
-    private var workers: [Thread] = []
-    /// The dispatcher's own zlib stream, for the jobs it decodes while it waits; nil if
-    /// zlib could not make one (it then only waits).
-    private var dispatcherStream: UnsafeMutablePointer<z_stream>?
-
-    // Dispatcher state (the stage's thread only): jobs `written ..< submitted` are in
-    // flight, in order, at `jobs[i % jobs.count]`; the filling job is the next slot.
-    private var submitted = 0
-    private var written = 0
+    /// `slotsPerThread × N` jobs; N threads decode: N - 1 workers and the dispatcher, an
+    /// inflate state each. Made by `decode(into:)`.
+    private var pool: OrderedJobPool<Job, InflateStream>!
 
     /// 256 KiB: the largest chunk a job decodes into; with larger chunks the job's own
     /// buffer is used, so that the bound does not grow with `--chunk`.
@@ -124,10 +104,15 @@ final class ParallelInflater: @unchecked Sendable {
     /// The memory this holds for `threads` decoding threads (N - 1 workers and the
     /// dispatcher, a zlib state each) with chunks of `chunkBytes`, for the bound.
     static func heldBytes(threads: Int, chunkBytes: Int) -> Int {
+        slotsPerThread * threads * jobBytes(chunkBytes: chunkBytes) + threads * (48 << 10)
+    }
+
+    /// What one job holds: its input, its output regions and its table of members.
+    static func jobBytes(chunkBytes: Int) -> Int {
         let layout = OutputLayout(chunkBytes: chunkBytes)
         let output = layout.regionCount * (layout.regionBytes + (layout.isChunks ? Chunk.overheadBytes : 0))
         let table = maxMembersPerJob * MemoryLayout<Member>.stride + 4096
-        return slotsPerThread * threads * (jobInputBytes + output + table) + threads * (48 << 10)
+        return jobInputBytes + output + table
     }
 
     /// The pool's chunks the jobs hold (within `heldBytes`), for the pool to keep.
@@ -149,85 +134,57 @@ final class ParallelInflater: @unchecked Sendable {
     /// anything else).
     func decode(into pool: ChunkPool) {
         let layout = OutputLayout(chunkBytes: pool.chunkBytes)
-        outputPool = layout.isChunks ? pool : nil
-        jobs = (0..<(Self.slotsPerThread * threads)).map { _ in Job(layout: layout) }
-        dispatcherStream = Self.makeStream()
+        let outputPool = layout.isChunks ? pool : nil
+        self.outputPool = outputPool
+        let jobs = (0..<(Self.slotsPerThread * threads)).map { _ in Job(layout: layout) }
+        self.pool = OrderedJobPool(slots: jobs, workers: threads - 1, dispatcherHelps: true,
+                                   makeWorker: { InflateStream() },
+                                   run: { job, stream in ParallelInflater.decode(job, with: stream, outputPool: outputPool) })
     }
 
     // MARK: Dispatcher
 
     /// The job being filled, or nil while every job is in flight (write the oldest out
     /// first).
-    var filling: Job? {
-        submitted - written < jobs.count ? jobs[submitted % jobs.count] : nil
-    }
+    var filling: Job? { pool.filling }
 
     /// True while a job is in flight.
-    var hasJobs: Bool { written < submitted }
+    var hasJobs: Bool { pool.hasJobs }
 
     /// True while nothing is in flight or batched: the sequential decoder may read on.
     var isIdle: Bool { !hasJobs && filling?.members.isEmpty != false }
 
-    /// Hands the filling job to the workers (started on first use) if it holds members
-    /// and none is half collected.
+    /// Hands the filling job to the workers if it holds members and none is half collected.
     func submit() {
         guard let job = filling, !job.members.isEmpty, !job.isCollecting else { return }
-        if workers.isEmpty { workers = (1..<threads).map { _ in Thread { [self] in work() } } }
-        job.sequence = submitted
-        submitted += 1
-        lock.lock()
-        job.state = .queued
-        lock.unlock()
-        // After the unlock: a worker woken under the lock would only block on it.
-        workQueued.signal()
+        pool.submit()
     }
 
     /// The oldest job in flight once it is done; nil when there is none, or when it is not
     /// done and `waiting` is false. While it waits, the dispatcher decodes the jobs still
     /// queued, the oldest first (the awaited one, if no worker has taken it yet).
-    func oldest(waiting: Bool) -> Job? {
-        guard written < submitted else { return nil }
-        let job = jobs[written % jobs.count]
-        lock.lock()
-        defer { lock.unlock() }
-        while job.state != .done {
-            if !waiting { return nil }
-            if let stream = dispatcherStream, let queued = jobs.takeOldestQueued() {
-                lock.unlock()
-                decode(queued, with: stream)
-                lock.lock()
-                queued.state = .done
-                continue
-            }
-            awaitedSequence = job.sequence
-            workDone.wait(lock)
-        }
-        awaitedSequence = -1
-        return job
-    }
+    func oldest(waiting: Bool) -> Job? { pool.oldest(waiting: waiting) }
 
     /// The oldest job was written out: its slot is free.
     func release() {
-        let job = jobs[written % jobs.count]
-        lock.withLock { job.state = .idle }
-        job.reset()
-        written += 1
+        pool.oldest(waiting: false)?.reset()
+        // A job never fails (a member it cannot vouch for is read sequentially), and the
+        // pool is stopped only by `abandon` and `stop`, after which nothing is released.
+        try? pool.release()
     }
 
     /// Stops the workers, then returns every job not yet written, in order, and the
     /// filling job last: what the sequential decoder must read instead. Their output
     /// chunks go back to the pool.
     func abandon() -> [Job] {
-        stop()
+        var left = pool.abandon()
         recycleChunks()
-        var left: [Job] = []
-        for i in written..<submitted { left.append(jobs[i % jobs.count]) }
         if let filling { left.append(filling) }
         return left
     }
 
     private func recycleChunks() {
-        for job in jobs {
+        for job in pool?.slots ?? [] {
             for (region, chunk) in job.chunks.enumerated() {
                 if let chunk { outputPool?.recycle(chunk) }
                 job.chunks[region] = nil
@@ -235,63 +192,48 @@ final class ParallelInflater: @unchecked Sendable {
         }
     }
 
-    // MARK: Workers
+    // MARK: Decoding threads
 
-    private func work() {
-        let stream = Self.makeStream()
-        defer { stream.map(Self.endStream) }
-        while let job = nextJob() {
-            // Without a stream no member is clean (`cleanCount` stays 0 from the job's
-            // reset): the dispatcher reads them sequentially.
-            if let stream { decode(job, with: stream) }
-            lock.lock()
-            job.state = .done
-            let isAwaited = job.sequence == awaitedSequence
-            lock.unlock()
-            if isAwaited { workDone.signal() }
+    /// One thread's raw inflate stream (its own memory: zlib checks that a stream never
+    /// moves); `stream` is nil if zlib could not make one.
+    final class InflateStream {
+        let stream: UnsafeMutablePointer<z_stream>?
+
+        init() {
+            let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+            s.initialize(to: z_stream())
+            guard sluice_inflateInit2(s, -15) == Z_OK else {
+                s.deallocate()
+                stream = nil
+                return
+            }
+            stream = s
         }
-    }
 
-    /// A raw inflate stream (its own memory: zlib checks that a stream never moves), or
-    /// nil if zlib could not make one.
-    private static func makeStream() -> UnsafeMutablePointer<z_stream>? {
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        if sluice_inflateInit2(stream, -15) == Z_OK { return stream }
-        stream.deallocate()
-        return nil
-    }
-
-    private static func endStream(_ stream: UnsafeMutablePointer<z_stream>) {
-        inflateEnd(stream)
-        stream.deallocate()
+        deinit {
+            guard let stream else { return }
+            inflateEnd(stream)
+            stream.deallocate()
+        }
     }
 
     /// Decodes a job taken from the queue (so the caller's alone): its members in order,
-    /// up to the first that is not exactly one good member.
-    private func decode(_ job: Job, with stream: UnsafeMutablePointer<z_stream>) {
+    /// up to the first that is not exactly one good member. Without a stream no member is
+    /// clean (`cleanCount` stays 0): the dispatcher reads them sequentially.
+    private static func decode(_ job: Job, with worker: InflateStream, outputPool: ChunkPool?) {
         job.cleanCount = 0
+        guard let stream = worker.stream else { return }
         for member in job.members {
-            guard decode(member, of: job, with: stream) else { break }
+            guard decode(member, of: job, with: stream, outputPool: outputPool) else { break }
             job.cleanCount += 1
-        }
-    }
-
-    /// The oldest queued job, now the caller's; nil when shutting down.
-    private func nextJob() -> Job? {
-        lock.lock()
-        defer { lock.unlock() }
-        while true {
-            if isShuttingDown { return nil }
-            if let job = jobs.takeOldestQueued() { return job }
-            workQueued.wait(lock)
         }
     }
 
     /// One member: its header parsed, its deflate data inflated in one call (finish: no
     /// window is kept) into the room its trailer's ISIZE asks for, plus `inflateSlack`;
     /// true only if it is exactly one good member.
-    private func decode(_ member: Member, of job: Job, with stream: UnsafeMutablePointer<z_stream>) -> Bool {
+    private static func decode(_ member: Member, of job: Job, with stream: UnsafeMutablePointer<z_stream>,
+                               outputPool: ChunkPool?) -> Bool {
         let input = job.input + member.inputOffset
         let body = member.inputCount - BGZF.trailerBytes
         var header = GzipHeaderParser()
@@ -315,24 +257,10 @@ final class ParallelInflater: @unchecked Sendable {
 
     /// Stops the workers and waits for them; jobs still queued are left as they are.
     func stop() {
-        lock.lock()
-        isShuttingDown = true
-        workQueued.broadcast()
-        lock.unlock()
-        for worker in workers { worker.join() }
-        workers.removeAll()
+        pool?.stop()
     }
 
     deinit {
         recycleChunks()
-        dispatcherStream.map(Self.endStream)
-    }
-}
-
-extension UInt32 {
-    /// The 4 bytes at `p`, least significant first, as gzip stores its numbers.
-    init(littleEndianAt p: UnsafeRawPointer) {
-        self = UInt32(p.load(as: UInt8.self)) | UInt32(p.load(fromByteOffset: 1, as: UInt8.self)) << 8
-            | UInt32(p.load(fromByteOffset: 2, as: UInt8.self)) << 16 | UInt32(p.load(fromByteOffset: 3, as: UInt8.self)) << 24
     }
 }

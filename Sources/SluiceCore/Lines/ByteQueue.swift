@@ -107,8 +107,7 @@ struct ByteQueue {
             }
             var at = s.start
             while true {
-                let nl = memchr(s.base + at, 0x0A, s.end - at)!
-                at = s.base.distance(to: nl) + 1
+                at = firstLineEnd(UnsafeRawBufferPointer(start: s.base, count: s.end), from: at)!
                 seen += 1
                 if seen == k { return offset + at - s.start }
             }

@@ -17,6 +17,50 @@ import Glibc
     return base.distance(to: UnsafeRawPointer(nl)) + 1
 }
 
+// The one newline search: every stage and buffer that looks for a line's end asks these.
+
+/// Just past the first `separator` in `bytes` at or after `from`; nil if there is none.
+@inline(__always) func firstLineEnd(_ bytes: UnsafeRawBufferPointer, from: Int = 0, separator: UInt8 = 0x0A) -> Int? {
+    guard let base = bytes.baseAddress, from < bytes.count,
+          let nl = memchr(base + from, Int32(separator), bytes.count - from) else { return nil }
+    return base.distance(to: UnsafeRawPointer(nl)) + 1
+}
+
+/// Just past the last `separator` in `bytes` at or after `from`; nil if there is none.
+@inline(__always) func lastLineEnd(_ bytes: UnsafeRawBufferPointer, from: Int = 0, separator: UInt8 = 0x0A) -> Int? {
+    guard let base = bytes.baseAddress, from < bytes.count,
+          let nl = memrchr(base + from, Int32(separator), bytes.count - from) else { return nil }
+    return base.distance(to: UnsafeRawPointer(nl)) + 1
+}
+
+/// Over `chunks` seen as one run of bytes: just past the first newline at or after
+/// offset `from`; nil if there is none.
+func firstLineEnd(in chunks: [Chunk], from: Int) -> Int? {
+    var position = 0
+    for chunk in chunks {
+        defer { position += chunk.count }
+        guard position + chunk.count > from else { continue }
+        if let end = firstLineEnd(chunk.bytes, from: max(0, from - position)) { return position + end }
+    }
+    return nil
+}
+
+/// Over `chunks` seen as one run of bytes: just past the last newline in `from ..< upTo`;
+/// nil if there is none.
+func lastLineEnd(in chunks: [Chunk], from: Int = 0, upTo limit: Int) -> Int? {
+    var starts: [Int] = []
+    var position = 0
+    for chunk in chunks {
+        starts.append(position)
+        position += chunk.count
+    }
+    for (i, chunk) in chunks.enumerated().reversed() where starts[i] < limit && starts[i] + chunk.count > from {
+        let bytes = UnsafeRawBufferPointer(rebasing: chunk.bytes[..<min(chunk.count, limit - starts[i])])
+        if let end = lastLineEnd(bytes, from: max(0, from - starts[i])) { return starts[i] + end }
+    }
+    return nil
+}
+
 /// How many times `byte` occurs in `bytes`; a plain loop the compiler vectorises.
 @inline(__always) func count(of byte: UInt8, in bytes: UnsafeRawBufferPointer) -> Int {
     var n = 0

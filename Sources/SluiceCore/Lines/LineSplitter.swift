@@ -52,11 +52,11 @@ struct LineSplitter {
         guard let base = bytes.baseAddress, !bytes.isEmpty else {
             return Split(completedLine: nil, lines: bytes, tail: nil)
         }
-        guard let firstHit = memchr(base, Int32(separator), bytes.count) else {
+        guard let firstEnd = firstLineEnd(bytes, separator: separator) else {
             try hold(bytes, at: start)
             return Split(completedLine: nil, lines: UnsafeRawBufferPointer(start: base, count: 0), tail: nil)
         }
-        var first = base.distance(to: UnsafeRawPointer(firstHit))
+        var first = firstEnd - 1
         var completed: UnsafeRawBufferPointer?
         if !held.isEmpty {
             try checkLength(held.count + first, at: heldStart)
@@ -66,7 +66,7 @@ struct LineSplitter {
         } else {
             first = 0
         }
-        let last = base.distance(to: UnsafeRawPointer(memrchr(base, Int32(separator), bytes.count)!)) + 1
+        let last = lastLineEnd(bytes, separator: separator)!
         let lines = UnsafeRawBufferPointer(rebasing: bytes[first..<max(first, last)])
         if lines.count > maxLineBytes { try checkLines(lines, at: start + first) }
         return Split(completedLine: completed, lines: lines, tail: UnsafeRawBufferPointer(rebasing: bytes[last...]))
@@ -105,8 +105,7 @@ struct LineSplitter {
     private func checkLines(_ lines: UnsafeRawBufferPointer, at start: Int) throws(StageError) {
         var from = 0
         while from < lines.count {
-            let nl = memchr(lines.baseAddress! + from, Int32(separator), lines.count - from)!
-            let end = lines.baseAddress!.distance(to: UnsafeRawPointer(nl))
+            let end = firstLineEnd(lines, from: from, separator: separator)! - 1
             try checkLength(end - from, at: start + from)
             from = end + 1
         }

@@ -72,7 +72,7 @@ public struct ExecStage: Stage {
         operands: 1...Int.max
     ) { args, context throws(SluiceError) in
         let arguments = args.operands.map(\.rawBytes)
-        guard let given = args.last("jobs"), let text = given.value else {
+        guard args.last("jobs")?.value != nil else {
             for key in ["block", "unordered", "flush-idle"] {
                 if let option = args.last(key) { throw args.fail("\(option.spelling) applies only with -j N") }
             }
@@ -80,9 +80,7 @@ public struct ExecStage: Stage {
             plan.output = .other
             return plan
         }
-        guard let jobs = Int(text), (1...256).contains(jobs) else {
-            throw args.fail("\(given.spelling): invalid number of copies '\(text)' (use 1 to 256)")
-        }
+        let jobs = try args.threadCount("jobs", default: 1, noun: "copies")
         let isOrdered = !args.has("unordered")
         let blockBytes = isOrdered
             ? ParallelExecStage.defaultBlockBytes(jobs: jobs, inputBytes: context.inputBytes)

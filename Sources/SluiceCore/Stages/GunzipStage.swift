@@ -309,13 +309,7 @@ public struct GunzipStage: Stage {
                        help: "non-gzip bytes after the last member: error (default), warn or ignore"),
         ]
     ) { args, context throws(SluiceError) in
-        var threads = GzipStage.onlineCores
-        if let given = args.last("threads"), let text = given.value {
-            guard let n = Int(text), (1...256).contains(n) else {
-                throw args.fail("\(given.spelling): invalid number of threads '\(text)' (use 1 to 256)")
-            }
-            threads = n
-        }
+        let threads = try args.threadCount("threads", default: GzipStage.onlineCores)
         var policy = TrailingPolicy.error
         if let given = args.last("trailing"), let value = given.value {
             guard let p = TrailingPolicy(rawValue: value) else {

@@ -58,7 +58,6 @@ public struct GzipStage: Stage {
                                           isBGZF: settings.isBGZF)
             let counters = out.stats?.counters
             engine.onSubmit = { level, bytes in counters?.add(bytes, to: "level_bytes.\(level)") }
-            engine.start()
             parallel = engine
         }
         return .more
@@ -143,13 +142,8 @@ public struct GzipStage: Stage {
         ],
         digitsKey: "level"
     ) { args, context throws(SluiceError) in
-        var settings = Settings(level: try GzipStage.level(from: args), threads: onlineCores)
-        if let given = args.last("threads"), let text = given.value {
-            guard let n = Int(text), (1...256).contains(n) else {
-                throw args.fail("\(given.spelling): invalid number of threads '\(text)' (use 1 to 256)")
-            }
-            settings.threads = n
-        }
+        var settings = Settings(level: try GzipStage.level(from: args),
+                                threads: try args.threadCount("threads", default: onlineCores))
         // 32 KiB: a block must hold a whole dictionary for the next one.
         settings.blockBytes = try args.size("block", default: settings.blockBytes, min: 32 << 10, max: 64 << 20)
         settings.isIndependent = args.has("independent")
