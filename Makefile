@@ -39,10 +39,11 @@ build: deps-build
 # pipes, files and shells and compare with gzip, grep, head and tail.
 # A hung test must fail the run, not hold CI until its deadline: 25 minutes at most.
 # CI shows only the tail of the log, so a failing run ends by repeating its failures.
+# Warnings are errors in the test build: a new one fails the run instead of piling up.
 TEST_LOG := .build/test.log
 test: deps build
 	@set -o pipefail; mkdir -p .build; SLUICE_BIN=$(CURDIR)/$(BIN) timeout --signal=KILL 1500 \
-	  $(SWIFT) test --parallel 2>&1 | $(LINK_NOISE) | tee $(TEST_LOG) || { \
+	  $(SWIFT) test --parallel -Xswiftc -warnings-as-errors 2>&1 | $(LINK_NOISE) | tee $(TEST_LOG) || { \
 	  status=$$?; echo "--- failures (whole log in $(TEST_LOG)):"; \
 	  grep -a -A6 -E '✘|error:|Fatal error|Crash' $(TEST_LOG) | grep -av '^✔' | head -120; exit $$status; }
 

@@ -3,7 +3,7 @@ import Testing
 
 /// BGZF both ways against htslib's own tools (`bgzip`, `htsfile`, from tabix), and
 /// parallel gunzip through the built binary.
-@Suite struct BGZFThreadTests {
+@Suite(.tags(.threads)) struct BGZFThreadTests {
     @Test func roundTripsWithHtslib() throws {
         let r = try sh("""
             \(realText("3M"))

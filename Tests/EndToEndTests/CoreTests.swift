@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite struct IdentityThreadTests {
+@Suite(.tags(.threads)) struct IdentityThreadTests {
     /// Sizes around the default chunk (128 KiB) and a large one.
     @Test(arguments: [0, 1, 131_071, 131_072, 131_073, 30_000_017])
     func identityThroughFilesAndPipes(_ size: Int) throws {
@@ -26,7 +26,7 @@ import Testing
     }
 }
 
-@Suite struct StopThreadTests {
+@Suite(.tags(.threads)) struct StopThreadTests {
     @Test func yesIntoHeadEndsAtOnce() throws {
         let r = try sh("yes | \"$SLUICE\" head -n 3", timeout: 20)
         #expect(r.text == "y\ny\ny\n")
@@ -59,7 +59,7 @@ import Testing
     }
 }
 
-@Suite struct OutputFailureThreadTests {
+@Suite(.tags(.threads)) struct OutputFailureThreadTests {
     @Test func closedStdoutIsSigpipe() throws {
         let r = try sh("""
             seq 10000000 | "$SLUICE" | head -c1 > /dev/null
@@ -100,7 +100,7 @@ import Testing
     }
 }
 
-@Suite struct NonBlockingThreadTests {
+@Suite(.tags(.threads)) struct NonBlockingThreadTests {
     /// A parent that hands sluice non-blocking pipe ends, then reads in bursts with pauses.
     static let script = #"""
         import os, fcntl, subprocess, sys, time, hashlib
@@ -210,7 +210,7 @@ import Testing
     }
 }
 
-@Suite struct BackpressureThreadTests {
+@Suite(.tags(.threads)) struct BackpressureThreadTests {
     /// A slow reader: every stage's queue stays within hwm + one chunk, and memory within
     /// the stated bound.
     @Test func slowReaderKeepsBuffersBounded() throws {

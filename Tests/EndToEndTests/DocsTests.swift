@@ -56,7 +56,7 @@ import Testing
     @Test func helpFitsEightyColumns() throws {
         let (stages, _) = try Self.helpListing()
         #expect(stages.count >= 10)
-        for args in [["--help"]] + stages.map { [$0, "--help"] } {
+        for args in [["--help"]] + stages.map({ [$0, "--help"] }) {
             let help = try sh("\"$SLUICE\" \(args.joined(separator: " "))").text
             for line in help.split(separator: "\n") {
                 #expect(line.count <= 80, "\(args.joined(separator: " ")): \(line.count) columns: \(line)")
@@ -79,35 +79,28 @@ import Testing
         }
     }
 
-    /// The suites written to drive sluice's threads hardest: every stage thread at once,
-    /// gzip's workers, exec's drain thread, early stops and failures mid-stream.
-    static let threadSuites = [
-        "IdentityThreadTests", "StopThreadTests", "OutputFailureThreadTests", "NonBlockingThreadTests",
-        "BackpressureThreadTests", "GunzipFormatThreadTests", "ParallelGzipThreadTests", "ExecThreadTests",
-        "TeeThreadTests", "StallThreadTests", "CardPipelineThreadTests", "GrepAgainstGrepThreadTests",
-        "ExecEndThreadTests", "ExecJobsThreadTests",
-    ]
-
-    /// `make test-sanitize` selects suites by name: its filter must pick every suite named
-    /// `...ThreadTests` and no other, and those must still include `threadSuites`.
+    /// `make test-sanitize` selects suites by name: its filter must pick exactly the suites
+    /// tagged `.threads` (those written to drive sluice's threads hardest), and each of
+    /// them must be named `...ThreadTests`.
     @Test func sanitizerRunSelectsTheThreadSuites() throws {
         let key = "SANITIZE_FILTER := "
         let line = try #require(try Self.read("Makefile").split(separator: "\n").first { $0.hasPrefix(key) })
         let filter = try Regex(String(line.dropFirst(key.count)))
         let folder = Self.root.appendingPathComponent("Tests/EndToEndTests").path
         var suites: [String] = []
+        var tagged: Set<String> = []
         for file in try FileManager.default.contentsOfDirectory(atPath: folder) where file.hasSuffix(".swift") {
             for line in try Self.read("Tests/EndToEndTests/\(file)").split(separator: "\n") where line.hasPrefix("@Suite") {
                 guard let name = line.split(separator: " ").drop(while: { $0 != "struct" }).dropFirst().first else { continue }
                 suites.append(String(name))
+                if line.contains(".tags(.threads)") { tagged.insert(String(name)) }
             }
         }
+        #expect(tagged.count >= 15)
         // A test ID as swift-testing matches a filter against it: module.Suite/test().
         let selected = Set(suites.filter { "EndToEndTests.\($0)/someTest()".contains(filter) })
-        #expect(selected == Set(suites.filter { $0.hasSuffix("ThreadTests") }))
-        for suite in Self.threadSuites {
-            #expect(selected.contains(suite), "make test-sanitize does not run \(suite)")
-        }
+        #expect(selected == tagged, "make test-sanitize runs exactly the suites tagged .threads")
+        for suite in tagged { #expect(suite.hasSuffix("ThreadTests"), "\(suite) is tagged .threads") }
     }
 
     /// An example of each global option, for `passThroughParagraphIsTrue`.

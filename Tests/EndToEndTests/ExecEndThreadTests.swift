@@ -3,7 +3,7 @@ import Testing
 /// How an `exec` command's end is judged when the run stops from below: as the shell
 /// judges `yes | head -n 3` — the writer's SIGPIPE is the normal end, not an error —
 /// while a command that fails on its own is still an error.
-@Suite struct ExecEndThreadTests {
+@Suite(.tags(.threads)) struct ExecEndThreadTests {
     @Test(arguments: [
         // A producer followed by head: the command dies of SIGPIPE once head has its lines.
         ("seq 200000 > $T/big; \"$SLUICE\" exec cat $T/big + head -n 2 < /dev/null", "1\n2\n"),

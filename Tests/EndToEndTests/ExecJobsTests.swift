@@ -2,7 +2,7 @@ import Testing
 
 /// `exec -j N`: copies of a command side by side on blocks of whole lines, through real
 /// pipes, against the command alone and GNU parallel.
-@Suite struct ExecJobsThreadTests {
+@Suite(.tags(.threads)) struct ExecJobsThreadTests {
     /// JSON lines like a service log, made by a script so every run has the same bytes.
     static let makeLog = """
         awk 'BEGIN { split("debug info info warn error", lv, " ");

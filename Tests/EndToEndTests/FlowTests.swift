@@ -96,7 +96,7 @@ import Testing
     }
 }
 
-@Suite struct ExecThreadTests {
+@Suite(.tags(.threads)) struct ExecThreadTests {
     @Test func commandPipesFollowPipeSize() throws {
         // F_GETPIPE_SZ (1032) on the command's stdin and stdout.
         let probe = "exec python3 -c 'import fcntl; print(fcntl.fcntl(0, 1032), fcntl.fcntl(1, 1032))'"
@@ -148,7 +148,7 @@ import Testing
     }
 }
 
-@Suite struct TeeThreadTests {
+@Suite(.tags(.threads)) struct TeeThreadTests {
     @Test func copiesTheStream() throws {
         let r = try sh("""
             seq 200000 > $T/in
@@ -243,7 +243,7 @@ import Testing
     }
 }
 
-@Suite struct StallThreadTests {
+@Suite(.tags(.threads)) struct StallThreadTests {
     @Test func quietProducer() throws {
         let r = try timed(#""$SLUICE" --stall-timeout 1 cat < <(sleep 20); echo "status=$?""#, timeout: 60)
         #expect(r.text.hasPrefix("status=1\n"))

@@ -58,7 +58,7 @@ func realText(_ bytes: String, into path: String = "$T/text") -> String {
     }
 }
 
-@Suite struct GunzipFormatThreadTests {
+@Suite(.tags(.threads)) struct GunzipFormatThreadTests {
     @Test func concatenatedMembersFromGzipAndPigz() throws {
         let r = try sh("""
             seq 1 50000 > $T/a; seq 50001 90000 > $T/b
@@ -211,7 +211,7 @@ func realText(_ bytes: String, into path: String = "$T/text") -> String {
     }
 }
 
-@Suite struct ParallelGzipThreadTests {
+@Suite(.tags(.threads)) struct ParallelGzipThreadTests {
     @Test(arguments: [1, 6, 9])
     func levelsThreadsAndBlocks(_ level: Int) throws {
         let r = try sh("""

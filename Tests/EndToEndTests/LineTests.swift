@@ -13,7 +13,7 @@ let makeEdgeFile = #"""
     printf '\nfoo-bar\nINT main\nlast foo' >> $T/edge
     """#
 
-@Suite struct GrepAgainstGrepThreadTests {
+@Suite(.tags(.threads)) struct GrepAgainstGrepThreadTests {
     static let flagSets = [
         "-F foo", "-F -v foo", "-F -i FOO", "-F -x foo-bar", "-F -w foo", "-F -w -i int", "-F ''",
         "-F -v ''", "-F -e foo -e int", "-F -m 2 foo", "-F -v -m 3 foo", "foo", "'^$'", "'f.o'",
@@ -268,7 +268,7 @@ let makeEdgeFile = #"""
     }
 }
 
-@Suite struct CardPipelineThreadTests {
+@Suite(.tags(.threads)) struct CardPipelineThreadTests {
     @Test func gunzipGrepGzipMatchesTheShellPipeline() throws {
         let r = try sh("""
             \(realText("10M"))

@@ -49,8 +49,8 @@ func sh(_ script: String, stdin: Data? = nil, timeout: Int = 120) throws -> Outc
     environment["LC_ALL"] = "C"
     process.environment = environment
     let outFile = dir.appendingPathComponent(".stdout"), errFile = dir.appendingPathComponent(".stderr")
-    FileManager.default.createFile(atPath: outFile.path, contents: nil)
-    FileManager.default.createFile(atPath: errFile.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
     let outHandle = try FileHandle(forWritingTo: outFile), errHandle = try FileHandle(forWritingTo: errFile)
     process.standardOutput = outHandle
     process.standardError = errHandle
@@ -121,4 +121,10 @@ func missingTool(in script: String) -> MissingTool? {
     guard !missingTools.isEmpty else { return nil }
     let words = Set(script.split { !($0.isLetter || $0.isNumber || "_./-".contains($0)) })
     return missingTools.first { words.contains(Substring($0.tool)) }
+}
+
+extension Tag {
+    /// Suites written to drive sluice's threads hardest: `make test-sanitize` runs them
+    /// under ThreadSanitizer and AddressSanitizer (selected by name: DocsTests checks it).
+    @Tag static var threads: Self
 }
