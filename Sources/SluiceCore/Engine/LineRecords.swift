@@ -57,12 +57,12 @@ struct QueuedBytes {
 
     /// Just past the first newline at or after `offset`, if any.
     func lineEnd(atOrAfter offset: Int) -> Int? {
-        firstLineEnd(in: chunks, from: offset)
+        firstLineEndAcross(chunks, from: offset)
     }
 
     /// Just past the last newline at or after `from`, if any.
     func lastLineEnd(from: Int) -> Int? {
-        SluiceCore.lastLineEnd(in: chunks, from: from, upTo: count)
+        lastLineEndAcross(chunks, from: from, upTo: count)
     }
 
     func newlines(in range: Range<Int>) -> Int {

@@ -92,7 +92,7 @@ struct BlockCutter {
     /// partial line after them kept for the next. Also ends an overlong line's block, if
     /// its end has come.
     mutating func cutWholeLines() -> Block? {
-        guard filling.byteCount > 0, let end = lastLineEnd(within: filling.byteCount) else { return nil }
+        guard filling.byteCount > 0, let end = lastLineEndAcross(filling.chunks, upTo: filling.byteCount) else { return nil }
         return cut(at: end)
     }
 
@@ -114,23 +114,13 @@ struct BlockCutter {
     /// newline past them.
     private mutating func blockEnd() -> Int? {
         if !isOverlong {
-            if let end = lastLineEnd(within: blockBytes) { return end }
+            if let end = lastLineEndAcross(filling.chunks, upTo: blockBytes) { return end }
             isOverlong = true
             searchedBytes = blockBytes
         }
-        let end = firstLineEnd(from: searchedBytes)
+        let end = firstLineEndAcross(filling.chunks, from: searchedBytes)
         searchedBytes = filling.byteCount
         return end
-    }
-
-    /// The offset just past the last newline among the first `limit` bytes of `filling`.
-    private func lastLineEnd(within limit: Int) -> Int? {
-        SluiceCore.lastLineEnd(in: filling.chunks, upTo: limit)
-    }
-
-    /// The offset just past the first newline at or after `from` in `filling`.
-    private func firstLineEnd(from: Int) -> Int? {
-        SluiceCore.firstLineEnd(in: filling.chunks, from: from)
     }
 
     /// Ends the block being filled after its first `end` bytes; what follows starts the

@@ -35,7 +35,7 @@ import Glibc
 
 /// Over `chunks` seen as one run of bytes: just past the first newline at or after
 /// offset `from`; nil if there is none.
-func firstLineEnd(in chunks: [Chunk], from: Int) -> Int? {
+func firstLineEndAcross(_ chunks: [Chunk], from: Int) -> Int? {
     var position = 0
     for chunk in chunks {
         defer { position += chunk.count }
@@ -47,7 +47,7 @@ func firstLineEnd(in chunks: [Chunk], from: Int) -> Int? {
 
 /// Over `chunks` seen as one run of bytes: just past the last newline in `from ..< upTo`;
 /// nil if there is none.
-func lastLineEnd(in chunks: [Chunk], from: Int = 0, upTo limit: Int) -> Int? {
+func lastLineEndAcross(_ chunks: [Chunk], from: Int = 0, upTo limit: Int) -> Int? {
     var starts: [Int] = []
     var position = 0
     for chunk in chunks {
