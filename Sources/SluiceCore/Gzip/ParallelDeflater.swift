@@ -71,28 +71,18 @@ final class ParallelDeflater: @unchecked Sendable {
         }
     }
 
-    /// One thread's raw deflate stream (its own memory: zlib checks that a stream never
-    /// moves) and the level it is set to; `stream` is nil if zlib could not make one.
+    /// One thread's raw deflate stream and the level it is set to; `stream` is nil if
+    /// zlib could not make one.
     final class Stream {
-        let stream: UnsafeMutablePointer<z_stream>?
+        private let z: ZStream?
+        var stream: UnsafeMutablePointer<z_stream>? { z?.pointer }
         var level: Int
 
         init(level: Int) {
             self.level = level
-            let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-            s.initialize(to: z_stream())
-            guard sluice_deflateInit2(s, Int32(level), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK else {
-                s.deallocate()
-                stream = nil
-                return
-            }
-            stream = s
-        }
-
-        deinit {
-            guard let stream else { return }
-            deflateEnd(stream)
-            stream.deallocate()
+            let z = ZStream(.deflate)
+            z.isActive = sluice_deflateInit2(z.pointer, Int32(level), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK
+            self.z = z.isActive ? z : nil
         }
 
         /// `--adapt` moved the level: right after deflateReset no input is pending, so

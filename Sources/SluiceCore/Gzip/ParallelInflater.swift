@@ -95,7 +95,7 @@ final class ParallelInflater: @unchecked Sendable {
     private var outputPool: ChunkPool?
     /// `slotsPerThread × N` jobs; N threads decode: N - 1 workers and the dispatcher, an
     /// inflate state each. Made by `decode(into:)`.
-    private var pool: OrderedJobPool<Job, InflateStream>!
+    private var pool: OrderedJobPool<Job, ZStream?>!
 
     /// 256 KiB: the largest chunk a job decodes into; with larger chunks the job's own
     /// buffer is used, so that the bound does not grow with `--chunk`.
@@ -138,7 +138,7 @@ final class ParallelInflater: @unchecked Sendable {
         self.outputPool = outputPool
         let jobs = (0..<(Self.slotsPerThread * threads)).map { _ in Job(layout: layout) }
         self.pool = OrderedJobPool(slots: jobs, workers: threads - 1, dispatcherHelps: true,
-                                   makeWorker: { InflateStream() },
+                                   makeWorker: { ParallelInflater.rawInflater() },
                                    run: { job, stream in ParallelInflater.decode(job, with: stream, outputPool: outputPool) })
     }
 
@@ -194,35 +194,20 @@ final class ParallelInflater: @unchecked Sendable {
 
     // MARK: Decoding threads
 
-    /// One thread's raw inflate stream (its own memory: zlib checks that a stream never
-    /// moves); `stream` is nil if zlib could not make one.
-    final class InflateStream {
-        let stream: UnsafeMutablePointer<z_stream>?
-
-        init() {
-            let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-            s.initialize(to: z_stream())
-            guard sluice_inflateInit2(s, -15) == Z_OK else {
-                s.deallocate()
-                stream = nil
-                return
-            }
-            stream = s
-        }
-
-        deinit {
-            guard let stream else { return }
-            inflateEnd(stream)
-            stream.deallocate()
-        }
+    /// One thread's raw inflate stream, or nil if zlib could not make one.
+    private static func rawInflater() -> ZStream? {
+        let z = ZStream(.inflate)
+        guard sluice_inflateInit2(z.pointer, -15) == Z_OK else { return nil }
+        z.isActive = true
+        return z
     }
 
     /// Decodes a job taken from the queue (so the caller's alone): its members in order,
     /// up to the first that is not exactly one good member. Without a stream no member is
     /// clean (`cleanCount` stays 0): the dispatcher reads them sequentially.
-    private static func decode(_ job: Job, with worker: InflateStream, outputPool: ChunkPool?) {
+    private static func decode(_ job: Job, with worker: ZStream?, outputPool: ChunkPool?) {
         job.cleanCount = 0
-        guard let stream = worker.stream else { return }
+        guard let stream = worker?.pointer else { return }
         for member in job.members {
             guard decode(member, of: job, with: stream, outputPool: outputPool) else { break }
             job.cleanCount += 1
