@@ -117,13 +117,13 @@ import Testing
     @Test func noStageIsPassThrough() throws {
         let (g, stages) = try run([])
         #expect(stages.isEmpty)
-        #expect(g.highWaterMark == GlobalOptions.defaultHighWaterMark)
+        #expect(g.inputBuffer.highWaterMark == BufferSettings.defaultHighWaterMark)
         #expect(g.chunkBytes == GlobalOptions.defaultChunkBytes)
     }
 
     @Test func globalsThenStages() throws {
         let (g, stages) = try run(["--hwm", "4M", "--chunk=64K", "--stats=json", "cat", "+", "head", "-n", "3"])
-        #expect(g.highWaterMark == 4 << 20)
+        #expect(g.inputBuffer.highWaterMark == 4 << 20)
         #expect(g.chunkBytes == 64 << 10)
         #expect(g.stats == .json)
         #expect(stages.map { $0.descriptor.name } == ["cat", "head"])

@@ -289,10 +289,10 @@ final class Counter: @unchecked Sendable {
 /// A dropping channel, driven from one thread: it never blocks, drops whole lines only,
 /// and counts exactly what it dropped.
 @Suite struct DroppingChannelTests {
-    func channel(_ policy: OverflowPolicy, hwm: Int = 8, chunkBytes: Int = 64) -> (BoundedChannel, ChunkPool) {
+    func channel(_ policy: Overflow, hwm: Int = 8, chunkBytes: Int = 64) throws -> (BoundedChannel, ChunkPool) {
         let pool = ChunkPool(chunkBytes: chunkBytes, maxIdleChunks: 16)
-        let marks = WaterMarks(highWaterMark: hwm, lowWaterMark: hwm / 2, chunkBytes: chunkBytes, whenFull: policy)
-        return (BoundedChannel(marks, pool: pool), pool)
+        let marks = WaterMarks(highWaterMark: hwm, lowWaterMark: hwm / 2, chunkBytes: chunkBytes)
+        return (try BoundedChannel(marks, pool: pool, overflow: policy), pool)
     }
 
     func send(_ c: BoundedChannel, _ pool: ChunkPool, _ text: String) {
@@ -307,8 +307,8 @@ final class Counter: @unchecked Sendable {
         return out
     }
 
-    @Test func dropNewestKeepsWhatFitsAndDropsWholeLines() {
-        let (c, pool) = channel(.dropNewest)
+    @Test func dropNewestKeepsWhatFitsAndDropsWholeLines() throws {
+        let (c, pool) = try channel(.dropNewest)
         send(c, pool, "aaaa\nbbbb\n")       // 10 bytes: now full
         send(c, pool, "cc\ndd")             // dropped: a line and the start of another
         send(c, pool, "dd\neeee\n")         // the end of the dropped line is dropped too
@@ -318,8 +318,8 @@ final class Counter: @unchecked Sendable {
         #expect(c.dropped.records == 3 && c.dropped.bytes == 5 + 8)
     }
 
-    @Test func dropNewestCompletesALineBegunBeforeTheBufferFilled() {
-        let (c, pool) = channel(.dropNewest)
+    @Test func dropNewestCompletesALineBegunBeforeTheBufferFilled() throws {
+        let (c, pool) = try channel(.dropNewest)
         send(c, pool, "aaaaaaaa")           // 8 bytes of an unfinished line: full
         send(c, pool, "aa\nbb\n")           // its end is kept; the next line dropped
         #expect(drain(c) == "aaaaaaaaaa\n")
@@ -327,16 +327,16 @@ final class Counter: @unchecked Sendable {
     }
 
     /// At the high-water mark the oldest whole lines go, down to the low-water mark.
-    @Test func dropOldestMakesRoomForTheNewest() {
-        let (c, pool) = channel(.dropOldest, hwm: 12)
+    @Test func dropOldestMakesRoomForTheNewest() throws {
+        let (c, pool) = try channel(.dropOldest, hwm: 12)
         send(c, pool, "aaaa\nbbbb\ncc\n")  // 13 bytes: full
         send(c, pool, "dddd\n")             // lines go from the front to get under 6
         #expect(drain(c) == "cc\ndddd\n")
         #expect(c.dropped.records == 2 && c.dropped.bytes == 10)
     }
 
-    @Test func dropOldestKeepsTheLineTheReceiverIsIn() {
-        let (c, pool) = channel(.dropOldest, hwm: 12, chunkBytes: 4)
+    @Test func dropOldestKeepsTheLineTheReceiverIsIn() throws {
+        let (c, pool) = try channel(.dropOldest, hwm: 12, chunkBytes: 4)
         send(c, pool, "aaaa")                // the receiver takes the start of a line
         #expect(drain(c) == "aaaa")
         send(c, pool, "a\nbb"); send(c, pool, "b\ncc"); send(c, pool, "c\ndd")  // full
@@ -345,8 +345,8 @@ final class Counter: @unchecked Sendable {
         #expect(c.dropped.records == 2 && c.dropped.bytes == 8)
     }
 
-    @Test func aLastLineDroppedWithoutNewlineCountsAtTheEnd() {
-        let (c, pool) = channel(.dropNewest)
+    @Test func aLastLineDroppedWithoutNewlineCountsAtTheEnd() throws {
+        let (c, pool) = try channel(.dropNewest)
         send(c, pool, "aaaa\nbbbb\n")
         send(c, pool, "tail without newline")
         c.close(reason: .endOfInput)

@@ -23,9 +23,6 @@ public enum ProgressMode: Sendable, Equatable {
 
 /// The options before the first stage.
 public struct GlobalOptions: Sendable {
-    /// 1 MiB: big enough to absorb a burst of several chunks, small enough that a few
-    /// stages stay within a few MiB.
-    public static let defaultHighWaterMark = 1 << 20
     /// 128 KiB: GNU cat's read size, and where read throughput stops improving here.
     public static let defaultChunkBytes = 128 << 10
     /// 1 MiB: /proc/sys/fs/pipe-max-size by default, and measured to double pipe
@@ -34,12 +31,10 @@ public struct GlobalOptions: Sendable {
     /// 16 MiB: longer than any sane text line, small enough to fail fast on binary junk.
     public static let defaultMaxLineBytes = 16 << 20
 
-    /// `--hwm`: the default high-water mark of every buffer.
-    public var highWaterMark = defaultHighWaterMark
-    /// `--lwm`: the default low-water mark where it is below a buffer's high-water
-    /// mark; nil means half of it.
-    public var lowWaterMark: Int?
-    /// stdin's own output buffer, before the first stage: `--hwm` and `--lwm`.
+    /// `--hwm`, `--lwm`, `--when-full`, `--spill`, `--spill-max` as given: the defaults
+    /// of every stage's buffer (`StageRegistry.plans`).
+    var buffers = BufferOptions()
+    /// stdin's own output buffer, before the first stage, from `buffers`.
     public var inputBuffer = BufferSettings()
     public var chunkBytes = defaultChunkBytes
     public var pipeBytes = defaultPipeBytes
@@ -123,6 +118,11 @@ public enum CommandParser {
         var stages: [StageInvocation] = []
         if cursor.peek == "+" { throw .usage("missing stage before '+'") }
         while let name = cursor.next() {
+            if name.hasPrefix("-") {
+                let known = globalOptions.compactMap { $0.long.map { "--\($0)" } }
+                throw .usage("unknown option '\(name)'"
+                    + (Suggestion.closest(to: name, in: known).map { " (did you mean '\($0)'?)" } ?? ""))
+            }
             let descriptor = try StageRegistry.find(name)
             let stageParser = OptionParser(options: descriptor.allOptions, digitsKey: descriptor.digitsKey,
                                            stopsAtFirstOperand: descriptor.stopsAtFirstOperand,
@@ -141,13 +141,12 @@ public enum CommandParser {
     private static func globalOptions(from parsed: ParsedOptions) throws(SluiceError) -> GlobalOptions {
         var g = GlobalOptions()
         let args = OptionReader(parsed, owner: nil)
-        try g.inputBuffer.resolveWaterMarks(args, globalHighWaterMark: g.highWaterMark, globalLowWaterMark: nil)
-        g.highWaterMark = g.inputBuffer.highWaterMark
-        g.lowWaterMark = try args.optionalSize("lwm")
+        g.buffers = try BufferOptions(args)
+        g.inputBuffer = try g.buffers.settings(BufferSettings(), args: args)
         // 256 MiB: far past any measured benefit; a chunk is allocated whole.
         g.chunkBytes = try args.size("chunk", default: g.chunkBytes, min: 1, max: 256 << 20)
         g.pipeBytes = try args.size("pipe-size", default: g.pipeBytes, min: 0, max: Int(Int32.max))
-        g.isBufferTuned = args.has("hwm") || args.has("lwm") || args.has("chunk") || args.has("when-full") || args.has("spill")
+        g.isBufferTuned = g.buffers.isGiven || args.has("chunk")
         // 1 GiB: GNU regex offsets are 32-bit, so no longer line can be searched.
         g.maxLineBytes = try args.size("max-line", default: g.maxLineBytes, min: 1, max: 1 << 30)
         g.expectedInputBytes = try args.optionalSize("size", min: 1)

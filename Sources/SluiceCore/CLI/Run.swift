@@ -31,31 +31,60 @@ public enum Sluice {
     private static func run(_ globals: GlobalOptions, _ invocations: [StageInvocation],
                             commandLine arguments: [String]) -> Never {
         let diagnostics = Diagnostics()
-        let context = StageContext(chunkBytes: globals.chunkBytes, maxLineBytes: globals.maxLineBytes,
-                                   diagnostics: diagnostics, pipeBytes: globals.pipeBytes,
-                                   inputBytes: FileDescriptor.standardInput.remainingFileBytes)
-        let plans: [StagePlan]
-        do throws(SluiceError) {
-            plans = try StageRegistry.plans(for: invocations, globals: globals, context: context)
-        } catch {
-            exit(with: error, report: nil)
-        }
-        if FileDescriptor.standardOutput.isTerminal,
-           let last = plans.last(where: { $0.output != .sameAsInput }), last.output == .compressed {
-            // As gzip: compressed bytes on a terminal are never what was meant.
-            exit(with: .runtime("\(last.name): compressed data not written to a terminal (use -f to force)"),
-                 report: nil)
-        }
+        let plan = makePlan(globals, invocations, diagnostics)
         // A closed stdout must come back as EPIPE so the writer can stop the pipeline and
         // print --stats; the death by SIGPIPE is re-raised at the end.
         signal(SIGPIPE, SIG_IGN)
         // A file past RLIMIT_FSIZE (a spill file, a tee) must fail with EFBIG, a message,
         // not kill the process.
         signal(SIGXFSZ, SIG_IGN)
-        // Before any other thread: USR1 prints the stats so far and the run goes on (as
-        // dd's status); INT, TERM and HUP end the children, print --stats (as mbuffer
-        // prints its summary), then end sluice by the same signal.
         let running = RunningPipeline()
+        installSignalHandlers(globals, running, diagnostics)
+        if globals.pipeBytes > 0 {
+            FileDescriptor.standardInput.enlargePipe(to: globals.pipeBytes)
+            FileDescriptor.standardOutput.enlargePipe(to: globals.pipeBytes)
+        }
+        if invocations.isEmpty && !globals.isBufferTuned && globals.stats == nil && !globals.drawsProgress
+            && globals.stallTimeoutSeconds == nil && globals.tracePath == nil && !globals.emitsHadoopCounters {
+            spliceOrFallBack()
+        }
+        let pipeline = Pipeline(plan, diagnostics: diagnostics)
+        if let failure = pipeline.setupFailure { exit(with: failure, report: nil) }
+        running.pipeline = pipeline
+        let observers = Observers(globals, pipeline, diagnostics, commandLine: (["sluice"] + arguments).joined(separator: " "))
+        pipeline.start()
+        let endedByItself = observers.wait()
+        end(pipeline, globals, observers, endedByItself: endedByItself, diagnostics)
+    }
+
+    /// The run's plan from the command line, or the exit its usage error calls for.
+    private static func makePlan(_ globals: GlobalOptions, _ invocations: [StageInvocation],
+                                 _ diagnostics: Diagnostics) -> RunPlan {
+        let inputFile = InputFile(.standardInput)
+        let context = StageContext(chunkBytes: globals.chunkBytes, maxLineBytes: globals.maxLineBytes,
+                                   diagnostics: diagnostics, pipeBytes: globals.pipeBytes,
+                                   inputBytes: inputFile?.remainingBytes)
+        let stages: [StagePlan]
+        do throws(SluiceError) {
+            stages = try StageRegistry.plans(for: invocations, globals: globals, context: context)
+        } catch {
+            exit(with: error, report: nil)
+        }
+        if FileDescriptor.standardOutput.isTerminal,
+           let last = stages.last(where: { $0.output != .sameAsInput }), last.output == .compressed {
+            // As gzip: compressed bytes on a terminal are never what was meant.
+            exit(with: .runtime("\(last.name): compressed data not written to a terminal (use -f to force)"),
+                 report: nil)
+        }
+        return RunPlan(stages: stages, chunkBytes: globals.chunkBytes, inputBuffer: globals.inputBuffer,
+                       drainsInput: globals.drainsInput, inputFile: inputFile)
+    }
+
+    /// Before any other thread: USR1 prints the stats so far and the run goes on (as
+    /// dd's status); INT, TERM and HUP end the children, print --stats (as mbuffer prints
+    /// its summary), then end sluice by the same signal.
+    private static func installSignalHandlers(_ globals: GlobalOptions, _ running: RunningPipeline,
+                                              _ diagnostics: Diagnostics) {
         EndingSignals.install(onStatus: {
             guard let pipeline = running.pipeline else { return }
             let report = PipelineReport(pipeline, endNanos: monotonicNanos())
@@ -65,55 +94,15 @@ public enum Sluice {
             let report = PipelineReport(pipeline, endNanos: monotonicNanos())
             Diagnostics.writeStandardError(stats == .json ? report.json : report.table)
         })
-        if globals.pipeBytes > 0 {
-            FileDescriptor.standardInput.enlargePipe(to: globals.pipeBytes)
-            FileDescriptor.standardOutput.enlargePipe(to: globals.pipeBytes)
-        }
-        let drawsProgress = globals.progress == .force
-            || (globals.progress == .auto && FileDescriptor.standardError.isTerminal)
-        if invocations.isEmpty && !globals.isBufferTuned && globals.stats == nil && !drawsProgress
-            && globals.stallTimeoutSeconds == nil && globals.tracePath == nil && !globals.emitsHadoopCounters {
-            spliceOrFallBack()
-        }
-        let pipeline = Pipeline(
-            stages: plans, chunkBytes: globals.chunkBytes, inputBuffer: globals.inputBuffer,
-            diagnostics: diagnostics, drainsInput: globals.drainsInput)
-        if let failure = pipeline.setupFailure { exit(with: failure, report: nil) }
-        running.pipeline = pipeline
-        var trace: Trace?
-        if let path = globals.tracePath {
-            do throws(Errno) {
-                trace = try Trace(path: path, intervalNanos: globals.traceIntervalNanos, pipeline: pipeline,
-                                  commandLine: (["sluice"] + arguments).joined(separator: " "))
-            } catch {
-                exit(with: .runtime("--trace \(path): \(error)"), report: nil)
-            }
-        }
-        var monitor: Monitor?
-        if drawsProgress || globals.stallTimeoutSeconds != nil || trace != nil {
-            monitor = Monitor(pipeline: pipeline,
-                              progress: drawsProgress ? ProgressDisplay(
-                                  diagnostics: diagnostics,
-                                  style: FileDescriptor.standardError.isTerminal ? .redrawn : .appended) : nil,
-                              stallTimeoutSeconds: globals.stallTimeoutSeconds,
-                              expectedInputBytes: globals.expectedInputBytes, trace: trace)
-        }
-        let hadoop = globals.emitsHadoopCounters ? HadoopCounters(pipeline: pipeline, diagnostics: diagnostics) : nil
-        pipeline.start()
-        let endedByItself: Bool
-        if monitor != nil || hadoop != nil {
-            endedByItself = pipeline.wait(tickNanos: min(Monitor.tickNanos, trace?.intervalNanos ?? .max)) {
-                hadoop?.tick()
-                return monitor?.tick() ?? true
-            }
-            monitor?.finish()
-        } else {
-            endedByItself = pipeline.wait()
-        }
+    }
+
+    /// After the run: the report, the warnings, where stdin is left, and the exit status.
+    private static func end(_ pipeline: Pipeline, _ globals: GlobalOptions, _ observers: Observers,
+                            endedByItself: Bool, _ diagnostics: Diagnostics) -> Never {
         // One report for the counters and --stats=json alike, so they agree to the byte.
-        let finalReport = globals.stats != nil || hadoop != nil ? PipelineReport(pipeline) : nil
-        if let hadoop, let finalReport { hadoop.finish(finalReport) }
-        if !endedByItself, let message = monitor?.stallMessage {
+        let finalReport = globals.stats != nil || observers.hadoop != nil ? PipelineReport(pipeline) : nil
+        if let hadoop = observers.hadoop, let finalReport { hadoop.finish(finalReport) }
+        if !endedByItself, let message = observers.monitor?.stallMessage {
             // Threads may be stuck in read(2) or write(2): exit without joining them.
             exit(with: .runtime(message), report: nil)
         }
@@ -130,7 +119,7 @@ public enum Sluice {
 
     /// Shedding is never silent: one line per buffer that dropped lines, at exit.
     private static func warnAboutDrops(_ pipeline: Pipeline, _ diagnostics: Diagnostics) {
-        for (i, channel) in pipeline.channels.enumerated() where channel.whenFull.drops {
+        for (i, channel) in pipeline.channels.enumerated() where channel.overflow.drops {
             let (records, bytes) = channel.dropped
             guard records > 0 || bytes > 0 else { continue }
             diagnostics.warn(pipeline.nodes[i].label, "dropped \(Decimal.grouped(records)) "
@@ -152,6 +141,9 @@ public enum Sluice {
             exit(with: e == .brokenPipe ? .brokenPipe : .runtime("stdout: \(e)"), report: nil)
         }
     }
+
+    /// A failure before the run starts: printed, and the exit it calls for.
+    static func fail(_ failure: SluiceError) -> Never { exit(with: failure, report: nil) }
 
     /// Prints `failure` the one way sluice prints failures, then the report, and exits
     /// with the status the failure calls for.
@@ -181,6 +173,54 @@ public enum Sluice {
             exit(with: .runtime("stdout: \(error)"), report: nil)
         }
         Glibc.exit(0)
+    }
+}
+
+/// What watches a run from the main thread while it goes on: the progress display and
+/// stall watchdog (`Monitor`, which also samples the trace), and the Hadoop counters.
+private struct Observers {
+    let pipeline: Pipeline
+    var monitor: Monitor?
+    var hadoop: HadoopCounters?
+    var trace: Trace?
+
+    /// Exits with the error when the trace file cannot be made.
+    init(_ globals: GlobalOptions, _ pipeline: Pipeline, _ diagnostics: Diagnostics, commandLine: String) {
+        self.pipeline = pipeline
+        if let path = globals.tracePath {
+            do throws(Errno) {
+                trace = try Trace(path: path, intervalNanos: globals.traceIntervalNanos, pipeline: pipeline,
+                                  commandLine: commandLine)
+            } catch {
+                Sluice.fail(.runtime("--trace \(path): \(error)"))
+            }
+        }
+        if globals.drawsProgress || globals.stallTimeoutSeconds != nil || trace != nil {
+            let style: ProgressDisplay.Style = FileDescriptor.standardError.isTerminal ? .redrawn : .appended
+            monitor = Monitor(pipeline: pipeline,
+                              progress: globals.drawsProgress ? ProgressDisplay(diagnostics: diagnostics, style: style) : nil,
+                              stallTimeoutSeconds: globals.stallTimeoutSeconds,
+                              expectedInputBytes: globals.expectedInputBytes, trace: trace)
+        }
+        hadoop = globals.emitsHadoopCounters ? HadoopCounters(pipeline: pipeline, diagnostics: diagnostics) : nil
+    }
+
+    /// Waits for the run, ticking the observers; true when it ended by itself.
+    func wait() -> Bool {
+        guard monitor != nil || hadoop != nil else { return pipeline.wait() }
+        let endedByItself = pipeline.wait(tickNanos: min(Monitor.tickNanos, trace?.intervalNanos ?? .max)) {
+            hadoop?.tick()
+            return monitor?.tick() ?? true
+        }
+        monitor?.finish()
+        return endedByItself
+    }
+}
+
+extension GlobalOptions {
+    /// `-P` draws: forced, or auto with stderr a terminal.
+    var drawsProgress: Bool {
+        progress == .force || (progress == .auto && FileDescriptor.standardError.isTerminal)
     }
 }
 

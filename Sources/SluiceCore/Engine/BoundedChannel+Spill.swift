@@ -1,19 +1,20 @@
 import Glibc
 
-/// The spill policy (`--spill DIR`): overflow to a file, read back in order.
+/// The spill policy (`--spill DIR`): overflow to a file, read back in order. Where each
+/// chunk goes is the `SpillBacklog`'s answer; this file does the I/O, off the lock.
 extension BoundedChannel {
     /// Spilled bytes in all, and the largest backlog on disk; nil without a spill file.
     public var spillCounts: (spilled: Int, peak: Int)? {
         lock.lock()
         defer { lock.unlock() }
-        return spill.map { ($0.spilledBytes, $0.peakBacklogBytes) }
+        return spillFile == nil ? nil : (spill.spilledBytes, spill.peakBacklogBytes)
     }
 
     /// The bytes on disk now, waiting to be read back; nil without a spill file.
     public var spillBacklogBytes: Int? {
         lock.lock()
         defer { lock.unlock() }
-        return spill?.backlogBytes
+        return spillFile == nil ? nil : spill.backlogBytes
     }
 
     /// Why reading the spill back failed, if it did: the run's error, for the pipeline
@@ -21,16 +22,13 @@ extension BoundedChannel {
     public var spillFailure: SluiceError? {
         lock.lock()
         defer { lock.unlock() }
-        return spill?.failure
+        return readBackFailure
     }
 
-    /// Under the lock, which it releases. While memory is below its high-water mark and
-    /// nothing is on disk, a chunk is queued in memory. Otherwise it is appended to the
-    /// spill file — once anything is on disk, everything newer goes there too, so order
-    /// holds — unless the backlog would pass its limit: then the sender waits. A failed
-    /// write (a full disk) stops spilling for good: warned once, and the buffer blocks.
+    /// Under the lock, which it releases. A failed write (a full disk) stops spilling for
+    /// good: warned once, and the buffer blocks.
     func sendSpilling(_ chunk: Chunk, waiter: NodeStats?) -> SendResult {
-        let n = chunk.count
+        let n = chunk.count, file = spillFile!
         var warning: String?
         defer { if let warning { onSpillWarning?(warning) } }
         while true {
@@ -39,34 +37,28 @@ extension BoundedChannel {
                 pool.recycle(chunk)
                 return .closed(reason)
             }
-            let state = spill!
-            let isMemoryFull = marks.isFull(bytes: bufferedBytes, chunks: queued)
-            if state.backlogBytes == 0 && (!isMemoryFull || state.isBroken || n > state.maxBytes) {
+            switch spill.admit(n, isMemoryFull: marks.isFull(bytes: bufferedBytes, chunks: queued)) {
+            case .memory:
                 return queue(chunk, waiter: waiter)
-            }
-            if state.isBroken || state.backlogBytes + n > state.maxBytes {
+            case .wait:
                 waitForRoom(waiter)
-                continue
-            }
-            let offset = state.writeOffset
-            lock.unlock()
-            do throws(Errno) {
-                try state.file.append(chunk.bytes, at: offset)
-            } catch {
+            case .disk(let offset):
+                lock.unlock()
+                do throws(Errno) {
+                    try file.append(chunk.bytes, at: offset)
+                } catch {
+                    lock.lock()
+                    spill.broke()
+                    warning = "cannot spill to \(file.directory): \(error); blocking instead"
+                    continue
+                }
                 lock.lock()
-                spill!.isBroken = true
-                warning = "cannot spill to \(state.file.directory): \(error); blocking instead"
-                continue
+                spill.appended(n, at: offset)
+                if isReceiverWaiting { notEmpty.signal() }
+                lock.unlock()
+                pool.recycle(chunk)
+                return .sent
             }
-            lock.lock()
-            spill!.writeOffset = offset + n
-            spill!.backlogBytes += n
-            spill!.spilledBytes += n
-            spill!.peakBacklogBytes = max(spill!.peakBacklogBytes, spill!.backlogBytes)
-            if isReceiverWaiting { notEmpty.signal() }
-            lock.unlock()
-            pool.recycle(chunk)
-            return .sent
         }
     }
 
@@ -79,54 +71,34 @@ extension BoundedChannel {
         if let since { waiter?.endWait(.blocked, since: since) }
     }
 
-    /// Under the lock, which it releases, with memory empty and a backlog on disk: the
-    /// oldest chunk's worth of it, read back. A failed read ends the stream: the
-    /// receiver gets the failure, the sender a closed channel.
-    func readBack(_ state: SpillState) -> Received {
-        let n = min(state.backlogBytes, chunkBytes), offset = state.readOffset
+    /// Under the lock, which it releases, with memory empty and a backlog on disk: `read`
+    /// (`SpillBacklog.nextRead`), read back. A failed read ends the stream: the receiver
+    /// gets the failure, the sender a closed channel.
+    func readBack(_ read: (offset: Int, count: Int)) -> Received {
+        let (offset, n) = read, file = spillFile!
         lock.unlock()
         let chunk = pool.take()
         var failure: Errno?
         do throws(Errno) {
-            let got = try state.file.read(into: UnsafeMutableRawBufferPointer(start: chunk.base, count: n), at: offset)
+            let got = try file.read(into: UnsafeMutableRawBufferPointer(start: chunk.base, count: n), at: offset)
             if got < n { failure = Errno(EIO) }
         } catch {
             failure = error
         }
         lock.lock()
         if let failure {
-            let error = SluiceError.runtime("reading back its spill file in \(state.file.directory): \(failure)")
-            spill!.failure = error
+            let error = SluiceError.runtime("reading back its spill file in \(file.directory): \(failure)")
+            readBackFailure = error
             lock.unlock()
             pool.recycle(chunk)
             close(reason: StreamCancel.downstreamFailed(error))
             return .ended(.upstreamFailed(error))
         }
         chunk.count = n
-        spill!.readOffset = offset + n
-        spill!.backlogBytes -= n
+        spill.readBack(n, from: offset)
         if isSenderWaiting { notFull.signal() }
         lock.unlock()
-        state.file.release(upTo: offset + n)
+        file.release(upTo: offset + n)
         return .chunk(chunk)
     }
-}
-
-/// The spill policy's state, kept by the channel under its lock.
-struct SpillState {
-    let file: SpillFile
-    /// `--spill-max`: the most backlog on disk; past it the sender waits.
-    let maxBytes: Int
-    /// Where the next append goes; written only by the sender.
-    var writeOffset = 0
-    /// Where the next read back starts; written only by the receiver.
-    var readOffset = 0
-    /// Bytes written and not yet read back: `[readOffset, readOffset + backlogBytes)`.
-    var backlogBytes = 0
-    var spilledBytes = 0
-    var peakBacklogBytes = 0
-    /// A write failed: no more spilling; the buffer blocks as an ordinary one.
-    var isBroken = false
-    /// A read back failed: the stream ended with this error.
-    var failure: SluiceError?
 }

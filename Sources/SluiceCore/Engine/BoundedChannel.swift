@@ -50,28 +50,51 @@ public final class BoundedChannel: @unchecked Sendable {
     /// A sender is waiting on `notFull`; a receiver on `notEmpty`.
     var isSenderWaiting = false
     var isReceiverWaiting = false
-    /// Where the lines stand, for a dropping policy (`marks.whenFull.drops`).
-    var lines = LineRecords()
-    /// The overflow on disk, for the spill policy; its backlog and limits below.
-    var spill: SpillState?
+    /// The drop policies' state (`LineShedder`); unused by the others.
+    var shedder: LineShedder
+    /// The spill policy's backlog on disk (`SpillBacklog`); empty for the others.
+    var spill: SpillBacklog
+    /// Why reading the spill back failed, if it did.
+    var readBackFailure: SluiceError?
 
     /// 8 slots to begin with: a channel that never backs up never grows.
     private static let initialSlots = 8
 
-    /// What the buffer does when full (fixed for the channel's life).
-    public let whenFull: OverflowPolicy
+    /// What the buffer does when full, fixed for the channel's life: the one value that
+    /// says so. Its mechanics are `shedder` and `spill`, under the lock.
+    public let overflow: Overflow
+    /// The spill policy's file; nil for the others.
+    let spillFile: SpillFile?
     /// Called, once, on the sender's thread, when spilling fails and the buffer falls
     /// back to blocking (a disk full). Set before any thread starts.
     public var onSpillWarning: (@Sendable (String) -> Void)?
 
-    /// `spill`: the file for the spill policy, and the most backlog it may hold.
-    public init(_ marks: WaterMarks, pool: ChunkPool, spill file: SpillFile? = nil, spillMaxBytes: Int = .max) {
+    /// A blocking buffer.
+    public convenience init(_ marks: WaterMarks, pool: ChunkPool) {
+        self.init(marks, pool: pool, overflow: .block, spillFile: nil)
+    }
+
+    /// A buffer with the `overflow` policy; for spill, its unnamed file is made in the
+    /// directory now, which fails as open(2) does.
+    public convenience init(_ marks: WaterMarks, pool: ChunkPool, overflow: Overflow) throws(Errno) {
+        var file: SpillFile?
+        if case .spill(let directory, _) = overflow { file = try SpillFile(directory: directory) }
+        self.init(marks, pool: pool, overflow: overflow, spillFile: file)
+    }
+
+    private init(_ marks: WaterMarks, pool: ChunkPool, overflow: Overflow, spillFile: SpillFile?) {
         self.marks = marks
         highWaterMark = marks.highWaterMark
         lowWaterMark = marks.lowWaterMark
         maxChunks = marks.maxChunks
-        self.whenFull = file == nil ? marks.whenFull : .spill
-        if let file { spill = SpillState(file: file, maxBytes: spillMaxBytes) }
+        self.overflow = overflow
+        self.spillFile = spillFile
+        shedder = LineShedder(dropsOldest: overflow == .dropOldest)
+        if case .spill(_, let maxBytes) = overflow {
+            spill = SpillBacklog(maxBytes: maxBytes)
+        } else {
+            spill = SpillBacklog(maxBytes: 0)
+        }
         self.pool = pool
         self.chunkBytes = pool.chunkBytes
         slots = min(marks.maxChunks, Self.initialSlots)
@@ -94,9 +117,11 @@ public final class BoundedChannel: @unchecked Sendable {
     /// chunk is recycled, not queued. Time spent waiting is charged to `waiter` as blocked.
     public func send(_ chunk: Chunk, waiter: NodeStats? = nil) -> SendResult {
         lock.lock()
-        if marks.whenFull.drops { return sendDropping(chunk, waiter: waiter) }
-        if spill != nil { return sendSpilling(chunk, waiter: waiter) }
-        return queue(chunk, waiter: waiter)
+        switch overflow {
+        case .block: return queue(chunk, waiter: waiter)
+        case .dropNewest, .dropOldest: return sendDropping(chunk, waiter: waiter)
+        case .spill: return sendSpilling(chunk, waiter: waiter)
+        }
     }
 
     /// Under the lock, which it releases: `send` for the blocking policy, or the part
@@ -189,7 +214,7 @@ public final class BoundedChannel: @unchecked Sendable {
             lock.unlock()
             return .cancelled(reason)
         }
-        if queued == 0, let spill, spill.backlogBytes > 0 { return readBack(spill) }
+        if queued == 0, let read = spill.nextRead(chunkBytes: chunkBytes) { return readBack(read) }
         if queued == 0 {
             let reason = end ?? .endOfInput
             lock.unlock()
@@ -200,7 +225,7 @@ public final class BoundedChannel: @unchecked Sendable {
         queued -= 1
         bufferedBytes -= chunk.count
         marks.didTake(chunksLeft: queued)
-        if marks.whenFull == .dropOldest { lines.isReceiverAtLineStart = chunk.bytes.last == 0x0A }
+        if case .dropOldest = overflow { shedder.isReceiverAtLineStart = chunk.bytes.last == 0x0A }
         if isSenderWaiting && marks.mayResume(bytes: bufferedBytes, chunks: queued) { notFull.signal() }
         lock.unlock()
         return .chunk(chunk)
@@ -209,7 +234,7 @@ public final class BoundedChannel: @unchecked Sendable {
     /// Under the lock.
     @inline(__always) private var mustWaitToReceive: Bool {
         if cancel != nil { return false }
-        if queued == 0, let spill, spill.backlogBytes > 0 { return false }
+        if queued == 0 && spill.backlogBytes > 0 { return false }
         if end != nil { return false }
         return !marks.mayTake(bytes: bufferedBytes, chunks: queued, isSenderDone: false)
     }
@@ -227,8 +252,7 @@ public final class BoundedChannel: @unchecked Sendable {
         lock.lock()
         if end == nil {
             end = reason
-            // A last line, without newline, that was being dropped counts as a record.
-            if lines.producer == .inDroppedLine { lines.droppedRecords += 1 }
+            shedder.streamEnded()
         }
         notEmpty.broadcast()
         lock.unlock()
@@ -245,7 +269,7 @@ public final class BoundedChannel: @unchecked Sendable {
             return
         }
         cancel = reason
-        spill?.backlogBytes = 0  // nobody will read it: the file goes with the channel
+        spill.discard()
         var dropped: [Chunk] = []
         while queued > 0 {
             dropped.append(ring[head].take()!)
@@ -278,6 +302,6 @@ public final class BoundedChannel: @unchecked Sendable {
     public var dropped: (records: Int, bytes: Int) {
         lock.lock()
         defer { lock.unlock() }
-        return (lines.droppedRecords, lines.droppedBytes)
+        return (shedder.droppedRecords, shedder.droppedBytes)
     }
 }

@@ -55,14 +55,21 @@ import Glibc
 // stdin to its end into the chunk it holds, passing nothing on, and the main thread
 // waits for it.
 //
-// ## Water marks
+// ## Water marks and overflow
 // Each channel asks a `WaterMarks` value, under its lock, the three questions of its
 // policy: must the sender wait (at `highWaterMark` bytes, or `maxChunks` chunks), may a
 // waiting sender go on (drained to `lowWaterMark`), may the receiver take (the `--start`
-// gate). The policy holds no lock and no thread, so the unit tests ask it directly; the
-// overflow policies to come (shed, spill) are further answers to the first question.
-// `BufferSettings` are resolved from the command line in one place (the stage's own
-// `--hwm`/`--lwm`, else the global ones) before any channel exists.
+// gate). What a full buffer does instead of waiting is one `Overflow` value: block, drop
+// the newest or the oldest whole lines (`LineShedder` says what to keep of each chunk),
+// or spill to disk (`SpillBacklog` says whether a chunk goes to memory, to the file, or
+// waits). Each is a value with no lock and no thread, so the unit tests ask it directly.
+//
+// ## The plan
+// A run is a `RunPlan`: the `StagePlan`s, each with its `BufferSettings`, stdin's own
+// buffer, the chunk size, and what stdin is (`InputFile`, asked once). The command line
+// builds it (`CLI/BufferOptions.swift` reads each buffer option once: a stage's own over
+// the global ones over the engine's defaults); `Pipeline` runs it and knows nothing of
+// the command line.
 //
 // ## Where stdin is left
 // The reader reads ahead, so a stage that stops early has not used all that was read. On
@@ -99,124 +106,8 @@ import Glibc
 // the measured peak RSS, and a test holds one under the other. The sums saturate at
 // `Int.max` (`Saturating`): `tail -n 1000000000000` has a bound past any memory, not a trap.
 
-/// The settings of one buffer (a node's output channel), resolved from the command line
-/// in one place (`resolveWaterMarks`), from which the channel's `WaterMarks` are made.
-public struct BufferSettings: Sendable, Equatable {
-    public var highWaterMark: Int
-    /// Below `highWaterMark`.
-    public var lowWaterMark: Int
-    /// The start threshold (`buffer --start`), else 0.
-    public var startBytes = 0
-    /// False for a `buffer` stage: the pool does not keep its drained chunks for reuse,
-    /// so the memory its large buffer took is given back.
-    public var keepsIdleChunks = true
-    /// The stage decides its own high-water mark (`buffer SIZE`): `--hwm` does not apply.
-    public var isSizedByStage = false
-    /// What the buffer does when full (`--when-full`).
-    public var whenFull = OverflowPolicy.block
-    /// `--spill DIR`: where the overflow goes past the high-water mark; nil: nowhere.
-    public var spillDirectory: String?
-    /// `--spill-max`: the most backlog on disk before the sender waits (1G).
-    public var spillMaxBytes = BufferSettings.defaultSpillMaxBytes
-    /// 1 GiB: a backlog a disk takes without notice, far beyond any memory buffer.
-    public static let defaultSpillMaxBytes = 1 << 30
-
-    public init(highWaterMark: Int = GlobalOptions.defaultHighWaterMark, lowWaterMark: Int? = nil) {
-        self.highWaterMark = highWaterMark
-        self.lowWaterMark = lowWaterMark ?? highWaterMark / 2
-    }
-
-    public func waterMarks(chunkBytes: Int) -> WaterMarks {
-        WaterMarks(highWaterMark: highWaterMark, lowWaterMark: lowWaterMark, chunkBytes: chunkBytes,
-                   startBytes: startBytes, whenFull: whenFull)
-    }
-}
-
-/// A stage, ready to run, with the buffer that follows it. A stage's factory makes it;
-/// the registry names it and resolves its buffer.
-public struct StagePlan {
-    /// The name used in messages and stats (`gzip`, `grep`).
-    public var name = ""
-    /// What `--stats`, `-P` and the bottleneck call the stage: its name, unless another
-    /// stage has the same (`StageLabels`); empty means the name.
-    public var label = ""
-    public var stage: any Stage
-    /// The stage's output buffer.
-    public var buffer = BufferSettings()
-    /// The most memory the stage holds beyond its chunks (a line, zlib state, the lines
-    /// `tail` keeps), for the bound.
-    public var heldBytes: Int
-    /// How many of the pool's chunks the stage keeps out of the channels while it runs
-    /// (counted in `heldBytes`): `gunzip -p`'s jobs decode into chunks they then forward.
-    /// The pool keeps that many more idle chunks for reuse; without them it freed and
-    /// allocated chunks all run long, and malloc's per-thread arenas kept what was freed
-    /// (peak RSS 18 MiB for `gunzip -p 4`, over its 17 MiB bound, 11 MiB with them).
-    public var heldChunks = 0
-    /// Where the first stage may start reading when stdin is a regular file: `tail`
-    /// skips to its last lines or bytes, as coreutils tail seeks. Nil: from the start.
-    public var inputStart: InputStart?
-    /// False when the stage's output is not lines (gzip): a drop policy would corrupt it.
-    public var carriesLines = true
-    /// When the stage is first on a regular-file stdin, how to tell what it consumed, so
-    /// stdin is left just past it (`head`, `grep -m`). Nil: stdin is left wherever the
-    /// reader stopped, which may be past what the stage used.
-    public var inputConsumption: InputConsumption?
-    /// What the stage's output is, for the terminal check: compressed bytes (gzip), or
-    /// whatever came in (cat, buffer, head, grep...), or anything else.
-    public var output = OutputKind.sameAsInput
-
-    public enum OutputKind: Sendable {
-        case sameAsInput
-        /// Not for a terminal (gzip without -f).
-        case compressed
-        case other
-    }
-
-    public init(_ stage: any Stage, heldBytes: Int = 0) {
-        self.stage = stage
-        self.heldBytes = heldBytes
-    }
-}
-
-/// The first failure of a run, and what its testing stages found; shared by every node.
-public final class Outcome: @unchecked Sendable {
-    /// Protects `failure` and `verdict`.
-    private let lock = Lock()
-    /// The first failure recorded; later ones are dropped.
-    private var failure: SluiceError?
-    /// `.noneSelected` once any stage found nothing, else `.selected` once one found
-    /// something; nil while no stage gave a verdict.
-    private var combinedVerdict: Verdict?
-
-    public init() {}
-
-    public func record(_ error: SluiceError) {
-        lock.lock()
-        if failure == nil { failure = error }
-        lock.unlock()
-    }
-
-    public var first: SluiceError? {
-        lock.lock()
-        defer { lock.unlock() }
-        return failure
-    }
-
-    public func record(_ verdict: Verdict) {
-        lock.withLock {
-            if combinedVerdict != .noneSelected { combinedVerdict = verdict }
-        }
-    }
-
-    /// The verdict of the run: nothing selected if any testing stage selected nothing.
-    public var verdict: Verdict? { lock.withLock { combinedVerdict } }
-}
-
-/// Given a regular file (descriptor, current offset, size), the offset from which the
-/// stage's output is the same as from the current one (at least the current offset).
-public typealias InputStart = @Sendable (FileDescriptor, _ offset: Int, _ size: Int) -> Int
-
-/// Threads, channels and counters of one run.
+/// Threads, channels and counters of one run: made from a `RunPlan`, started, waited for.
+/// The three kinds of node it runs are in Pipeline+Nodes.swift.
 public final class Pipeline: @unchecked Sendable {
     /// Capacity of every chunk, and the read(2) size.
     public let chunkBytes: Int
@@ -226,29 +117,30 @@ public final class Pipeline: @unchecked Sendable {
     public let channels: [BoundedChannel]
     public let pool: ChunkPool
     public let outcome = Outcome()
-    /// Bytes left to read when stdin is a regular file (its size past the current
-    /// offset), for percent done and ETA; nil for a pipe or terminal.
-    public let inputSize: Int?
+    /// Bytes left to read when stdin is a regular file (past the offset the first stage
+    /// starts at), for percent done and ETA; nil for a pipe or terminal.
+    public var inputSize: Int? { inputFile?.remainingBytes }
     /// Stage bytes held beyond chunks, summed, for `memoryBound`.
     private let heldBytes: Int
-    /// stdin's offset when the first stage starts reading it, if it is a regular file.
-    private let inputStartOffset: Int?
+    /// stdin, if a regular file, with the offset the first stage starts reading at.
+    private let inputFile: InputFile?
     /// How to tell what the first stage consumed (`StagePlan.inputConsumption`).
     private let firstConsumption: InputConsumption?
     private var plans: [StagePlan]
-    private let input: FileDescriptor
-    private let output: FileDescriptor
-    /// `--drain`: after the first stage stops early, the reader reads stdin to its end
-    /// and discards it, and the run waits for that.
-    private let drainsInput: Bool
+    // Internal rather than private from here on only for Pipeline+Nodes.swift.
+    let input: FileDescriptor
+    let output: FileDescriptor
+    /// `RunPlan.drainsInput`.
+    let drainsInput: Bool
 
-    /// Protects `isWriterDone` and `isReaderDone`; `done` is signalled with it.
-    private let lock = Lock()
-    private let done = Condition()
-    private var isWriterDone = false
-    private var isReaderDone = false
-    /// How the first stage's loop ended; set by its thread, under `lock`.
-    private var firstStageEnd: StageEnd?
+    /// Protects `isWriterDone`, `isReaderDone` and `firstStageEnd`; `done` is signalled
+    /// with it.
+    let lock = Lock()
+    let done = Condition()
+    var isWriterDone = false
+    var isReaderDone = false
+    /// How the first stage's loop ended; set by its thread.
+    var firstStageEnd: StageEnd?
     private var threads: [Thread] = []
     private var readerThread: Thread?
     /// Monotonic instants of start and end of the run.
@@ -262,43 +154,46 @@ public final class Pipeline: @unchecked Sendable {
     /// read-only directory): the run must not start.
     public private(set) var setupFailure: SluiceError?
 
-    /// `inputBuffer`: the settings of stdin's own output buffer, before the first stage.
-    /// `diagnostics`: where a buffer that stops spilling says so.
-    public init(stages: [StagePlan], chunkBytes: Int, inputBuffer: BufferSettings,
-                input: FileDescriptor = .standardInput, output: FileDescriptor = .standardOutput,
-                diagnostics: Diagnostics? = nil, drainsInput: Bool = false) {
-        self.chunkBytes = chunkBytes
-        self.drainsInput = drainsInput
+    /// `input` is stdin as `plan.inputFile` describes it; on a regular file its offset
+    /// is moved ahead to where the first stage starts (`tail`). `diagnostics`: where a
+    /// buffer that stops spilling says so.
+    public init(_ plan: RunPlan, input: FileDescriptor = .standardInput, output: FileDescriptor = .standardOutput,
+                diagnostics: Diagnostics? = nil) {
+        let stages = plan.stages
+        chunkBytes = plan.chunkBytes
+        drainsInput = plan.drainsInput
         self.input = input
         self.output = output
-        (inputSize, inputStartOffset) = Pipeline.skipAhead(input, to: stages.first?.inputStart)
+        var file = plan.inputFile
+        file?.skipAhead(input, to: stages.first?.inputStart)
+        inputFile = file
         firstConsumption = stages.first?.inputConsumption
-        self.plans = stages
-        var nodes = [NodeStats(name: "stdin")]
-        nodes += stages.map { NodeStats(name: $0.name, label: $0.label.isEmpty ? $0.name : $0.label) }
-        nodes.append(NodeStats(name: "stdout"))
+        plans = stages
+        let nodes = [NodeStats(name: "stdin")]
+            + stages.map { NodeStats(name: $0.name, label: $0.label.isEmpty ? $0.name : $0.label) }
+            + [NodeStats(name: "stdout")]
         self.nodes = nodes
-        let buffers = [inputBuffer] + stages.map(\.buffer)
-        let marks = buffers.map { $0.waterMarks(chunkBytes: chunkBytes) }
+        let buffers = [plan.inputBuffer] + stages.map(\.buffer)
+        let marks = buffers.map { $0.waterMarks(chunkBytes: plan.chunkBytes) }
         // Idle chunks are kept up to what the ordinary channels can hold (a `buffer`
         // stage's large channel is left out, so its memory is returned as it drains),
         // plus two per thread and those the stages hold.
         let ordinarySlots = buffers.indices.filter { buffers[$0].keepsIdleChunks }
             .reduce(2 * nodes.count) { Saturating.sum($0, marks[$1].maxChunks) }
             + stages.reduce(0) { Saturating.sum($0, $1.heldChunks) }
-        let pool = ChunkPool(chunkBytes: chunkBytes, maxIdleChunks: ordinarySlots)
+        let pool = ChunkPool(chunkBytes: plan.chunkBytes, maxIdleChunks: ordinarySlots)
         self.pool = pool
         var failure: SluiceError?
         channels = marks.indices.map { i in
-            guard let directory = buffers[i].spillDirectory else { return BoundedChannel(marks[i], pool: pool) }
             do throws(Errno) {
-                let file = try SpillFile(directory: directory)
-                let channel = BoundedChannel(marks[i], pool: pool, spill: file, spillMaxBytes: buffers[i].spillMaxBytes)
+                let channel = try BoundedChannel(marks[i], pool: pool, overflow: buffers[i].overflow)
                 let name = nodes[i].label
                 channel.onSpillWarning = { diagnostics?.warn(name, $0) }
                 return channel
             } catch {
-                failure = failure ?? .runtime("\(nodes[i].label): --spill \(directory): \(error)")
+                if case .spill(let directory, _) = buffers[i].overflow {
+                    failure = failure ?? .runtime("\(nodes[i].label): --spill \(directory): \(error)")
+                }
                 return BoundedChannel(marks[i], pool: pool)
             }
         }
@@ -307,24 +202,12 @@ public final class Pipeline: @unchecked Sendable {
         heldBytes = stages.reduce(0) { Saturating.sum($0, $1.heldBytes) }
     }
 
-    /// On a regular-file stdin, moves its offset to where the first stage wants to start
-    /// (`tail`), and returns the bytes left to read and that offset; nil for anything but
-    /// a regular file (and no offset when it cannot be had).
-    private static func skipAhead(_ input: FileDescriptor, to inputStart: InputStart?) -> (Int?, Int?) {
-        guard let size = input.regularFileSize else { return (nil, nil) }
-        guard var offset = try? input.currentOffset() else { return (size, nil) }
-        if let start = inputStart?(input, offset, size), start > offset, (try? input.seek(to: start)) != nil {
-            offset = start
-        }
-        return (max(0, size - offset), offset)
-    }
-
     /// After a run that ended normally, leaves a regular-file stdin just past what the
     /// first stage consumed (`InputConsumption`), as coreutils head and `grep -m` leave
     /// it. Nothing is done when the first stage cannot tell, or did not end by itself
     /// (a stage below it stopped first): what it consumed is then not known exactly.
     public func positionInput() {
-        guard let start = inputStartOffset, let consumption = firstConsumption,
+        guard let start = inputFile?.offset, let consumption = firstConsumption,
               let end = lock.withLock({ firstStageEnd }), end == .finished || end == .stopped,
               let size = input.regularFileSize else { return }
         let consumed: Int
@@ -392,7 +275,7 @@ public final class Pipeline: @unchecked Sendable {
         // regular file read(2) does not wait, and the reader must be done before
         // `positionInput` moves the offset under it; a draining reader is waited for:
         // reading to the end is what it is for.
-        if readerFinished || inputStartOffset != nil || drainsInput { readerThread?.join() } else { readerThread?.detach() }
+        if readerFinished || inputFile?.offset != nil || drainsInput { readerThread?.join() } else { readerThread?.detach() }
         for (i, channel) in channels.enumerated() {
             if let failure = channel.spillFailure, let message = failure.message {
                 outcome.record(.runtime("\(nodes[i].label): \(message)"))
@@ -400,101 +283,5 @@ public final class Pipeline: @unchecked Sendable {
         }
         endStamp.store(monotonicNanos(), ordering: .releasing)
         return true
-    }
-
-    // MARK: The three kinds of node
-
-    /// stdin → channel 0, chunk by chunk; closes the channel with why it stopped.
-    private func runReader() {
-        let stats = nodes[0]
-        let channel = channels[0]
-        stats.begin()
-        var end = StreamEnd.endOfInput
-        while true {
-            let chunk = pool.take()
-            let n: Int
-            do throws(Errno) {
-                n = try input.read(into: chunk.freeSpace)
-            } catch {
-                pool.recycle(chunk)
-                let failure = SluiceError.runtime("stdin: \(error)")
-                outcome.record(failure)
-                end = .upstreamFailed(failure)
-                break
-            }
-            if n == 0 {
-                pool.recycle(chunk)
-                break
-            }
-            chunk.count = n
-            stats.bytesIn.add(n, ordering: .relaxed)
-            if case .closed(let reason) = channel.send(chunk, waiter: stats) {
-                if drainsInput && reason == .cancelled { end = drain(stats) }
-                break
-            }
-            stats.bytesOut.add(n, ordering: .relaxed)
-        }
-        channel.close(reason: end)
-        stats.end()
-        lock.withLock { isReaderDone = true }
-    }
-
-    /// `--drain`: reads stdin to its end into one scratch chunk, counting the bytes in
-    /// but passing none on; how it ended, for the channel's close.
-    private func drain(_ stats: NodeStats) -> StreamEnd {
-        let scratch = pool.take()
-        defer { pool.recycle(scratch) }
-        while true {
-            do throws(Errno) {
-                let n = try input.read(into: scratch.freeSpace)
-                if n == 0 { return .endOfInput }
-                stats.bytesIn.add(n, ordering: .relaxed)
-            } catch {
-                let failure = SluiceError.runtime("stdin: \(error)")
-                outcome.record(failure)
-                return .upstreamFailed(failure)
-            }
-        }
-    }
-
-    private func runStage(_ stage: inout any Stage, name: String, node: NodeStats,
-                          input: BoundedChannel, output: BoundedChannel, isFirst: Bool) {
-        node.begin()
-        let end = StageLoop.run(&stage, input: input, output: output, pool: pool, stats: node)
-        if case .failed(let message) = end {
-            outcome.record(.runtime("\(name): \(message)"))
-        }
-        if isFirst { lock.withLock { firstStageEnd = end } }
-        if let verdict = stage.verdict { outcome.record(verdict) }
-        node.end()
-    }
-
-    /// The last channel → stdout; a failed write closes the channel (and so every
-    /// channel above) with the failure.
-    private func runWriter() {
-        let stats = nodes[nodes.count - 1]
-        let channel = channels[channels.count - 1]
-        stats.begin()
-        var cancel = StreamCancel.cancelled
-        while case .chunk(let chunk) = channel.receive(waiter: stats) {
-            stats.bytesIn.add(chunk.count, ordering: .relaxed)
-            do throws(Errno) {
-                try output.writeAll(chunk.bytes)
-            } catch {
-                let failure: SluiceError = error == .brokenPipe ? .brokenPipe : .runtime("stdout: \(error)")
-                outcome.record(failure)
-                cancel = .downstreamFailed(failure)
-                pool.recycle(chunk)
-                break
-            }
-            stats.bytesOut.add(chunk.count, ordering: .relaxed)
-            pool.recycle(chunk)
-        }
-        channel.close(reason: cancel)
-        stats.end()
-        lock.withLock {
-            isWriterDone = true
-            done.broadcast()
-        }
     }
 }

@@ -1,20 +1,3 @@
-/// What a buffer does when it reaches its high-water mark (`--when-full`).
-public enum OverflowPolicy: String, Sendable, Equatable, CaseIterable {
-    /// The sender waits until the buffer drains to its low-water mark: nothing is lost.
-    case block
-    /// The incoming lines are dropped, whole, and counted; the sender never waits.
-    case dropNewest = "drop-newest"
-    /// The oldest queued lines are dropped, whole, and counted, to make room; the
-    /// freshest data goes out; the sender never waits.
-    case dropOldest = "drop-oldest"
-    /// Past the high-water mark, data goes to a file on disk and is read back in order
-    /// (`--spill DIR`); past the spill limit, the sender waits.
-    case spill
-
-    /// Whether the policy drops records (lines) instead of blocking.
-    public var drops: Bool { self == .dropNewest || self == .dropOldest }
-}
-
 /// The water-mark policy of one buffer, as a value with no threads or locks in it (the
 /// shape of swift-nio's `HighLowWatermark`): the channel asks it, under its lock, whether
 /// a sender must wait, whether a waiting sender may go on, and whether the receiver may
@@ -34,18 +17,15 @@ public struct WaterMarks: Sendable, Equatable {
     /// Most chunks queued at once: enough for `highWaterMark` bytes in full chunks plus
     /// the one that crosses it. Bounds memory when chunks arrive small.
     public let maxChunks: Int
-    public let whenFull: OverflowPolicy
     /// The start threshold is holding the receiver back.
     public private(set) var isGated: Bool
 
-    public init(highWaterMark: Int, lowWaterMark: Int, chunkBytes: Int, startBytes: Int = 0,
-                whenFull: OverflowPolicy = .block) {
+    public init(highWaterMark: Int, lowWaterMark: Int, chunkBytes: Int, startBytes: Int = 0) {
         precondition(highWaterMark > 0 && lowWaterMark >= 0 && lowWaterMark < highWaterMark && chunkBytes > 0)
         self.highWaterMark = highWaterMark
         self.lowWaterMark = lowWaterMark
         self.startBytes = startBytes
         self.maxChunks = WaterMarks.maxChunks(highWaterMark: highWaterMark, chunkBytes: chunkBytes)
-        self.whenFull = whenFull
         self.isGated = startBytes > 0
     }
 

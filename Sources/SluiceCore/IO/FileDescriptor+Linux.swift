@@ -2,16 +2,6 @@ import CSys
 import Glibc
 
 extension FileDescriptor {
-    /// For a regular file, the bytes from the current offset to its end (fstat(2),
-    /// lseek(2)); nil for a pipe, a terminal, a device, or on any error.
-    public var remainingFileBytes: Int? {
-        var info = stat()
-        guard fstat(rawValue, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-        let offset = lseek(rawValue, 0, SEEK_CUR)
-        guard offset >= 0 else { return nil }
-        return max(Int(info.st_size) - Int(offset), 0)
-    }
-
     /// ioctl(FIONREAD): the bytes a pipe holds unread, asked at either end; 0 on error.
     public var unreadBytes: Int { max(Int(sluice_pipe_unread(rawValue)), 0) }
 

@@ -69,7 +69,7 @@ public final class Monitor {
             func share(_ a: UInt64, _ b: UInt64?) -> Double { wall > 0 ? Double(a &- (b ?? 0)) / wall : 0 }
             let channel = i < pipeline.channels.count ? pipeline.channels[i] : nil
             var notes: [String] = []
-            if let channel, channel.whenFull.drops { notes.append("dropped \(Decimal.grouped(channel.dropped.records))") }
+            if let channel, channel.overflow.drops { notes.append("dropped \(Decimal.grouped(channel.dropped.records))") }
             if let backlog = channel?.spillBacklogBytes { notes.append("disk \(Sizes.human(backlog))") }
             if let level = pipeline.nodes[i].counters.snapshot["level"] { notes.append("level \(level)") }
             rows.append(ProgressView.Row(

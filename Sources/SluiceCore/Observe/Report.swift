@@ -14,8 +14,8 @@ public struct NodeReport: Sendable {
     public var busySeconds: Double
     public var starvedSeconds: Double
     public var blockedSeconds: Double
-    /// The output buffer's `--when-full` policy, and the lines and bytes it dropped.
-    public var whenFull = OverflowPolicy.block
+    /// The output buffer's overflow policy (`--when-full`, `--spill`), and the lines and bytes it dropped.
+    public var overflow = Overflow.block
     public var droppedRecords = 0
     public var droppedBytes = 0
     /// Bytes the buffer spilled to disk in all, and its largest backlog there; nil
@@ -68,7 +68,7 @@ public struct PipelineReport: Sendable {
                 blockedSeconds: Double(s.blockedNanos) / 1e9, pacingSeconds: Double(s.pacingNanos) / 1e9)
             report.counters = pipeline.nodes[i].counters.snapshot
             if let channel {
-                report.whenFull = channel.whenFull
+                report.overflow = channel.overflow
                 (report.droppedRecords, report.droppedBytes) = channel.dropped
                 if let spill = channel.spillCounts { (report.spilledBytes, report.peakSpillBytes) = spill }
             }
@@ -93,7 +93,7 @@ public struct PipelineReport: Sendable {
                 + "\"busy_s\": \(seconds(n.busySeconds)), "
                 + "\"blocked_on_input_s\": \(seconds(n.starvedSeconds)), "
                 + "\"blocked_on_output_s\": \(seconds(n.blockedSeconds)), "
-                + "\"when_full\": \(JSON.quote(n.whenFull.rawValue)), "
+                + "\"when_full\": \(JSON.quote(n.overflow.name)), "
                 + "\"dropped_records\": \(n.droppedRecords), \"dropped_bytes\": \(n.droppedBytes), "
                 + "\"spilled_bytes\": \(optional(n.spilledBytes)), \"peak_spill_bytes\": \(optional(n.peakSpillBytes))"
                 + levelsJSON(n) + jobsJSON(n) + ", "
@@ -127,7 +127,7 @@ public struct PipelineReport: Sendable {
         // Optional columns only in a run that needs them: pacing (a throttle), drops
         // (a drop policy), spill (--spill).
         let paced = nodes.contains { $0.pacingSeconds > 0 }
-        let drops = nodes.contains { $0.whenFull.drops }
+        let drops = nodes.contains { $0.overflow.drops }
         let spills = nodes.contains { $0.spilledBytes != nil }
         let header = ["stage", "bytes in", "bytes out", "hwm", "peak buf", "busy", "starved", "blocked"]
             + (paced ? ["pacing"] : []) + (drops ? ["dropped"] : []) + (spills ? ["spilled", "peak disk"] : [])
@@ -143,7 +143,7 @@ public struct PipelineReport: Sendable {
                 Decimal.format(n.starvedSeconds, places: 3) + "s",
                 Decimal.format(n.blockedSeconds, places: 3) + "s",
             ] + (paced ? [Decimal.format(n.pacingSeconds, places: 3) + "s"] : [])
-              + (drops ? [n.whenFull.drops ? "\(n.droppedRecords) lines" : "-"] : [])
+              + (drops ? [n.overflow.drops ? "\(n.droppedRecords) lines" : "-"] : [])
               + (spills ? [n.spilledBytes.map(Sizes.human) ?? "-", n.peakSpillBytes.map(Sizes.human) ?? "-"] : []))
         }
         var widths = [Int](repeating: 0, count: header.count)

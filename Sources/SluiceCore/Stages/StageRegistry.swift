@@ -93,15 +93,9 @@ public enum StageRegistry {
     /// The stage called `name` (or one of its aliases), or a usage error with a suggestion.
     public static func find(_ name: String) throws(SluiceError) -> StageDescriptor {
         if let d = all.first(where: { $0.name == name || $0.aliases.contains(name) }) { return d }
-        if name.hasPrefix("-") {
-            throw .usage("unknown option '\(name)'" + hint(name, among: CommandParser.globalOptions.compactMap { $0.long.map { "--\($0)" } }))
-        }
         let names = all.flatMap { [$0.name] + $0.aliases }
-        throw .usage("unknown stage '\(name)'" + hint(name, among: names))
-    }
-
-    private static func hint(_ word: String, among names: [String]) -> String {
-        Suggestion.closest(to: word, in: names).map { " (did you mean '\($0)'?)" } ?? ""
+        throw .usage("unknown stage '\(name)'"
+            + (Suggestion.closest(to: name, in: names).map { " (did you mean '\($0)'?)" } ?? ""))
     }
 
     /// Builds the plans for a run: each stage made from its options, with its water marks.
@@ -125,12 +119,8 @@ public enum StageRegistry {
             if i > 0 { stageContext.inputBytes = nil }
             var plan = try d.make(reader, stageContext)
             plan.name = d.name
-            try plan.buffer.resolveWaterMarks(reader, globalHighWaterMark: globals.highWaterMark,
-                                              globalLowWaterMark: globals.lowWaterMark,
-                                              globalWhenFull: globals.inputBuffer.whenFull,
-                                              globalSpill: (globals.inputBuffer.spillDirectory,
-                                                            globals.inputBuffer.spillMaxBytes),
-                                              carriesLines: plan.carriesLines)
+            plan.buffer = try BufferOptions(reader).settings(plan.buffer, over: globals.buffers,
+                                                             carriesLines: plan.carriesLines, args: reader)
             plans.append(plan)
         }
         let labels = StageLabels.make(names: plans.map(\.name), commands: invocations.map {
