@@ -114,7 +114,8 @@ import Testing
 
     /// The man page's pass-through paragraph cites splice(2) only, and names exactly the
     /// options that turn splice off: with each of them sluice read(2)s its 4 MiB of input
-    /// (rchar in /proc/PID/io counts it), with any other option it does not.
+    /// (rchar in /proc/PID/io counts it), with any other option it does not. Each run is
+    /// read once it has exited, as a zombie (waitid with WNOWAIT), so all 4 MiB are in.
     @Test func passThroughParagraphIsTrue() throws {
         // Bold and underline are overstruck: a character, a backspace, the character.
         let page = try sh("mandoc -Tascii -O width=1000 '\(Self.root.path)/man/sluice.1'").text
@@ -125,16 +126,21 @@ import Testing
         // The options that print and exit run nothing to splice.
         let options = try Self.helpListing().options.filter { !["--help", "--version", "--completion"].contains($0) }
         #expect(Set(options) == Set(Self.optionExamples.keys), "an example for each option")
-        let runs = options.map { option in
-            "\"$SLUICE\" \(Self.optionExamples[option] ?? option) < <(head -c 4M /dev/zero; sleep 3) > /dev/null 2>&1 & "
-                + "pids+=($!)"
-        }
+        let examples = options.map { shellQuoted(Self.optionExamples[$0] ?? $0) }
         let r = try sh("""
-            pids=()
-            \(runs.joined(separator: "\n"))
-            sleep 1.5
-            for p in "${pids[@]}"; do awk '/^rchar/ { print ($2 >= 4194304 ? "read" : "spliced") }' /proc/$p/io; done
-            wait
+            python3 - "$SLUICE" \(examples.joined(separator: " ")) <<'EOF'
+            import os, shlex, subprocess, sys
+            runs = [subprocess.Popen([sys.argv[1]] + shlex.split(a), stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for a in sys.argv[2:]]
+            for p in runs:
+                p.stdin.write(bytes(4 << 20))
+                p.stdin.close()
+            for p in runs:
+                os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)
+                rchar = next(int(l.split()[1]) for l in open('/proc/%d/io' % p.pid) if l.startswith('rchar'))
+                print('read' if rchar >= 4 << 20 else 'spliced')
+                p.wait()
+            EOF
             """, timeout: 60)
         let ways = r.text.split(separator: "\n").map(String.init)
         #expect(ways.count == options.count, "\(r.stderr)")

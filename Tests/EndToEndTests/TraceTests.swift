@@ -25,7 +25,22 @@ import Testing
             last = samples[-1]['nodes']
             for node, final in zip(last, stats['stages']):
                 assert node['bytes_in'] == final['bytes_in'] and node['bytes_out'] == final['bytes_out'], (node, final)
-            # The shares, weighted by the interval, add up to the time each node spent.
+            # The shares, weighted by the interval, add up to the time each node spent, but
+            # for what no sample covers. The first sample is of the interval after the first
+            # tick (weighted here as 50 ms), so up to its time t is in none: traced is at
+            # most t short. In the interval a node ends its shares are of its own time, but
+            # weighted by the whole interval: at most the longest interval over. 10 ms more
+            # for the shares' three places and a first interval a hair short.
+            interval = 0.05
+            ends = [s['t'] for s in samples]
+            starts = [ends[0] - interval] + ends[:-1]
+            short, over = ends[0] + 0.01, max(b - a for a, b in zip(starts, ends)) + 0.01
+            kinds = [('busy', 'busy_s'), ('starved', 'blocked_on_input_s'),
+                     ('blocked', 'blocked_on_output_s'), ('pacing', 'pacing_s')]
+            for i, final in enumerate(stats['stages']):
+                for kind, key in kinds:
+                    traced = sum(s['nodes'][i][kind] * (b - a) for s, a, b in zip(samples, starts, ends))
+                    assert -short <= traced - final[key] <= over, (final['label'], kind, traced, final[key], short, over)
             print('ok', len(samples) > 0)
             EOF
             """, timeout: 120)

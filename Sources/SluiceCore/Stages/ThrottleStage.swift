@@ -1,22 +1,22 @@
 /// `throttle RATE` (also `rate`): limits the bytes passing this point to RATE per second
-/// with a token bucket. The bucket holds at most one chunk, so a pause does not bank
-/// credit for a flood afterwards. Where it sits decides what it limits:
+/// with a token bucket (`TokenBucket`). The bucket holds at most one chunk, so a pause
+/// does not bank credit for a flood afterwards. Where it sits decides what it limits:
 /// `gunzip + throttle 10M` paces decompressed bytes, `throttle 10M + gunzip` compressed.
 public struct ThrottleStage: Stage {
-    private let bytesPerSecond: Double
-    /// Most tokens the bucket holds: one chunk.
-    private let burst: Double
-    private var tokens: Double
-    private var lastRefill: UInt64 = 0
+    /// Empty until `begin`, which starts it at that instant.
+    private var bucket: TokenBucket
+    private let clock: PacingClock
 
-    public init(bytesPerSecond: Int, burstBytes: Int) {
-        self.bytesPerSecond = Double(bytesPerSecond)
-        burst = Double(max(1, burstBytes))
-        tokens = 0  // starts empty: the first piece goes at once, the rest at RATE
+    /// `burstBytes`: the most the bucket holds (one chunk). `clock`: a test's own, or the
+    /// real one.
+    public init(bytesPerSecond: Int, burstBytes: Int, clock: PacingClock = .monotonic) {
+        bucket = TokenBucket(bytesPerSecond: Double(bytesPerSecond), burstBytes: Double(burstBytes), now: 0)
+        self.clock = clock
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
-        lastRefill = monotonicNanos()
+        // Starts empty: the first piece goes at once, the rest at RATE.
+        bucket = TokenBucket(bytesPerSecond: bucket.bytesPerSecond, burstBytes: bucket.burstBytes, now: clock.now())
         return .more
     }
 
@@ -26,10 +26,10 @@ public struct ThrottleStage: Stage {
         // debt and may take it into debt by up to one piece; the next piece waits until
         // the debt is paid. Sleeping only to pay a debt keeps the long-run rate exact
         // without a nanosleep for every chunk that arrives a hair early.
-        let step = Int(max(1, min(Double(input.count), bytesPerSecond / 50)))
+        let step = Int(max(1, min(Double(input.count), bucket.bytesPerSecond / 50)))
         if step >= input.count {
             payDebt(charging: out.stats)
-            tokens -= Double(input.count)
+            bucket.spend(input.count)
             try out.forward(input)
             return .more
         }
@@ -37,7 +37,7 @@ public struct ThrottleStage: Stage {
         while !rest.isEmpty {
             payDebt(charging: out.stats)
             let n = min(rest.count, step)
-            tokens -= Double(n)
+            bucket.spend(n)
             try out.write(UnsafeRawBufferPointer(rebasing: rest[..<n]))
             try out.flush()
             rest = UnsafeRawBufferPointer(rebasing: rest[n...])
@@ -45,28 +45,20 @@ public struct ThrottleStage: Stage {
         return .more
     }
 
-    /// Refills the bucket and sleeps until it holds no debt: at most 100 ms a sleep (the
-    /// loop sleeps again if owed more), at least 10 µs. The sleep is charged to `stats` as
-    /// pacing, so that neither --stats nor -P reads it as work.
+    /// Refills the bucket and sleeps until it holds no debt, in the bucket's pauses. The
+    /// sleep is charged to `stats` as pacing, so that neither --stats nor -P reads it as work.
     private mutating func payDebt(charging stats: NodeStats?) {
-        refill()
-        guard tokens < 0 else { return }
+        bucket.refill(at: clock.now())
+        guard bucket.pauseNanos != nil else { return }
         let since = stats?.beginWait(.pacing)
-        while tokens < 0 {
-            let seconds = min(0.1, max(0.000_01, -tokens / bytesPerSecond))
-            sleep(nanoseconds: Int(seconds * 1e9))
-            refill()
+        while let pause = bucket.pauseNanos {
+            clock.sleep(pause)
+            bucket.refill(at: clock.now())
         }
         if let since { stats?.endWait(.pacing, since: since) }
     }
 
     public mutating func finish(into out: inout Emitter) throws(StageError) {}
-
-    private mutating func refill() {
-        let now = monotonicNanos()
-        tokens = min(burst, tokens + Double(now &- lastRefill) / 1e9 * bytesPerSecond)
-        lastRefill = now
-    }
 
     public static let descriptor = StageDescriptor(
         name: "throttle", aliases: ["rate"], synopsis: "throttle RATE",
