@@ -1,5 +1,3 @@
-import Glibc
-
 /// `grep`: passes the lines that match (or, with `-v`, those that do not), byte for byte
 /// as `LC_ALL=C grep -a` prints them — a last line without a newline gets one — or what
 /// its options print instead: counts, context, numbers, offsets, matching parts. Whether
@@ -220,7 +218,7 @@ public struct GrepStage: LineStage {
         digitsKey: "context",
         operands: 0...1
     ) { args, context throws(SluiceError) in
-        let options = try GrepStage.options(from: args)
+        let options = try GrepOptions(args)
         // As GNU grep -m: stdin is left just after the last selected line.
         let consumed = options.maxCount == nil ? nil : ConsumedBytes()
         var plan = StagePlan(LineStageAdapter(try GrepStage(options, maxLineBytes: context.maxLineBytes, consumed: consumed),
@@ -228,125 +226,5 @@ public struct GrepStage: LineStage {
                              heldBytes: heldBytes(options, context))
         plan.inputConsumption = consumed.map { .counted($0) }
         return plan
-    }
-
-    /// Reads grep's options as GNU grep does: the matchers conflict, patterns come from
-    /// every `-e` and `-f`, or else from the operand, and split at newlines.
-    static func options(from args: OptionReader) throws(SluiceError) -> GrepOptions {
-        var o = GrepOptions()
-        let matchers = Set(args.parsed.given.map(\.key).filter {
-            ["fixed-strings", "extended-regexp", "basic-regexp"].contains($0)
-        })
-        if matchers.count > 1 { throw args.fail("conflicting matchers specified") }
-        switch matchers.first {
-        case "fixed-strings": o.mode = .fixed
-        case "extended-regexp": o.mode = .regex(.extended)
-        default: o.mode = .regex(.basic)
-        }
-        o.ignoreCase = args.has("ignore-case")
-        o.invert = args.has("invert-match")
-        o.lineRegexp = args.has("line-regexp")
-        o.wordRegexp = args.has("word-regexp")
-        o.maxCount = try countOption("max-count", args)
-        try readOutputOptions(&o, args)
-        for text in try patternTexts(args) {
-            o.patterns += text.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
-        }
-        o.partSearch = PartSearch.gnu(o.mode, o.patterns, wordRegexp: o.wordRegexp)
-        if case .fixedStrings(let texts) = o.partSearch, o.mode != .fixed {
-            // Two or more regexes that are all plain text: GNU grep searches them as fixed
-            // strings, and so does sluice (`a\.b` is `a.b`).
-            o.mode = .fixed
-            o.patterns = texts
-        }
-        if case .regex(let syntax) = o.mode { try readRegexes(&o, syntax) }
-        switch o.mode {
-        case .regex(.extended): o.patterns = o.patterns.map(RegexText.normalizingExtended)
-        case .regex(.basic): o.patterns = o.patterns.map(RegexText.normalizingBasic)
-        case .fixed: break
-        }
-        if case .regex(let syntax) = o.mode, o.separator != 0x0A {
-            o.patterns = o.patterns.map { RegexText.anchoringAtRecordEdges($0, syntax) }
-        }
-        return o
-    }
-
-    /// The options that say what is printed: `-c -q -n -b -o -z`, and context, where `-A`
-    /// and `-B` win over `-C` (and `-NUM`), as in GNU grep.
-    private static func readOutputOptions(_ o: inout GrepOptions, _ args: OptionReader) throws(SluiceError) {
-        o.countsLines = args.has("count")
-        o.isQuiet = args.has("quiet")
-        o.numbersLines = args.has("line-number")
-        o.showsByteOffsets = args.has("byte-offset")
-        o.onlyMatching = args.has("only-matching")
-        o.separator = args.has("null-data") ? 0 : 0x0A
-        let context = try countOption("context", args)
-        o.linesAfter = try countOption("after-context", args) ?? context
-        o.linesBefore = try countOption("before-context", args) ?? context
-        o.separatesGroups = !args.has("no-group-separator")
-    }
-
-    /// The last value of the count option `key`, if given.
-    private static func countOption(_ key: String, _ args: OptionReader) throws(SluiceError) -> Int? {
-        guard let option = args.last(key), let text = option.value else { return nil }
-        return try args.parseCount(text, for: option.spelling)
-    }
-
-    /// Checks regex patterns and rewrites them for GNU regex. Regexes that are plain text
-    /// search as fixed strings (GNU grep does the same): `grep -w int` then never runs the
-    /// regex engine; an escaped letter that means itself (`a\x`) is plain text too.
-    private static func readRegexes(_ o: inout GrepOptions, _ syntax: RegexSyntax) throws(SluiceError) {
-        if o.patterns.allSatisfy({ RegexText.isLiteral($0, syntax) }) {
-            o.mode = .fixed
-            return
-        }
-        o.patterns = o.patterns.map { RegexText.collapsingStackedRepetitions($0, syntax) }
-        try LineMatcher.checkSyntax(o.patterns, syntax, ignoreCase: o.ignoreCase)
-        o.patterns = o.patterns.map(RegexText.droppingStrayEscapes)
-        if o.patterns.allSatisfy({ RegexText.isLiteral($0, syntax) }) { o.mode = .fixed }
-    }
-
-    /// The texts of every `-e` and `-f`, in order, or else of the operand.
-    private static func patternTexts(_ args: OptionReader) throws(SluiceError) -> [[UInt8]] {
-        var texts: [[UInt8]] = []
-        var sawPatternOption = false
-        for given in args.parsed.given where given.key == "regexp" || given.key == "file" {
-            sawPatternOption = true
-            guard let value = given.value else { continue }
-            if given.key == "regexp" {
-                texts.append(value.rawBytes)
-            } else {
-                texts += try patternFile(value, args)
-            }
-        }
-        if !sawPatternOption {
-            guard let first = args.operands.first else { throw args.fail("no pattern given (usage: grep PATTERN)") }
-            texts.append(first.rawBytes)
-        } else if let extra = args.operands.first {
-            throw args.fail("unexpected argument '\(extra)' (grep reads standard input; patterns come from -e)")
-        }
-        return texts
-    }
-
-    /// The lines of FILE as patterns (a final newline does not add an empty pattern).
-    private static func patternFile(_ path: String, _ args: OptionReader) throws(SluiceError) -> [[UInt8]] {
-        let fd: FileDescriptor
-        do throws(Errno) { fd = try FileDescriptor.open(path.rawBytes, flags: O_RDONLY) } catch {
-            throw .runtime("grep: \(path): \(error)")
-        }
-        defer { try? fd.close() }
-        var data: [UInt8] = []
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n: Int
-            do throws(Errno) { n = try fd.read(into: buffer) } catch { throw .runtime("grep: \(path): \(error)") }
-            if n == 0 { break }
-            data += UnsafeRawBufferPointer(rebasing: buffer[..<n])
-            if data.count > 64 << 20 { throw .runtime("grep: \(path): pattern file larger than 64 MiB") }
-        }
-        if data.isEmpty { return [] }
-        if data.last == 0x0A { data.removeLast() }
-        return [data]
     }
 }
