@@ -14,19 +14,21 @@ public struct GrepStage: LineStage {
     /// Input bytes consumed: every line handed over, or up to the end of the last line
     /// `-m` selected (`InputConsumption`), so stdin can be left there. Nil when nobody asked.
     private let consumed: ConsumedBytes?
-    /// In this run, where the last selected line ends (for `consumed`).
+    /// In this run, where the last selected line ends, once `-m` is used up (for `consumed`).
     private var lastSelectedEnd = 0
-    /// `-c`, `-q` or a printer: the lines go through `selectAndReport`, not the plain path.
+    /// `-c`, `-q` or a printer: the selected lines are counted and printed, not passed plain.
     private let reports: Bool
     /// `-c` (and not `-q`, which wins).
     private let countsLines: Bool
     /// `-q`.
     private let isQuiet: Bool
+    /// `-c` or `-q`: `selectedCount` is kept even without `-m`.
+    private let countsSelections: Bool
     /// Nothing can be selected: the stage reads nothing (`GrepOptions.cannotSelect`).
     private let cannotSelect: Bool
     /// Prints context, numbers, offsets or parts; nil for the plain lines, `-c` and `-q`.
     private(set) var printer: GrepPrinter?
-    /// Lines selected so far, for `-c` and `-q`.
+    /// Lines selected so far, for `-c` and `-q` (and counted with `-m`).
     private var selectedCount = 0
     /// `-c`'s count went out.
     private var hasReported = false
@@ -45,6 +47,7 @@ public struct GrepStage: LineStage {
         reports = options.reportsMoreThanLines
         isQuiet = options.isQuiet
         countsLines = options.countsLines && !options.isQuiet
+        countsSelections = options.countsLines || options.isQuiet
         cannotSelect = options.cannotSelect
         if reports && !isQuiet && !countsLines { printer = try GrepPrinter(options, maxLineBytes: maxLineBytes) }
     }
@@ -75,97 +78,67 @@ public struct GrepStage: LineStage {
         isQuiet ? (selectedCount > 0 ? .selected : .noneSelected) : nil
     }
 
-    /// Writes the selected lines of `lines` (whole lines, each ending in the separator);
-    /// adjacent selected lines go out in one write. Stops at `-m`.
+    /// Selects the lines of `lines` (whole lines, each ending in the separator), counting
+    /// them off `-m`, and passes them: plain, adjacent selected lines go out in one write;
+    /// with `-c`, `-q` or a printer they are counted and handed to the printer, which adds
+    /// what goes around them. Stops at `-m` once any trailing context is out, and with
+    /// `-q` at the first selected line.
     public mutating func lines(_ lines: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> LineFlow {
-        if reports { return try selectAndReport(lines, into: &out) }
         var position = 0
         var run = 0..<0
-        while position < lines.count {
+        lastSelectedEnd = 0
+        var isDone = isSatisfied
+        while !isDone && position < lines.count {
             let match = matcher.nextMatch(in: lines, from: position)
             let selected = invert ? position..<(match?.lowerBound ?? lines.count) : match ?? position..<position
-            if !selected.isEmpty, try take(selected, of: lines, run: &run, into: &out) {
-                try emit(run, of: lines, into: &out)
-                consumed?.count += run.upperBound
-                return .stop
-            }
+            if !selected.isEmpty { isDone = try select(selected, of: lines, run: &run, into: &out) }
             guard let match else { break }
             position = match.upperBound
         }
         try emit(run, of: lines, into: &out)
-        consumed?.count += lines.count
-        return .more
+        try printer?.endRun(lines, into: &out)
+        // As GNU grep -m: stdin is left after the last selected line, whatever context followed.
+        consumed?.count += remaining == 0 ? lastSelectedEnd : lines.count
+        guard isSatisfied && (printer?.pending ?? 0) == 0 else { return .more }
+        try report(into: &out)
+        return .stop
     }
 
-    /// Adds `selected` to the pending `run`, writing the run first when they are not
-    /// adjacent, and counts it off `-m`; true when `-m` is reached (the run then ends at
-    /// the last line allowed).
-    private mutating func take(_ selected: Range<Int>, of lines: UnsafeRawBufferPointer,
-                               run: inout Range<Int>, into out: inout Emitter) throws(StageError) -> Bool {
-        var selected = selected
+    /// `-m` is used up, or `-q` has its verdict: no more lines are selected.
+    private var isSatisfied: Bool { remaining == 0 || (isQuiet && selectedCount > 0) }
+
+    /// Counts `selected` (a line; with `-v`, a run of lines, of which `-m` may allow
+    /// fewer) and passes it: plain, added to the pending `run`, which is written first when
+    /// they are not adjacent; else to the printer, if any. True once `isSatisfied`, as
+    /// it is after the first selected line with `-q`.
+    private mutating func select(_ selected: Range<Int>, of lines: UnsafeRawBufferPointer,
+                                 run: inout Range<Int>, into out: inout Emitter) throws(StageError) -> Bool {
+        var range = selected
+        var isDone = false
         if let left = remaining {
-            let (count, end) = invert ? countLines(lines, selected, limit: left) : (1, selected.upperBound)
+            let (count, end) = invert ? countLines(lines, range, limit: left) : (1, range.upperBound)
             remaining = left - count
-            selected = selected.lowerBound..<end
+            selectedCount += count
+            range = range.lowerBound..<end
+            lastSelectedEnd = end
+            isDone = remaining == 0 || isQuiet
+        } else if reports && countsSelections {
+            selectedCount += invert ? count(of: separator, in: UnsafeRawBufferPointer(rebasing: lines[range])) : 1
+            isDone = isQuiet
         }
-        if selected.lowerBound == run.upperBound {
-            run = run.lowerBound..<selected.upperBound
+        if reports {
+            try printer?.print(lines, selected: range, into: &out)
+        } else if range.lowerBound == run.upperBound {
+            run = run.lowerBound..<range.upperBound
         } else {
             try emit(run, of: lines, into: &out)
-            run = selected
+            run = range
         }
-        return remaining == 0
+        return isDone
     }
 
     private func emit(_ range: Range<Int>, of lines: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) {
         if !range.isEmpty { try out.write(UnsafeRawBufferPointer(rebasing: lines[range])) }
-    }
-
-    /// The path of `-c`, `-q` and the printer: as `lines`, but each selected line (or run
-    /// of them, with `-v`) is counted and handed to the printer, which adds what goes
-    /// around it. Stops at `-m` once the trailing context is out, and with `-q` at the
-    /// first selected line.
-    private mutating func selectAndReport(_ lines: UnsafeRawBufferPointer,
-                                          into out: inout Emitter) throws(StageError) -> LineFlow {
-        var position = 0
-        lastSelectedEnd = 0
-        while remaining != 0 && position < lines.count && !(isQuiet && selectedCount > 0) {
-            let match = matcher.nextMatch(in: lines, from: position)
-            let selected = invert ? position..<(match?.lowerBound ?? lines.count) : match ?? position..<position
-            if !selected.isEmpty { try select(selected, of: lines, into: &out) }
-            guard let match else { break }
-            position = match.upperBound
-        }
-        try printer?.endRun(lines, into: &out)
-        if (remaining == 0 && (printer?.pending ?? 0) == 0) || (isQuiet && selectedCount > 0) {
-            // As GNU grep -m: stdin is left after the last selected line, whatever context followed.
-            consumed?.count += remaining == 0 ? lastSelectedEnd : lines.count
-            try report(into: &out)
-            return .stop
-        }
-        consumed?.count += remaining == 0 ? lastSelectedEnd : lines.count
-        return .more
-    }
-
-    /// Counts `selected` (a line; with `-v`, a run of lines, of which `-m` may allow fewer)
-    /// and prints it.
-    private mutating func select(_ selected: Range<Int>, of lines: UnsafeRawBufferPointer,
-                                 into out: inout Emitter) throws(StageError) {
-        var range = selected
-        var lineCount = 1
-        if invert {
-            if remaining == nil && printer == nil {
-                lineCount = count(of: separator, in: UnsafeRawBufferPointer(rebasing: lines[range]))
-            } else {
-                let end: Int
-                (lineCount, end) = countLines(lines, range, limit: remaining ?? Int.max)
-                range = range.lowerBound..<end
-            }
-        }
-        selectedCount += lineCount
-        if let left = remaining { remaining = left - lineCount }
-        lastSelectedEnd = range.upperBound
-        try printer?.print(lines, selected: range, into: &out)
     }
 
     /// `-c`'s count, once, with "\n" whatever the separator, as GNU grep prints it.
