@@ -26,13 +26,22 @@ extension LazyDFA {
             let t = table[c]
             for c2 in 0..<stride { byClass[c * stride + c2] = t == 0 || (t > 0 && table[Int(t) + c2] == table[c2]) }
         }
+        // The 256 pairs ending in one byte form a row, the same for every byte of a class:
+        // each class's row is made once, and copied for the class's other bytes.
         let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 65536 + 256)
-        var any = false
-        for pair in 0..<65536 {
-            let passes = byClass[Int(classOf[pair & 255]) * stride + Int(classOf[pair >> 8])]
-            table[pair] = passes ? 1 : 0
-            any = any || passes
+        var rowOfClass = [Int](repeating: -1, count: stride)
+        for second in 0..<256 {
+            let c2 = Int(classOf[second])
+            let row = table + second << 8
+            if rowOfClass[c2] >= 0 {
+                row.update(from: table + rowOfClass[c2] << 8, count: 256)
+                continue
+            }
+            rowOfClass[c2] = second
+            for first in 0..<256 { row[first] = byClass[Int(classOf[first]) * stride + c2] ? 1 : 0 }
         }
+        // Every class holds a byte, so some pair passes when some class pair does.
+        let any = byClass.contains(true)
         for b in 0..<256 { table[65536 + b] = self.table[Int(classOf[b])] == 0 ? 1 : 0 }
         skippable = table
         isAccelerating = any
