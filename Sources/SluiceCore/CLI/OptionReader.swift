@@ -29,6 +29,12 @@ public struct OptionReader {
         return try parseSize(text, for: option.spelling, min: min, max: max)
     }
 
+    /// The last value of the count option `key` (`parseCount`: `-m 10`, `-A 1K`), if given.
+    public func optionalCount(_ key: String) throws(SluiceError) -> Int? {
+        guard let option = parsed.last(key), let text = option.value else { return nil }
+        return try parseCount(text, for: option.spelling)
+    }
+
     /// `--flush-idle DURATION`, as gzip and `exec -j` read it: the nanoseconds, nil for 0
     /// (never), `value` when not given; worded as `--flush-idle: invalid duration 'x' (...)`.
     public func flushIdleNanos(default value: UInt64?) throws(SluiceError) -> UInt64? {

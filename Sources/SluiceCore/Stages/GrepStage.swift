@@ -1,5 +1,3 @@
-import Glibc
-
 /// `grep`: passes the lines that match (or, with `-v`, those that do not), byte for byte
 /// as `LC_ALL=C grep -a` prints them — a last line without a newline gets one — or what
 /// its options print instead: counts, context, numbers, offsets, matching parts. Whether
@@ -16,19 +14,21 @@ public struct GrepStage: LineStage {
     /// Input bytes consumed: every line handed over, or up to the end of the last line
     /// `-m` selected (`InputConsumption`), so stdin can be left there. Nil when nobody asked.
     private let consumed: ConsumedBytes?
-    /// In this run, where the last selected line ends (for `consumed`).
+    /// In this run, where the last selected line ends, once `-m` is used up (for `consumed`).
     private var lastSelectedEnd = 0
-    /// `-c`, `-q` or a printer: the lines go through `selectAndReport`, not the plain path.
+    /// `-c`, `-q` or a printer: the selected lines are counted and printed, not passed plain.
     private let reports: Bool
     /// `-c` (and not `-q`, which wins).
     private let countsLines: Bool
     /// `-q`.
     private let isQuiet: Bool
+    /// `-c` or `-q`: `selectedCount` is kept even without `-m`.
+    private let countsSelections: Bool
     /// Nothing can be selected: the stage reads nothing (`GrepOptions.cannotSelect`).
     private let cannotSelect: Bool
     /// Prints context, numbers, offsets or parts; nil for the plain lines, `-c` and `-q`.
     private(set) var printer: GrepPrinter?
-    /// Lines selected so far, for `-c` and `-q`.
+    /// Lines selected so far, for `-c` and `-q` (and counted with `-m`).
     private var selectedCount = 0
     /// `-c`'s count went out.
     private var hasReported = false
@@ -47,6 +47,7 @@ public struct GrepStage: LineStage {
         reports = options.reportsMoreThanLines
         isQuiet = options.isQuiet
         countsLines = options.countsLines && !options.isQuiet
+        countsSelections = options.countsLines || options.isQuiet
         cannotSelect = options.cannotSelect
         if reports && !isQuiet && !countsLines { printer = try GrepPrinter(options, maxLineBytes: maxLineBytes) }
     }
@@ -77,97 +78,67 @@ public struct GrepStage: LineStage {
         isQuiet ? (selectedCount > 0 ? .selected : .noneSelected) : nil
     }
 
-    /// Writes the selected lines of `lines` (whole lines, each ending in the separator);
-    /// adjacent selected lines go out in one write. Stops at `-m`.
+    /// Selects the lines of `lines` (whole lines, each ending in the separator), counting
+    /// them off `-m`, and passes them: plain, adjacent selected lines go out in one write;
+    /// with `-c`, `-q` or a printer they are counted and handed to the printer, which adds
+    /// what goes around them. Stops at `-m` once any trailing context is out, and with
+    /// `-q` at the first selected line.
     public mutating func lines(_ lines: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> LineFlow {
-        if reports { return try selectAndReport(lines, into: &out) }
         var position = 0
         var run = 0..<0
-        while position < lines.count {
+        lastSelectedEnd = 0
+        var isDone = isSatisfied
+        while !isDone && position < lines.count {
             let match = matcher.nextMatch(in: lines, from: position)
             let selected = invert ? position..<(match?.lowerBound ?? lines.count) : match ?? position..<position
-            if !selected.isEmpty, try take(selected, of: lines, run: &run, into: &out) {
-                try emit(run, of: lines, into: &out)
-                consumed?.count += run.upperBound
-                return .stop
-            }
+            if !selected.isEmpty { isDone = try select(selected, of: lines, run: &run, into: &out) }
             guard let match else { break }
             position = match.upperBound
         }
         try emit(run, of: lines, into: &out)
-        consumed?.count += lines.count
-        return .more
+        try printer?.endRun(lines, into: &out)
+        // As GNU grep -m: stdin is left after the last selected line, whatever context followed.
+        consumed?.count += remaining == 0 ? lastSelectedEnd : lines.count
+        guard isSatisfied && (printer?.pending ?? 0) == 0 else { return .more }
+        try report(into: &out)
+        return .stop
     }
 
-    /// Adds `selected` to the pending `run`, writing the run first when they are not
-    /// adjacent, and counts it off `-m`; true when `-m` is reached (the run then ends at
-    /// the last line allowed).
-    private mutating func take(_ selected: Range<Int>, of lines: UnsafeRawBufferPointer,
-                               run: inout Range<Int>, into out: inout Emitter) throws(StageError) -> Bool {
-        var selected = selected
+    /// `-m` is used up, or `-q` has its verdict: no more lines are selected.
+    private var isSatisfied: Bool { remaining == 0 || (isQuiet && selectedCount > 0) }
+
+    /// Counts `selected` (a line; with `-v`, a run of lines, of which `-m` may allow
+    /// fewer) and passes it: plain, added to the pending `run`, which is written first when
+    /// they are not adjacent; else to the printer, if any. True once `isSatisfied`, as
+    /// it is after the first selected line with `-q`.
+    private mutating func select(_ selected: Range<Int>, of lines: UnsafeRawBufferPointer,
+                                 run: inout Range<Int>, into out: inout Emitter) throws(StageError) -> Bool {
+        var range = selected
+        var isDone = false
         if let left = remaining {
-            let (count, end) = invert ? countLines(lines, selected, limit: left) : (1, selected.upperBound)
+            let (count, end) = invert ? countLines(lines, range, limit: left) : (1, range.upperBound)
             remaining = left - count
-            selected = selected.lowerBound..<end
+            selectedCount += count
+            range = range.lowerBound..<end
+            lastSelectedEnd = end
+            isDone = remaining == 0 || isQuiet
+        } else if reports && countsSelections {
+            selectedCount += invert ? count(of: separator, in: UnsafeRawBufferPointer(rebasing: lines[range])) : 1
+            isDone = isQuiet
         }
-        if selected.lowerBound == run.upperBound {
-            run = run.lowerBound..<selected.upperBound
+        if reports {
+            try printer?.print(lines, selected: range, into: &out)
+        } else if range.lowerBound == run.upperBound {
+            run = run.lowerBound..<range.upperBound
         } else {
             try emit(run, of: lines, into: &out)
-            run = selected
+            run = range
         }
-        return remaining == 0
+        return isDone
     }
 
     private func emit(_ range: Range<Int>, of lines: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) {
         if !range.isEmpty { try out.write(UnsafeRawBufferPointer(rebasing: lines[range])) }
-    }
-
-    /// The path of `-c`, `-q` and the printer: as `lines`, but each selected line (or run
-    /// of them, with `-v`) is counted and handed to the printer, which adds what goes
-    /// around it. Stops at `-m` once the trailing context is out, and with `-q` at the
-    /// first selected line.
-    private mutating func selectAndReport(_ lines: UnsafeRawBufferPointer,
-                                          into out: inout Emitter) throws(StageError) -> LineFlow {
-        var position = 0
-        lastSelectedEnd = 0
-        while remaining != 0 && position < lines.count && !(isQuiet && selectedCount > 0) {
-            let match = matcher.nextMatch(in: lines, from: position)
-            let selected = invert ? position..<(match?.lowerBound ?? lines.count) : match ?? position..<position
-            if !selected.isEmpty { try select(selected, of: lines, into: &out) }
-            guard let match else { break }
-            position = match.upperBound
-        }
-        try printer?.endRun(lines, into: &out)
-        if (remaining == 0 && (printer?.pending ?? 0) == 0) || (isQuiet && selectedCount > 0) {
-            // As GNU grep -m: stdin is left after the last selected line, whatever context followed.
-            consumed?.count += remaining == 0 ? lastSelectedEnd : lines.count
-            try report(into: &out)
-            return .stop
-        }
-        consumed?.count += remaining == 0 ? lastSelectedEnd : lines.count
-        return .more
-    }
-
-    /// Counts `selected` (a line; with `-v`, a run of lines, of which `-m` may allow fewer)
-    /// and prints it.
-    private mutating func select(_ selected: Range<Int>, of lines: UnsafeRawBufferPointer,
-                                 into out: inout Emitter) throws(StageError) {
-        var range = selected
-        var lineCount = 1
-        if invert {
-            if remaining == nil && printer == nil {
-                lineCount = count(of: separator, in: UnsafeRawBufferPointer(rebasing: lines[range]))
-            } else {
-                let end: Int
-                (lineCount, end) = countLines(lines, range, limit: remaining ?? Int.max)
-                range = range.lowerBound..<end
-            }
-        }
-        selectedCount += lineCount
-        if let left = remaining { remaining = left - lineCount }
-        lastSelectedEnd = range.upperBound
-        try printer?.print(lines, selected: range, into: &out)
     }
 
     /// `-c`'s count, once, with "\n" whatever the separator, as GNU grep prints it.
@@ -220,7 +191,7 @@ public struct GrepStage: LineStage {
         digitsKey: "context",
         operands: 0...1
     ) { args, context throws(SluiceError) in
-        let options = try GrepStage.options(from: args)
+        let options = try GrepOptions(args)
         // As GNU grep -m: stdin is left just after the last selected line.
         let consumed = options.maxCount == nil ? nil : ConsumedBytes()
         var plan = StagePlan(LineStageAdapter(try GrepStage(options, maxLineBytes: context.maxLineBytes, consumed: consumed),
@@ -228,125 +199,5 @@ public struct GrepStage: LineStage {
                              heldBytes: heldBytes(options, context))
         plan.inputConsumption = consumed.map { .counted($0) }
         return plan
-    }
-
-    /// Reads grep's options as GNU grep does: the matchers conflict, patterns come from
-    /// every `-e` and `-f`, or else from the operand, and split at newlines.
-    static func options(from args: OptionReader) throws(SluiceError) -> GrepOptions {
-        var o = GrepOptions()
-        let matchers = Set(args.parsed.given.map(\.key).filter {
-            ["fixed-strings", "extended-regexp", "basic-regexp"].contains($0)
-        })
-        if matchers.count > 1 { throw args.fail("conflicting matchers specified") }
-        switch matchers.first {
-        case "fixed-strings": o.mode = .fixed
-        case "extended-regexp": o.mode = .regex(.extended)
-        default: o.mode = .regex(.basic)
-        }
-        o.ignoreCase = args.has("ignore-case")
-        o.invert = args.has("invert-match")
-        o.lineRegexp = args.has("line-regexp")
-        o.wordRegexp = args.has("word-regexp")
-        o.maxCount = try countOption("max-count", args)
-        try readOutputOptions(&o, args)
-        for text in try patternTexts(args) {
-            o.patterns += text.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
-        }
-        o.partSearch = PartSearch.gnu(o.mode, o.patterns, wordRegexp: o.wordRegexp)
-        if case .fixedStrings(let texts) = o.partSearch, o.mode != .fixed {
-            // Two or more regexes that are all plain text: GNU grep searches them as fixed
-            // strings, and so does sluice (`a\.b` is `a.b`).
-            o.mode = .fixed
-            o.patterns = texts
-        }
-        if case .regex(let syntax) = o.mode { try readRegexes(&o, syntax) }
-        switch o.mode {
-        case .regex(.extended): o.patterns = o.patterns.map(RegexText.normalizingExtended)
-        case .regex(.basic): o.patterns = o.patterns.map(RegexText.normalizingBasic)
-        case .fixed: break
-        }
-        if case .regex(let syntax) = o.mode, o.separator != 0x0A {
-            o.patterns = o.patterns.map { RegexText.anchoringAtRecordEdges($0, syntax) }
-        }
-        return o
-    }
-
-    /// The options that say what is printed: `-c -q -n -b -o -z`, and context, where `-A`
-    /// and `-B` win over `-C` (and `-NUM`), as in GNU grep.
-    private static func readOutputOptions(_ o: inout GrepOptions, _ args: OptionReader) throws(SluiceError) {
-        o.countsLines = args.has("count")
-        o.isQuiet = args.has("quiet")
-        o.numbersLines = args.has("line-number")
-        o.showsByteOffsets = args.has("byte-offset")
-        o.onlyMatching = args.has("only-matching")
-        o.separator = args.has("null-data") ? 0 : 0x0A
-        let context = try countOption("context", args)
-        o.linesAfter = try countOption("after-context", args) ?? context
-        o.linesBefore = try countOption("before-context", args) ?? context
-        o.separatesGroups = !args.has("no-group-separator")
-    }
-
-    /// The last value of the count option `key`, if given.
-    private static func countOption(_ key: String, _ args: OptionReader) throws(SluiceError) -> Int? {
-        guard let option = args.last(key), let text = option.value else { return nil }
-        return try args.parseCount(text, for: option.spelling)
-    }
-
-    /// Checks regex patterns and rewrites them for GNU regex. Regexes that are plain text
-    /// search as fixed strings (GNU grep does the same): `grep -w int` then never runs the
-    /// regex engine; an escaped letter that means itself (`a\x`) is plain text too.
-    private static func readRegexes(_ o: inout GrepOptions, _ syntax: RegexSyntax) throws(SluiceError) {
-        if o.patterns.allSatisfy({ RegexText.isLiteral($0, syntax) }) {
-            o.mode = .fixed
-            return
-        }
-        o.patterns = o.patterns.map { RegexText.collapsingStackedRepetitions($0, syntax) }
-        try LineMatcher.checkSyntax(o.patterns, syntax, ignoreCase: o.ignoreCase)
-        o.patterns = o.patterns.map(RegexText.droppingStrayEscapes)
-        if o.patterns.allSatisfy({ RegexText.isLiteral($0, syntax) }) { o.mode = .fixed }
-    }
-
-    /// The texts of every `-e` and `-f`, in order, or else of the operand.
-    private static func patternTexts(_ args: OptionReader) throws(SluiceError) -> [[UInt8]] {
-        var texts: [[UInt8]] = []
-        var sawPatternOption = false
-        for given in args.parsed.given where given.key == "regexp" || given.key == "file" {
-            sawPatternOption = true
-            guard let value = given.value else { continue }
-            if given.key == "regexp" {
-                texts.append(value.rawBytes)
-            } else {
-                texts += try patternFile(value, args)
-            }
-        }
-        if !sawPatternOption {
-            guard let first = args.operands.first else { throw args.fail("no pattern given (usage: grep PATTERN)") }
-            texts.append(first.rawBytes)
-        } else if let extra = args.operands.first {
-            throw args.fail("unexpected argument '\(extra)' (grep reads standard input; patterns come from -e)")
-        }
-        return texts
-    }
-
-    /// The lines of FILE as patterns (a final newline does not add an empty pattern).
-    private static func patternFile(_ path: String, _ args: OptionReader) throws(SluiceError) -> [[UInt8]] {
-        let fd: FileDescriptor
-        do throws(Errno) { fd = try FileDescriptor.open(path.rawBytes, flags: O_RDONLY) } catch {
-            throw .runtime("grep: \(path): \(error)")
-        }
-        defer { try? fd.close() }
-        var data: [UInt8] = []
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n: Int
-            do throws(Errno) { n = try fd.read(into: buffer) } catch { throw .runtime("grep: \(path): \(error)") }
-            if n == 0 { break }
-            data += UnsafeRawBufferPointer(rebasing: buffer[..<n])
-            if data.count > 64 << 20 { throw .runtime("grep: \(path): pattern file larger than 64 MiB") }
-        }
-        if data.isEmpty { return [] }
-        if data.last == 0x0A { data.removeLast() }
-        return [data]
     }
 }

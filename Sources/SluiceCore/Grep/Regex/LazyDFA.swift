@@ -35,6 +35,12 @@ import Glibc
 /// (the current state is kept) and the search goes on. If clearing comes too often (after
 /// 3 clears, fewer than 10 bytes scanned per state built since the last, ripgrep's
 /// heuristic) the DFA gives up, and the caller goes back to glibc for the pattern.
+///
+/// Three files: this one holds the state and the search loops; `LazyDFA+Building.swift`
+/// computes transitions and keeps the state cache within its budget;
+/// `LazyDFA+StartScan.swift` builds and runs the line-start state's scan. The stored
+/// state is internal, not private, only so that those two extensions can reach it:
+/// nothing outside the three files touches it.
 final class LazyDFA {
     /// 2 MiB: what the cache may hold; counted in grep's share of the memory bound.
     static let defaultBudgetBytes = 2 << 20
@@ -42,69 +48,69 @@ final class LazyDFA {
     /// `firstMatch`'s answers besides an offset.
     static let noMatch = -1, gaveUp = -2
 
-    private let nfa: NFA
+    let nfa: NFA
     /// The number of byte classes: a row's length.
-    private let stride: Int
-    private let separator: UInt8
-    private let separatorClass: Int
-    private let representatives: [UInt8]
+    let stride: Int
+    let separator: UInt8
+    let separatorClass: Int
+    let representatives: [UInt8]
     /// The class of each byte, 256 entries.
-    private let classOf: UnsafeMutablePointer<UInt8>
+    let classOf: UnsafeMutablePointer<UInt8>
     /// Rows of `stride` entries, `capacityRows` of them allocated, `kernels.count` used;
     /// row 0 is always the line-start state.
-    private var table: UnsafeMutablePointer<Int32>
-    private var capacityRows: Int
+    var table: UnsafeMutablePointer<Int32>
+    var capacityRows: Int
     /// Each state's NFA states (sorted), and whether it stands at a line's start.
-    private var kernels: [[Int32]] = []
-    private var atStarts: [Bool] = []
-    private var index: [Key: Int32] = [:]
-    private let budgetBytes: Int
+    var kernels: [[Int32]] = []
+    var atStarts: [Bool] = []
+    var index: [Key: Int32] = [:]
+    let budgetBytes: Int
     /// Bytes that the rows, sets and index take now (an estimate from above), with
     /// `reservedBytes`.
-    private var usedBytes = 0
+    var usedBytes = 0
     /// What `skippable` takes, counted in the budget for good.
-    private var reservedBytes = 0
+    var reservedBytes = 0
     /// How many times the cache was cleared.
-    private(set) var clearCount = 0
+    var clearCount = 0
     /// Bytes scanned and states built since the last clear, for the give-up heuristic.
-    private var scannedSinceClear = 0
-    private var builtSinceClear = 0
+    var scannedSinceClear = 0
+    var builtSinceClear = 0
     /// Clearing came too often: the caller must use another matcher.
-    private(set) var hasGivenUp = false
+    var hasGivenUp = false
     /// The pattern matches the empty string at a line's start: every line matches.
-    private(set) var matchesEveryLine = false
+    var matchesEveryLine = false
     /// A byte per byte pair (`first | second << 8`, 65,536 of them), then one per byte:
     /// 1 when a search in the line-start state may skip the first byte of the pair (see
     /// above), and when the byte keeps the state whatever follows. Nil when there is no
     /// scan (a pattern with `^`, where the line start differs from the middle of a line).
-    private var skippable: UnsafeMutablePointer<UInt8>?
+    var skippable: UnsafeMutablePointer<UInt8>?
     /// The one to three bytes that leave the line-start state, each repeated in a word,
     /// when there are so few (`f`, `b` for `(foo|bar)[0-9]`): the scan then looks for
     /// them eight bytes a step in a 64-bit word; empty otherwise.
-    private var leavers: [UInt64] = []
+    var leavers: [UInt64] = []
     /// Whether searches scan `skippable` pairs in the line-start state; off for good once
     /// skips prove short.
-    private var isAccelerating = false
+    var isAccelerating = false
     /// Skips made and bytes skipped, until the verdict on `isAccelerating`.
-    private var skips = 0
-    private var skippedBytes = 0
+    var skips = 0
+    var skippedBytes = 0
     /// Skips after which their average length decides, and the shortest average that pays.
-    private static let skipsBeforeVerdict = 2048
-    private static let minimumSkipBytes = 16
+    static let skipsBeforeVerdict = 2048
+    static let minimumSkipBytes = 16
     /// Scratch for closures: a visit mark per NFA state, and a stack.
-    private var marks: [UInt32]
-    private var generation: UInt32 = 0
-    private var stack: [Int32] = []
+    var marks: [UInt32]
+    var generation: UInt32 = 0
+    var stack: [Int32] = []
 
-    private struct Key: Hashable {
+    struct Key: Hashable {
         let states: [Int32]
         let atStart: Bool
     }
 
     /// Clears after which the give-up heuristic applies, and the bytes per state below
     /// which it gives up (regex-automata's hybrid defaults).
-    private static let clearsBeforeGivingUp = 3
-    private static let minimumBytesPerState = 64
+    static let clearsBeforeGivingUp = 3
+    static let minimumBytesPerState = 64
 
     init(_ nfa: NFA, separator: UInt8, budgetBytes: Int = LazyDFA.defaultBudgetBytes) {
         self.nfa = nfa
@@ -132,49 +138,6 @@ final class LazyDFA {
         classOf.deallocate()
         table.deallocate()
         skippable?.deallocate()
-    }
-
-    /// Fills in the rows of the line-start state and of the states one byte from it, and
-    /// from them `skippable`. Leaves it nil if the cache would have to be cleared.
-    private func findEscapes() {
-        // The scan's table takes 64 KiB of the budget; not worth it in a small one (tests).
-        let tableBytes = 65536 + 256
-        guard budgetBytes >= 8 * tableBytes else { return }
-        reservedBytes = tableBytes
-        usedBytes += tableBytes
-        var state = 0
-        for c in 0..<stride {
-            guard computeTransition(&state, c), state == 0 else { return }
-        }
-        for c in 0..<stride where table[c] > 0 {
-            let first = Int(table[c])
-            var next = first
-            for c2 in 0..<stride {
-                guard computeTransition(&next, c2), next == first, clearCount == 0 else { return }
-            }
-        }
-        // In classes first, then per byte pair.
-        var byClass = [Bool](repeating: false, count: stride * stride)
-        for c in 0..<stride {
-            let t = table[c]
-            for c2 in 0..<stride { byClass[c * stride + c2] = t == 0 || (t > 0 && table[Int(t) + c2] == table[c2]) }
-        }
-        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 65536 + 256)
-        var any = false
-        for pair in 0..<65536 {
-            let passes = byClass[Int(classOf[pair & 255]) * stride + Int(classOf[pair >> 8])]
-            table[pair] = passes ? 1 : 0
-            any = any || passes
-        }
-        for b in 0..<256 { table[65536 + b] = self.table[Int(classOf[b])] == 0 ? 1 : 0 }
-        skippable = table
-        isAccelerating = any
-        let leaving = (0..<256).filter { table[65536 + $0] == 0 }.map(UInt8.init)
-        if (1...3).contains(leaving.count) {
-            // Repeated in each byte of a word; a third missing repeats the first.
-            leavers = leaving.map { UInt64($0) &* 0x0101_0101_0101_0101 }
-            while leavers.count < 3 { leavers.append(leavers[0]) }
-        }
     }
 
     // MARK: Search
@@ -246,76 +209,6 @@ final class LazyDFA {
         }
     }
 
-    /// The first position at or after `from` that the line-start state may not skip, or
-    /// the last byte: the line-start state's scan. Unsafe as `firstMatch` is, for the same
-    /// reasons; `skippable` has 65,536 + 256 entries, and a pair index is below 65,536.
-    @inline(__always) private func skip(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
-        guard let pairs = skippable else { return from }
-        let stays = pairs + 65536
-        var i = from
-        if leavers.count == 3 {
-            i = skipToLeavers(base, from, end, pairs, stays)
-        } else {
-            i = skipByTable(base, from, end, pairs, stays)
-        }
-        if skips < Self.skipsBeforeVerdict {
-            skips &+= 1
-            skippedBytes &+= i &- from
-            if skips == Self.skipsBeforeVerdict && skippedBytes < Self.minimumSkipBytes * skips { isAccelerating = false }
-        }
-        return i
-    }
-
-    /// `skip` by the tables alone.
-    @inline(__always) private func skipByTable(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int,
-                                               _ pairs: UnsafePointer<UInt8>, _ stays: UnsafePointer<UInt8>) -> Int {
-        var i = from
-        while true {
-            // Eight bytes a step while each keeps the state; then up to eight one by one.
-            while i &+ 9 <= end && stays[Int(base[i])] & stays[Int(base[i &+ 1])] & stays[Int(base[i &+ 2])]
-                    & stays[Int(base[i &+ 3])] & stays[Int(base[i &+ 4])] & stays[Int(base[i &+ 5])]
-                    & stays[Int(base[i &+ 6])] & stays[Int(base[i &+ 7])] != 0 {
-                i &+= 8
-            }
-            let stop = min(i &+ 8, end &- 1)
-            while i < stop && pairs[Int(base[i]) | Int(base[i &+ 1]) &<< 8] != 0 { i &+= 1 }
-            if i < stop || i >= end &- 1 { break }
-        }
-        return i
-    }
-
-    /// `skip` when `leavers` holds the few bytes that leave the state: a word's bytes XOR a
-    /// leaver repeated are zero where they match, and `(x - 0x01..) & ~x & 0x80..` marks
-    /// the lowest zero byte exactly (FixedSearcher's pair scan uses the same). Each byte
-    /// found is checked against `pairs` as in `skipByTable`. Unsafe as `firstMatch`; each
-    /// 8-byte load ends by `end`.
-    @inline(__always) private func skipToLeavers(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int,
-                                                 _ pairs: UnsafePointer<UInt8>, _ stays: UnsafePointer<UInt8>) -> Int {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        let (r0, r1, r2) = (leavers[0], leavers[1], leavers[2])
-        let raw = UnsafeRawPointer(base)
-        var i = from
-        while true {
-            var found = -1
-            while i &+ 8 <= end {
-                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                let x0 = w ^ r0, x1 = w ^ r1, x2 = w ^ r2
-                let marks = (((x0 &- ones) & ~x0) | ((x1 &- ones) & ~x1) | ((x2 &- ones) & ~x2)) & highs
-                if marks != 0 {
-                    found = i &+ (marks.trailingZeroBitCount &>> 3)
-                    break
-                }
-                i &+= 8
-            }
-            if found < 0 {
-                while i < end && stays[Int(base[i])] != 0 { i &+= 1 }
-                found = i
-            }
-            i = found
-            if i >= end &- 1 || pairs[Int(base[i]) | Int(base[i &+ 1]) &<< 8] == 0 { return i }
-            i &+= 1
-        }
-    }
 
     /// Whether the line at `line` (`count` bytes, without its separator) matches; nil when
     /// the cache cleared too often (then `hasGivenUp`).
@@ -336,151 +229,6 @@ final class LazyDFA {
             state = Int(next)
             i &+= 1
         }
-    }
-
-    // MARK: Building
-
-    /// Fills in `table[state + byteClass]`; `state` moves if the cache was cleared. False
-    /// when the DFA gives up.
-    private func computeTransition(_ state: inout Int, _ byteClass: Int) -> Bool {
-        let row = state / stride
-        let entry: Int32
-        if byteClass == separatorClass {
-            entry = matchesAtLineEnd(row) ? Self.match : 0
-        } else {
-            let byte = representatives[byteClass]
-            var seeds: [Int32] = []
-            for s in kernels[row] {
-                let kind = nfa.kinds[Int(s)]
-                if kind == .bytes || kind == .sparse, let t = nfa.target(s, on: byte) { seeds.append(t) }
-            }
-            let kernel = closure(seeds, atStart: false)
-            if kernel.contains(where: { nfa.kinds[Int($0)] == .match }) {
-                entry = Self.match
-            } else if kernel.count == 1 && kernel[0] == nfa.prefix {
-                entry = Self.deadLine
-            } else if let known = index[Key(states: kernel, atStart: false)] {
-                entry = known
-            } else {
-                if usedBytes + cost(kernel) > budgetBytes {
-                    guard let moved = clear(keeping: row) else { return false }
-                    state = moved
-                }
-                guard let added = addState(kernel, atStart: false) else { return false }
-                entry = added
-            }
-        }
-        table[state + byteClass] = entry
-        return true
-    }
-
-    /// What a state costs: its row, its set (kept once, shared by the index's key) and
-    /// about 96 bytes of array and index bookkeeping.
-    private func cost(_ kernel: [Int32]) -> Int {
-        stride * 4 + kernel.count * 4 + 96
-    }
-
-    /// Adds a state; returns its row offset, or nil when even an empty cache cannot hold it.
-    private func addState(_ kernel: [Int32], atStart: Bool) -> Int32? {
-        let c = cost(kernel)
-        guard usedBytes + c <= budgetBytes else { hasGivenUp = true; return nil }
-        let row = kernels.count
-        if row == capacityRows {
-            let rows = capacityRows * 2
-            let grown = UnsafeMutablePointer<Int32>.allocate(capacity: rows * stride)
-            grown.moveInitialize(from: table, count: row * stride)
-            table.deallocate()
-            table = grown
-            capacityRows = rows
-        }
-        (table + row * stride).initialize(repeating: Self.unknown, count: stride)
-        kernels.append(kernel)
-        atStarts.append(atStart)
-        let offset = Int32(row * stride)
-        index[Key(states: kernel, atStart: atStart && nfa.hasLineStart)] = offset
-        usedBytes += c
-        builtSinceClear += 1
-        return offset
-    }
-
-    /// Empties the cache but for the line-start state and the state at `row`, whose new
-    /// offset it returns; nil when the DFA gives up instead.
-    private func clear(keeping row: Int) -> Int? {
-        clearCount += 1
-        if clearCount > Self.clearsBeforeGivingUp
-            && scannedSinceClear < Self.minimumBytesPerState * builtSinceClear {
-            hasGivenUp = true
-            return nil
-        }
-        scannedSinceClear = 0
-        builtSinceClear = 0
-        let kept = (kernels[row], atStarts[row])
-        let start = (kernels[0], atStarts[0])
-        kernels.removeAll(keepingCapacity: true)
-        atStarts.removeAll(keepingCapacity: true)
-        index.removeAll(keepingCapacity: true)
-        usedBytes = reservedBytes
-        guard addState(start.0, atStart: start.1) != nil else { return nil }
-        if row == 0 { return 0 }
-        guard let moved = addState(kept.0, atStart: kept.1) else { return nil }
-        return Int(moved)
-    }
-
-    /// The NFA states reachable from `seeds` without consuming a byte, `^` holding only
-    /// when `atStart`: those that consume a byte, wait for `$`, or match. Sorted.
-    private func closure(_ seeds: [Int32], atStart: Bool) -> [Int32] {
-        nextGeneration()
-        var kernel: [Int32] = []
-        stack.removeAll(keepingCapacity: true)
-        stack.append(contentsOf: seeds.reversed())
-        while let s = stack.popLast() {
-            let i = Int(s)
-            if marks[i] == generation { continue }
-            marks[i] = generation
-            switch nfa.kinds[i] {
-            case .bytes, .sparse, .lineEnd, .match:
-                kernel.append(s)
-            case .split:
-                stack.append(nfa.second[i])
-                stack.append(nfa.first[i])
-            case .lineStart:
-                if atStart { stack.append(nfa.first[i]) }
-            }
-        }
-        kernel.sort()
-        return kernel
-    }
-
-    /// Whether the state at `row` matches at the end of a line: its `$` states hold there,
-    /// and so does `^` if the line is empty so far.
-    private func matchesAtLineEnd(_ row: Int) -> Bool {
-        nextGeneration()
-        let atStart = atStarts[row]
-        stack.removeAll(keepingCapacity: true)
-        for s in kernels[row] where nfa.kinds[Int(s)] == .lineEnd { stack.append(s) }
-        while let s = stack.popLast() {
-            let i = Int(s)
-            if marks[i] == generation { continue }
-            marks[i] = generation
-            switch nfa.kinds[i] {
-            case .match: return true
-            case .split:
-                stack.append(nfa.first[i])
-                stack.append(nfa.second[i])
-            case .lineEnd: stack.append(nfa.first[i])
-            case .lineStart: if atStart { stack.append(nfa.first[i]) }
-            case .bytes, .sparse: break
-            }
-        }
-        return false
-    }
-
-    private func nextGeneration() {
-        if generation == UInt32.max {
-            for i in marks.indices { marks[i] = 0 }
-            generation = 0
-        }
-        generation += 1
     }
 
     /// States in the cache now, for tests.

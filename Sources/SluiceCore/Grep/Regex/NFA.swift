@@ -191,20 +191,21 @@ struct ByteClasses {
         var distinct = Set(sets)
         distinct.insert(ByteSet(separator))
         // Refine: each set splits every class into the bytes in it and the bytes not.
+        // Old class * 2 + in-set -> new class, or -1: an array, not a dictionary, as this
+        // runs for every set of every pattern at startup.
+        var split = [Int16](repeating: -1, count: 512)
         for set in distinct {
-            var split = [Int: UInt8]()   // old class * 2 + in-set -> new class
-            var next = 0
+            for k in 0..<(2 * count) { split[k] = -1 }
+            var next: Int16 = 0
             for b in 0...255 {
                 let key = Int(classOf[b]) * 2 + (set.contains(UInt8(b)) ? 1 : 0)
-                if let c = split[key] {
-                    classOf[b] = c
-                } else {
-                    split[key] = UInt8(next)
-                    classOf[b] = UInt8(next)
+                if split[key] < 0 {
+                    split[key] = next
                     next += 1
                 }
+                classOf[b] = UInt8(split[key])
             }
-            count = next
+            count = Int(next)
         }
         var representatives = [UInt8](repeating: 0, count: count)
         for b in (0...255).reversed() { representatives[Int(classOf[b])] = UInt8(b) }
