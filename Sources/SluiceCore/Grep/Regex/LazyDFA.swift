@@ -33,7 +33,7 @@ import Glibc
 /// Memory is bounded: rows, state sets and the index together stay within `budgetBytes`
 /// (2 MiB, `defaultBudgetBytes`). When a new state would pass it, the cache is cleared
 /// (the current state is kept) and the search goes on. If clearing comes too often (after
-/// 3 clears, fewer than 10 bytes scanned per state built since the last, ripgrep's
+/// 3 clears, fewer than 64 bytes scanned per state built since the last, ripgrep's
 /// heuristic) the DFA gives up, and the caller goes back to glibc for the pattern.
 ///
 /// Three files: this one holds the state and the search loops; `LazyDFA+Building.swift`
