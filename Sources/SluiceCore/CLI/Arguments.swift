@@ -180,7 +180,7 @@ public struct OptionParser {
             throw fail("option '\(shown)' is ambiguous: \(names)")
         }
         let longs = options.compactMap { $0.long }
-        let hint = Suggestion.closest(to: name, in: longs).map { " (did you mean '--\($0)'?)" } ?? ""
+        let hint = Suggestion.hint(for: name, among: longs, prefix: "--")
         throw fail("unknown option '\(shown)'\(hint)")
     }
 
@@ -240,6 +240,12 @@ public struct OptionParser {
 
 /// "Did you mean" by edit distance.
 public enum Suggestion {
+    /// ` (did you mean 'X'?)` for the candidate nearest to `word`, spelled with `prefix`
+    /// (`--`), or nothing when none is near enough.
+    public static func hint(for word: String, among candidates: [String], prefix: String = "") -> String {
+        closest(to: word, in: candidates).map { " (did you mean '\(prefix)\($0)'?)" } ?? ""
+    }
+
     /// The candidate nearest to `word`, if it is near enough to be a plausible typo:
     /// at most 2 edits, and fewer than half of the word's letters.
     public static func closest(to word: String, in candidates: [String]) -> String? {

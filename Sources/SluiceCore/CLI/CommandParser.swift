@@ -120,8 +120,7 @@ public enum CommandParser {
         while let name = cursor.next() {
             if name.hasPrefix("-") {
                 let known = globalOptions.compactMap { $0.long.map { "--\($0)" } }
-                throw .usage("unknown option '\(name)'"
-                    + (Suggestion.closest(to: name, in: known).map { " (did you mean '\($0)'?)" } ?? ""))
+                throw .usage("unknown option '\(name)'" + Suggestion.hint(for: name, among: known))
             }
             let descriptor = try StageRegistry.find(name)
             let stageParser = OptionParser(options: descriptor.allOptions, digitsKey: descriptor.digitsKey,

@@ -94,8 +94,7 @@ public enum StageRegistry {
     public static func find(_ name: String) throws(SluiceError) -> StageDescriptor {
         if let d = all.first(where: { $0.name == name || $0.aliases.contains(name) }) { return d }
         let names = all.flatMap { [$0.name] + $0.aliases }
-        throw .usage("unknown stage '\(name)'"
-            + (Suggestion.closest(to: name, in: names).map { " (did you mean '\($0)'?)" } ?? ""))
+        throw .usage("unknown stage '\(name)'" + Suggestion.hint(for: name, among: names))
     }
 
     /// Builds the plans for a run: each stage made from its options, with its water marks.
