@@ -59,8 +59,10 @@ public enum StageHarness {
         let inChannel = BoundedChannel(marks, pool: pool)
         let outChannel = BoundedChannel(marks, pool: pool)
         let box = Box()
-        let feederStats = NodeStats(name: "feeder")
-        let stageStats = NodeStats(name: "stage")
+        // Each wait begun, and each end, wakes the collector to look at the states again.
+        let wake: @Sendable (NodeState) -> Void = { _ in box.lock.withLock { box.changed.broadcast() } }
+        let feederStats = NodeStats(name: "feeder", onWait: wake)
+        let stageStats = NodeStats(name: "stage", onWait: wake)
         feederStats.begin()
         stageStats.begin()
         let feeder = Thread {
@@ -74,18 +76,19 @@ public enum StageHarness {
             }
             inChannel.close(reason: .endOfInput)
             feederStats.end()
+            wake(.finished)
         }
         let collector = Thread {
             if stallsCollector {
                 // The stage first: once it is blocked on its output only this thread can
-                // release it, so a feeder then seen blocked stays blocked.
-                while true {
-                    let stage = stageStats.state
-                    let feeder = feederStats.state
-                    if stage == .blocked || stage == .finished, feeder == .blocked || feeder == .finished { break }
-                    usleep(1000)
+                // release it, so a feeder then seen blocked stays blocked. A state is
+                // stored before the wake that tells of it, and the wake takes the lock
+                // this looks under: none is missed.
+                func isStuck(_ state: NodeState) -> Bool { state == .blocked || state == .finished }
+                box.lock.withLock {
+                    while !(isStuck(stageStats.state) && isStuck(feederStats.state)) { box.changed.wait(box.lock) }
+                    box.sentWhileStalled = box.sent
                 }
-                box.lock.withLock { box.sentWhileStalled = box.sent }
             }
             var out: [UInt8] = []
             var largest = 0
@@ -103,6 +106,7 @@ public enum StageHarness {
         let end = StageLoop.run(&stage, input: inChannel, output: outChannel, pool: pool, stats: stageStats)
         let verdict = stage.verdict
         stageStats.end()
+        wake(.finished)
         feeder.join()
         collector.join()
         return box.lock.withLock {
@@ -123,8 +127,10 @@ public enum StageHarness {
         return results
     }
 
+    /// Its fields, under `lock`; `changed` is signalled with it.
     private final class Box: @unchecked Sendable {
         let lock = Lock()
+        let changed = Condition()
         var output: [UInt8] = []
         var sent = 0
         var sentWhileStalled: Int?

@@ -85,7 +85,7 @@ import SluiceTestSupport
 
     @Test func emptyMembersFillTheTable() {
         let job = ParallelInflater.Job(layout: .init(chunkBytes: 131072))
-        #expect(fill(job, with: BGZF.endOfFile) == ParallelInflater.maxMembersPerJob)
+        #expect(fill(job, with: BGZFFixture.endOfFile) == ParallelInflater.maxMembersPerJob)
     }
 
     /// The formula the man page states: 3N jobs of 128 KiB in, max(1, 256 KiB / chunk)
@@ -137,7 +137,9 @@ import SluiceTestSupport
             #expect(message.hasPrefix("length mismatch in member \(k) at byte \(start + n - 4) "), "\(message)")
             expectBytes(output, Self.output(k))
         case "body":
-            #expect(message.hasSuffix(" in member \(k) at byte \(message.split(separator: " ").last!)"), "\(message)")
+            // zlib's own reason, at the offset where zlib, given the whole body, stops.
+            let (reason, used) = GzipFixture.inflateError(Array(members[k - 1][18..<(n - 8)]))
+            #expect(message == "\(reason) in member \(k) at byte \(start + 18 + used)")
             #expect(Bool(output.starts(with: Self.output(k - 1)) && Self.payload.starts(with: output)))
         default:
             #expect(message == "unknown compression method 7 in member \(k) at byte \(start + 2)")
@@ -169,7 +171,7 @@ import SluiceTestSupport
     /// batch cut short is a whole stream.
     @Test(arguments: [(1, true), (3, false), (4, true), (4, false), (5, false), (6, false)])
     func batchCutByEndOfInput(_ count: Int, _ endOfFile: Bool) {
-        let data = Self.members.prefix(count).flatMap { $0 } + (endOfFile ? BGZF.endOfFile : [])
+        let data = Self.members.prefix(count).flatMap { $0 } + (endOfFile ? BGZFFixture.endOfFile : [])
         let (end, output) = decode(data, sizes: Self.sizes(blocksOut: count))
         #expect(end == .finished)
         expectBytes(output, Self.output(count))

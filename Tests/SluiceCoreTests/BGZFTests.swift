@@ -3,42 +3,6 @@ import Testing
 @testable import SluiceCore
 import SluiceTestSupport
 
-/// BGZF test data made with zlib directly, not with the stages under test.
-enum BGZFFixture {
-    /// One BGZF member of `payload` (at most 65280 bytes), with its `BC` size.
-    static func member(_ payload: [UInt8], level: Int32 = 6) -> [UInt8] {
-        let body = GzipFixture.deflate(payload, level: level, windowBits: -15)
-        let c = payload.withUnsafeBytes { crc32(0, $0) }
-        return BGZF.header(memberBytes: 18 + body.count + 8) + body
-            + GzipFixture.littleEndian(c) + GzipFixture.littleEndian(UInt32(payload.count))
-    }
-
-    /// `payload` cut into blocks of `blockBytes`, one member each, then the EOF member.
-    static func file(_ payload: [UInt8], blockBytes: Int = 4096, endOfFile: Bool = true) -> [UInt8] {
-        var out: [UInt8] = []
-        var i = 0
-        while i < payload.count {
-            out += member(Array(payload[i..<min(i + blockBytes, payload.count)]))
-            i += blockBytes
-        }
-        return out + (endOfFile ? BGZF.endOfFile : [])
-    }
-
-    /// The members of a BGZF file, by their `BC` sizes.
-    static func members(_ data: [UInt8]) -> [[UInt8]] {
-        var out: [[UInt8]] = []
-        var i = 0
-        while i + 18 <= data.count {
-            let size = (Int(data[i + 16]) | Int(data[i + 17]) << 8) + 1
-            out.append(Array(data[i..<min(i + size, data.count)]))
-            i += size
-        }
-        return out
-    }
-
-    static let payload = GzipFixture.text(1500)
-}
-
 @Suite struct ParallelGunzipTests {
     static let sizes = [1, 7, 65536]
 
@@ -119,34 +83,13 @@ enum BGZFFixture {
             #expect(output == Array(BGZFFixture.payload.prefix(4096 * k)))
         case "body":
             // zlib's own reason, at the offset where zlib, given the whole body, stops.
-            let (reason, used) = zlibError(inflating: Array(members[k - 1][18..<(n - 8)]))
+            let (reason, used) = GzipFixture.inflateError(Array(members[k - 1][18..<(n - 8)]))
             #expect(message == "\(reason) in member \(k) at byte \(start + 18 + used)")
             #expect(output.starts(with: before) && BGZFFixture.payload.starts(with: output))
         default:
             #expect(message == "unknown compression method 7 in member \(k) at byte \(start + 2)")
             #expect(output == before)
         }
-    }
-
-    /// What zlib says of a damaged raw deflate body inflated at once, and how many of its
-    /// bytes it used before saying so.
-    func zlibError(inflating body: [UInt8]) -> (reason: String, used: Int) {
-        var s = z_stream()
-        precondition(sluice_inflateInit2(&s, -15) == Z_OK)
-        defer { inflateEnd(&s) }
-        var input = body
-        var output = [UInt8](repeating: 0, count: 1 << 20)
-        let r = input.withUnsafeMutableBufferPointer { i in
-            output.withUnsafeMutableBufferPointer { o in
-                s.next_in = i.baseAddress
-                s.avail_in = uInt(i.count)
-                s.next_out = o.baseAddress
-                s.avail_out = uInt(o.count)
-                return inflate(&s, Z_FINISH)
-            }
-        }
-        precondition(r == Z_DATA_ERROR, "the damage is a data error, not \(r)")
-        return (String(cString: s.msg), body.count - Int(s.avail_in))
     }
 
     @Test func truncatedAtEveryKindOfPlace() {
@@ -171,12 +114,12 @@ enum BGZFFixture {
         let big = GzipFixture.text(4000)
         // A member with a size whose output is larger than a slot: decoded sequentially.
         let body = GzipFixture.deflate(big, windowBits: -15)
-        let large = BGZF.header(memberBytes: 18 + body.count + 8) + body
+        let large = BGZFFixture.header(memberBytes: 18 + body.count + 8) + body
             + GzipFixture.littleEndian(big.withUnsafeBytes { crc32(0, $0) }) + GzipFixture.littleEndian(UInt32(big.count))
         for data in [short + good, long + good, huge + good, good + large + good] {
-            _ = decode(data + BGZF.endOfFile)
+            _ = decode(data + BGZFFixture.endOfFile)
         }
-        #expect(decode(good + large + BGZF.endOfFile).0 == .finished)
+        #expect(decode(good + large + BGZFFixture.endOfFile).0 == .finished)
     }
 
     @Test func pipelinedChecksOfManySmallMembers() {
@@ -221,8 +164,8 @@ extension StageEnd {
                 #expect(GzipFixture.gunzip(r.output) == input, "chunk \(chunk)")
                 let members = BGZFFixture.members(r.output)
                 #expect(members.count == (input.count + 65279) / 65280 + 1)
-                #expect(members.last == BGZF.endOfFile)
-                #expect(members.allSatisfy { $0.count <= 65536 && $0.prefix(16) == BGZF.endOfFile.prefix(16) })
+                #expect(members.last == BGZFFixture.endOfFile)
+                #expect(members.allSatisfy { $0.count <= 65536 && $0.prefix(16) == BGZFFixture.endOfFile.prefix(16) })
                 #expect(members.reduce(0) { $0 + $1.count } == r.output.count)
             }
         }

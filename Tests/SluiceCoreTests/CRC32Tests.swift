@@ -2,6 +2,7 @@ import CSys
 import CZlib
 import Testing
 @testable import SluiceCore
+import SluiceTestSupport
 
 /// sluice's crc32 folds 16-byte blocks with PCLMULQDQ where the CPU has it (VPCLMULQDQ on
 /// 512-bit registers from 256 bytes on, where it has that): held to zlib's
@@ -12,13 +13,8 @@ import Testing
         UInt32(CZlib.crc32(uLong(crc), bytes.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
     }
 
-    static func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-        var g = SplitMix(seed)
-        return (0..<count).map { _ in UInt8(truncatingIfNeeded: g.next()) }
-    }
-
     @Test func matchesZlibAtEveryLengthAndAlignment() {
-        let bytes = Self.randomBytes(3_000 + 16, seed: 7)
+        let bytes = pseudoRandomBytes(3_000 + 16, seed: 7)
         bytes.withUnsafeBytes { all in
             for offset in 0..<16 {
                 for count in 0...3_000 {
@@ -35,7 +31,7 @@ import Testing
     /// 128-bit fold is held to zlib here directly, at the lengths it no longer sees there.
     @Test func bothFoldsMatchZlib() throws {
         try #require(sluice_crc32_has_clmul() != 0, "no PCLMULQDQ: crc32 is zlib's")
-        let bytes = Self.randomBytes(3_000 + 16, seed: 13)
+        let bytes = pseudoRandomBytes(3_000 + 16, seed: 13)
         bytes.withUnsafeBytes { all in
             for offset in [0, 1, 7, 8, 15] {
                 for count in stride(from: 64, through: 3_000, by: 16) {
@@ -53,7 +49,7 @@ import Testing
     }
 
     @Test func matchesZlibOnLargeBuffersAndInPieces() {
-        let bytes = Self.randomBytes(1 << 20, seed: 11)
+        let bytes = pseudoRandomBytes(1 << 20, seed: 11)
         bytes.withUnsafeBytes { all in
             #expect(crc32(0, all) == Self.zlib(0, all))
             // Fed in uneven pieces, as the checker thread feeds chunks.
@@ -70,18 +66,5 @@ import Testing
         // The standard check value of CRC-32: "123456789" -> 0xCBF43926.
         let check = Array("123456789123456789123456789123456789123456789123456789123456789123456789".utf8)
         check.withUnsafeBytes { #expect(crc32(0, $0) == Self.zlib(0, $0)) }
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failure is reproducible.
-struct SplitMix {
-    private var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import SluiceCore
+import SluiceTestSupport
 
 /// Words from outside are bytes: `String(rawBytes:)` and `rawBytes` round-trip any byte
 /// string, and the parser works on them byte-wise.
@@ -33,16 +34,11 @@ import Testing
         #expect(text.rawBytes == Array(text.utf8))
     }
 
-    /// Deterministic pseudo-random byte strings (an LCG, so a failure reproduces).
+    /// Deterministic pseudo-random byte strings (`SplitMix`, so a failure reproduces).
     @Test func randomStringsRoundTrip() {
-        var state: UInt64 = 12345
+        var g = SplitMix(12345)
         for _ in 0..<2000 {
-            var bytes: [UInt8] = []
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            for _ in 0..<Int(state >> 60) {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                bytes.append(UInt8(truncatingIfNeeded: state >> 56) | 1)
-            }
+            let bytes = g.bytes(g.next(below: 16)).map { $0 | 1 }
             #expect(String(rawBytes: bytes).rawBytes == bytes, "\(bytes)")
         }
     }

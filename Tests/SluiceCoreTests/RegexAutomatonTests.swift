@@ -1,5 +1,6 @@
 import Testing
 @testable import SluiceCore
+import SluiceTestSupport
 
 /// The lazy DFA's parts: the parser reads patterns as glibc does, the NFA compiler keeps
 /// alternations of strings small and refuses blow-ups, and the DFA selects the lines
@@ -129,15 +130,11 @@ import Testing
 
     /// Lines of random bytes from `alphabet`, each ending in a newline.
     static func randomText(_ alphabet: String, lines: Int, seed: UInt64) -> [UInt8] {
-        var state = seed
+        var g = SplitMix(seed)
         let letters = Array(alphabet.utf8)
         var text: [UInt8] = []
         for _ in 0..<lines {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            for _ in 0..<(Int(state >> 59) + 5) {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                text.append(letters[Int(state >> 33) % letters.count])
-            }
+            for _ in 0..<(g.next(below: 32) + 5) { text.append(letters[g.next(below: letters.count)]) }
             text.append(0x0A)
         }
         return text

@@ -43,10 +43,15 @@ public final class NodeStats: Sendable {
 
     /// Counters a stage adds to its report (gzip --adapt: input bytes per level).
     public let counters = StageCounters()
+    /// Told, on the node's thread, of each wait it begins (with the wait's state, already
+    /// stored): how a test harness learns that a thread is stuck without polling. Nil in
+    /// a run. It may be called with a channel's lock held: it must take no channel's lock.
+    public let onWait: (@Sendable (NodeState) -> Void)?
 
-    public init(name: String, label: String? = nil) {
+    public init(name: String, label: String? = nil, onWait: (@Sendable (NodeState) -> Void)? = nil) {
         self.name = name
         self.label = label ?? name
+        self.onWait = onWait
     }
 
     public var state: NodeState { NodeState(rawValue: stateRaw.load(ordering: .relaxed)) ?? .working }
@@ -70,6 +75,7 @@ public final class NodeStats: Sendable {
         let now = monotonicNanos()
         stateSinceNanos.store(now, ordering: .relaxed)
         stateRaw.store(state.rawValue, ordering: .relaxed)
+        onWait?(state)
         return now
     }
 
