@@ -46,15 +46,6 @@ final class WakePipe: @unchecked Sendable {
     }
 }
 
-extension FileDescriptor {
-    /// fcntl(F_SETFL) adding O_NONBLOCK, on this open file description only (the other
-    /// end of a pipe keeps its own flags).
-    func setNonBlocking() {
-        let flags = sluice_fcntl_int(rawValue, F_GETFL, 0)
-        if flags >= 0 { _ = sluice_fcntl_int(rawValue, F_SETFL, flags | O_NONBLOCK) }
-    }
-}
-
 /// One command of `exec -j` fed one block: started with its stdin and stdout on new
 /// pipes whose ends here are non-blocking, so that one thread writes the block and reads
 /// the output in a single poll(2) loop, and neither side can wait for the other.
