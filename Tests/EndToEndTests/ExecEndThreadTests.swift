@@ -36,27 +36,52 @@ import Testing
 
     /// A signal sent to sluice alone is forwarded to its commands' process groups; what
     /// is still running a second later is killed; sluice dies by the signal, silently,
-    /// and leaves nothing behind (the `sleep` of a shell that ignores TERM included).
+    /// and leaves nothing behind (the `sleep` of a shell that ignores TERM included). The
+    /// signal is sent once the command has said it started.
     @Test(arguments: [
-        // Each case sleeps for a time of its own, to find its own leftovers.
-        ("TERM", "exec sleep 31.41", 143),
-        ("TERM", "exec sh -c 'trap \"\" TERM; sleep 31.42; :'", 143),
-        ("INT", "exec sh -c 'trap \"\" INT; sleep 31.43; :'", 130),
-        ("HUP", "exec sleep 31.44 + cat", 129),
+        ("TERM", "exec sh -c 'echo up >&4; exec sleep 30'", 143),
+        ("TERM", "exec sh -c 'trap \"\" TERM; echo up >&4; sleep 30; :'", 143),
+        ("INT", "exec sh -c 'trap \"\" INT; echo up >&4; sleep 30; :'", 130),
+        ("HUP", "exec sh -c 'echo up >&4; exec sleep 30' + cat", 129),
     ])
     func endingSignalEndsTheCommandsToo(_ signal: String, _ stages: String, _ status: Int) throws {
-        let r = try sh("""
+        let r = try sh(commandWatch + """
+            watch_gone
+            watch_started 1
             "$SLUICE" \(stages) < /dev/null > /dev/null 2> $T/err &
             pid=$!
-            sleep 0.5
+            wait_started
             kill -\(signal) $pid
             wait $pid
             echo "status=$?"
-            sleep 0.3
-            ps -eo args | grep -c '^sleep \(stages.split(separator: " ").first { $0.hasPrefix("31.") }!.prefix(5))$'
+            wait_gone
             cat $T/err
             """, timeout: 30)
-        #expect(r.text == "status=\(status)\n0\n", "\(r.stderr)")
+        #expect(r.text == "started=1\nstatus=\(status)\ngone=0\n", "\(r.stderr)")
+    }
+
+    /// A stage before a plain `exec` failing ends its command: SIGTERM, and SIGKILL a
+    /// grace later for one that ignores it (the run used to wait for it to exit on its
+    /// own). The input is a FIFO, written once the command has set its trap.
+    @Test func upstreamFailureEndsACommandIgnoringSigterm() throws {
+        let r = try sh(commandWatch + """
+            (seq 100000 | gzip | head -c 20000) > $T/trunc.gz
+            mkfifo $T/in
+            watch_gone
+            watch_started 1
+            "$SLUICE" gunzip + exec sh -c 'trap "" TERM; echo up >&4; cat > /dev/null; exec sleep 30' < $T/in > /dev/null 2> $T/err &
+            pid=$!
+            exec 5> $T/in
+            wait_started
+            cat $T/trunc.gz >&5
+            exec 5>&-
+            wait $pid
+            echo "status=$?"
+            wait_gone
+            cat $T/err
+            """, timeout: 25)
+        #expect(r.text == "started=1\nstatus=1\ngone=0\nsluice: gunzip: unexpected end of input in member 1 at byte 20000\n",
+                "\(r.stderr)")
     }
 
     /// As mbuffer prints its summary when interrupted, --stats is printed before the death.

@@ -114,38 +114,41 @@ import Testing
 
     /// The head early, or the reader gone: the run ends at once, as plain exec does (0
     /// after a head stage, SIGPIPE death when stdout's reader goes), no command is left.
-    @Test(arguments: [("", "early-end-mark"), ("--unordered", "early-end-mark-unordered")])
-    func earlyEndsLeaveNoCommandBehind(_ mode: String, _ mark: String) throws {
-        let r = try sh("""
-            seq 3000000 | "$SLUICE" exec -j 2 --block 64K \(mode) sh -c 'cat; : \(mark)' | head -c 10 > /dev/null
+    /// Every process sluice started holds descriptor 3 (`commandWatch`): each must be
+    /// gone once sluice is (a pipe end leaked into another copy would keep both alive).
+    @Test(arguments: ["", "--unordered"])
+    func earlyEndsLeaveNoCommandBehind(_ mode: String) throws {
+        let r = try sh(commandWatch + """
+            watch_gone
+            seq 3000000 | "$SLUICE" exec -j 2 --block 64K \(mode) sh -c 'cat; :' | head -c 10 > /dev/null
             echo "status=${PIPESTATUS[1]}"
-            seq 3000000 | "$SLUICE" exec -j 2 --block 64K \(mode) sh -c 'cat; : \(mark)' + head -n 2 | wc -l
+            seq 3000000 | "$SLUICE" exec -j 2 --block 64K \(mode) sh -c 'cat; :' + head -n 2 | wc -l
             echo "status=${PIPESTATUS[1]}"
-            yes | "$SLUICE" exec -j 2 \(mode) sh -c 'cat; : \(mark)' + head -n 1
+            yes | "$SLUICE" exec -j 2 \(mode) sh -c 'cat; :' + head -n 1
             echo "status=$?"
-            sleep 0.3
-            ps -eo args | grep -c '^sh -c cat; : \(mark)$'
+            wait_gone
             """, timeout: 60)
-        #expect(r.text == "status=141\n2\nstatus=0\ny\nstatus=0\n0\n", "\(r.stderr)")
+        #expect(r.text == "status=141\n2\nstatus=0\ny\nstatus=0\ngone=0\n", "\(r.stderr)")
         #expect(!r.stderr.contains("sluice"), "\(r.stderr)")
     }
 
-    /// SIGINT reaches every copy's process group; sluice dies by it and leaves none. Each
-    /// case sleeps for a time of its own, to count its own leftovers.
-    @Test(arguments: [("", "31.47"), ("--unordered", "31.46")])
-    func interruptEndsEveryCopy(_ mode: String, _ sleep: String) throws {
-        let r = try sh("""
-            yes | "$SLUICE" exec -j 3 --block 64K \(mode) sh -c 'sleep \(sleep); cat' > /dev/null 2> $T/err &
+    /// SIGINT reaches every copy's process group; sluice dies by it and leaves none. The
+    /// signal is sent once all three copies have said they started.
+    @Test(arguments: ["", "--unordered"])
+    func interruptEndsEveryCopy(_ mode: String) throws {
+        let r = try sh(commandWatch + """
+            watch_gone
+            watch_started 3
+            yes | "$SLUICE" exec -j 3 --block 64K \(mode) sh -c 'echo up >&4; sleep 30; cat' > /dev/null 2> $T/err &
             pid=$!
-            sleep 0.5
+            wait_started
             kill -INT $pid
             wait $pid
             echo "status=$?"
-            sleep 0.3
-            ps -eo args | grep -c '^sleep \(sleep)$'
+            wait_gone
             cat $T/err
             """, timeout: 30)
-        #expect(r.text == "status=130\n0\n", "\(r.stderr)")
+        #expect(r.text == "started=3\nstatus=130\ngone=0\n", "\(r.stderr)")
     }
 
     /// --unordered merges on line boundaries: lines from a few bytes to several chunks

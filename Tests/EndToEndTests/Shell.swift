@@ -128,3 +128,38 @@ extension Tag {
     /// under ThreadSanitizer and AddressSanitizer (selected by name: DocsTests checks it).
     @Tag static var threads: Self
 }
+
+/// Bash functions for tests of what becomes of the commands sluice starts, synchronized
+/// on pipes closing rather than on sleeps. Prepend to a script.
+/// - `watch_gone`: from here on, descriptor 3 of everything the script starts (sluice,
+///   and so every command it starts and what they start) is the write end of a FIFO.
+///   `wait_gone` closes the script's own and prints `gone=0` once every other holder has
+///   exited, or `gone=124` when one still holds it 20 s later: a command left running.
+/// - `watch_started N`: descriptor 4 is another FIFO's write end; a command writes a line
+///   to it to say it started. `wait_started` prints `started=N` once N lines came (fewer
+///   if every writer closed it first, or after 20 s).
+let commandWatch = """
+    watch_gone() {
+        mkfifo "$T/gone.fifo"
+        ( exec 3>&- 4>&-; timeout 20 cat "$T/gone.fifo" > /dev/null; echo "gone=$?" > "$T/gone" ) &
+        gone_reader=$!
+        exec 3> "$T/gone.fifo"
+    }
+    wait_gone() {
+        exec 3>&-
+        wait "$gone_reader"
+        cat "$T/gone"
+    }
+    watch_started() {
+        mkfifo "$T/started.fifo"
+        ( exec 3>&- 4>&-; timeout 20 head -n "$1" "$T/started.fifo" | wc -l > "$T/started" ) &
+        started_reader=$!
+        exec 4> "$T/started.fifo"
+    }
+    wait_started() {
+        exec 4>&-
+        wait "$started_reader"
+        echo "started=$(cat "$T/started")"
+    }
+
+    """

@@ -1,23 +1,6 @@
 import CSys
 import Glibc
 
-/// What `exec` runs: the command's words (the bytes the command line gave), its name for
-/// messages, and the size its pipes are enlarged to (`--pipe-size`; 0 leaves them).
-struct ExecCommand: Sendable {
-    let arguments: [[UInt8]]
-    let name: String
-    let pipeBytes: Int
-
-    init(arguments: [[UInt8]], pipeBytes: Int) {
-        self.arguments = arguments
-        name = String(rawBytes: arguments[0])
-        self.pipeBytes = pipeBytes
-    }
-
-    /// How a command that failed ended, in words; nil for exit status 0.
-    static func failure(_ status: Int32, name: String) -> String? { ChildProcess.failure(status, name: name) }
-}
-
 /// A pipe whose read end every worker polls: one byte written wakes them all, for good
 /// (it is never read). Both ends close-on-exec; the write end non-blocking, so ringing
 /// twice never waits.
@@ -36,22 +19,13 @@ final class WakePipe: @unchecked Sendable {
 
     /// write(2) of one byte; a full pipe (already rung) or any error is ignored.
     func ring() {
-        var byte: UInt8 = 1
-        _ = Glibc.write(write.rawValue, &byte, 1)
+        let byte: UInt8 = 1
+        _ = withUnsafeBytes(of: byte) { try? write.writeAvailable($0) }
     }
 
     func close() {
         try? read.close()
         try? write.close()
-    }
-}
-
-extension FileDescriptor {
-    /// fcntl(F_SETFL) adding O_NONBLOCK, on this open file description only (the other
-    /// end of a pipe keeps its own flags).
-    func setNonBlocking() {
-        let flags = sluice_fcntl_int(rawValue, F_GETFL, 0)
-        if flags >= 0 { _ = sluice_fcntl_int(rawValue, F_SETFL, flags | O_NONBLOCK) }
     }
 }
 
@@ -78,34 +52,30 @@ final class BlockCommand {
         case failed(String)
     }
 
-    let pid: pid_t
+    let process: ChildProcess
     /// The write end of the command's stdin and the read end of its stdout; nil once closed.
     private(set) var input: FileDescriptor?
     private(set) var output: FileDescriptor?
-    /// Readable once the command exits (pidfd_open(2)): while it runs, its pipes are
-    /// paced (`PipePacer`). Nil where the kernel has no pidfds, or once it exited.
-    private var exitWatch: FileDescriptor?
+    /// The ordered mode's worker saw the exit watch readable: the command has exited, and
+    /// its pipes are no longer paced (`PipePacer`), only waited on.
+    private var hasExited = false
 
-    private init(pid: pid_t, input: FileDescriptor?, output: FileDescriptor, isBlocking: Bool) {
-        self.pid = pid
+    /// Starts the command (`ChildProcess.start`). Our ends are non-blocking unless
+    /// `isBlocking` (`--unordered`'s two threads a copy).
+    init(_ command: ExecCommand, isBlocking: Bool = false) throws(StageError) {
+        let (process, input, output) = try ChildProcess.start(command)
         if !isBlocking {
-            input?.setNonBlocking()
+            input.setNonBlocking()
             output.setNonBlocking()
         }
+        self.process = process
         self.input = input
         self.output = output
-        let watch = pidfd_open(pid, 0)
-        if watch >= 0 { exitWatch = FileDescriptor(watch) }
     }
 
-    /// posix_spawnp(3) of the command (as `ChildProcess`: SIGPIPE at its default, no
-    /// signal blocked, a process group of its own), registered in `ChildRegistry`. Our
-    /// ends are non-blocking unless `isBlocking` (`--unordered`'s two threads a copy).
-    convenience init(_ command: ExecCommand, isBlocking: Bool = false) throws(StageError) {
-        let (pid, input, output) = try ChildProcess.start(command.arguments, name: command.name,
-                                                          pipeBytes: command.pipeBytes)
-        self.init(pid: pid, input: input, output: output, isBlocking: isBlocking)
-    }
+    /// The exit watch while the command may still run: while there is one, its pipes are
+    /// paced; without (none could be made, or it fired), each end is waited on as it comes.
+    private var runningWatch: FileDescriptor? { hasExited ? nil : process.exitWatch }
 
     /// Writes `block` to the command's stdin, then closes it, while reading its stdout
     /// into pool chunks handed to `deliver` (full ones as they fill; a partial one before
@@ -159,14 +129,13 @@ final class BlockCommand {
         while true {
             let chunk = pending ?? pool.take()
             pending = chunk
-            let space = chunk.freeSpace
-            let n = Glibc.read(fd.rawValue, space.baseAddress, space.count)
-            if n < 0 {
-                let error = Errno.current
-                if error == .interrupted { continue }
-                if error == .wouldBlock { return .finished }
+            let read: Int?
+            do throws(Errno) {
+                read = try fd.readAvailable(into: chunk.freeSpace)
+            } catch {
                 return .failed("reading its output: \(error)")
             }
+            guard let n = read else { return .finished }
             if n == 0 {
                 try? fd.close()
                 output = nil
@@ -183,11 +152,13 @@ final class BlockCommand {
 
     /// poll(2) until there is work: the wake pipe, the command's exit, each open end whose
     /// pacer is eager; a paced end is simply tried again after its interval (the poll's
-    /// timeout). False when the wake pipe rang. Retries EINTR. Without a pidfd, or once
-    /// the command exited, every open end is waited on as it comes.
+    /// timeout). False when the wake pipe rang. Without an exit watch, or once the
+    /// command exited, every open end is waited on as it comes. A failed poll(2) is taken
+    /// as a timeout: the next turn tries each end again.
     private func waitForWork(_ wake: WakePipe, _ pacers: Pacers) -> Bool {
-        let pacesInput = input != nil && exitWatch != nil && !pacers.input.isEager
-        let pacesOutput = output != nil && exitWatch != nil && !pacers.output.isEager
+        let watch = runningWatch
+        let pacesInput = input != nil && watch != nil && !pacers.input.isEager
+        let pacesOutput = output != nil && watch != nil && !pacers.output.isEager
         var timeout: Int32 = -1
         if pacesInput { timeout = Int32(pacers.input.intervalMillis) }
         if pacesOutput {
@@ -198,13 +169,10 @@ final class BlockCommand {
             pollfd(fd: wake.read.rawValue, events: Int16(POLLIN), revents: 0),
             pollfd(fd: pacesInput ? -1 : input?.rawValue ?? -1, events: Int16(POLLOUT), revents: 0),
             pollfd(fd: pacesOutput ? -1 : output?.rawValue ?? -1, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: exitWatch?.rawValue ?? -1, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: watch?.rawValue ?? -1, events: Int16(POLLIN), revents: 0),
         ]
-        while poll(&fds, 4, timeout) < 0 && errno == EINTR {}
-        if fds[3].revents != 0 {
-            try? exitWatch?.close()
-            exitWatch = nil
-        }
+        _ = try? FileDescriptor.poll(&fds, timeoutMillis: timeout)
+        if fds[3].revents != 0 { hasExited = true }
         return fds[0].revents == 0
     }
 
@@ -249,16 +217,16 @@ final class BlockCommand {
     }
 
     /// poll(2) on `fd` for `events` (unless paced: then for the interval) and on the
-    /// command's exit, which stops `pacer` for good. The pidfd stays open, as both
-    /// threads watch it; `reap` closes it.
+    /// command's exit, which stops `pacer` for good (both threads watch the one exit
+    /// watch, so neither marks it for the other).
     private func waitShared(_ fd: FileDescriptor?, events: Int32, pacer: inout PipePacer) {
-        let watch = pacer.isStopped ? nil : exitWatch
+        let watch = pacer.isStopped ? nil : process.exitWatch
         let paces = watch != nil && !pacer.isEager
         var fds = [
             pollfd(fd: paces ? -1 : fd?.rawValue ?? -1, events: Int16(events), revents: 0),
             pollfd(fd: watch?.rawValue ?? -1, events: Int16(POLLIN), revents: 0),
         ]
-        while poll(&fds, 2, paces ? Int32(pacer.intervalMillis) : -1) < 0 && errno == EINTR {}
+        _ = try? FileDescriptor.poll(&fds, timeoutMillis: paces ? Int32(pacer.intervalMillis) : -1)
         if fds[1].revents != 0 { pacer.stop() }
     }
 
@@ -276,32 +244,16 @@ final class BlockCommand {
     func reap() -> Int32 {
         closeInput()
         closeOutput()
-        try? exitWatch?.close()
-        exitWatch = nil
-        let status = (try? waitForChild(pid)) ?? 0
-        ChildRegistry.shared.remove(pid)
-        return status
+        return process.reap()
     }
 
-    /// The run stopped: SIGTERM to the command's process group and its pipes closed;
-    /// SIGKILL if it is still there after `EndingSignals.graceNanos`; reaped.
+    /// The run stopped: its pipes closed, the command ended (`ChildProcess.terminate`:
+    /// SIGTERM to its process group, SIGKILL after the grace) and reaped.
     func terminate() {
-        kill(-pid, SIGTERM)
         closeInput()
         closeOutput()
-        try? exitWatch?.close()
-        exitWatch = nil
-        let deadline = monotonicNanos() + EndingSignals.graceNanos
-        var status: Int32 = 0
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if monotonicNanos() >= deadline {
-                kill(-pid, SIGKILL)
-                _ = try? waitForChild(pid)
-                break
-            }
-            sleep(nanoseconds: 5_000_000)
-        }
-        ChildRegistry.shared.remove(pid)
+        process.terminate()
+        process.reap()
     }
 }
 
@@ -315,7 +267,7 @@ private struct BlockFeed {
 
     var isDone: Bool { index == block.chunks.count }
 
-    /// write(2) until the block is out or the pipe is full (EAGAIN); EINTR retried. The
+    /// write(2) until the block is out or the pipe is full (`writeAvailable`: nil). The
     /// error that stopped it, else nil; adds what it wrote to `writtenBytes`.
     mutating func write(to fd: FileDescriptor, writtenBytes: inout Int) -> Errno? {
         while index < block.chunks.count {
@@ -326,12 +278,13 @@ private struct BlockFeed {
                 offset = 0
                 continue
             }
-            let n = Glibc.write(fd.rawValue, chunk.base + chunk.start + offset, rest)
-            if n < 0 {
-                let error = Errno.current
-                if error == .interrupted { continue }
-                return error == .wouldBlock ? nil : error
+            let written: Int?
+            do throws(Errno) {
+                written = try fd.writeAvailable(UnsafeRawBufferPointer(start: chunk.base + chunk.start + offset, count: rest))
+            } catch {
+                return error
             }
+            guard let n = written else { return nil }
             offset += n
             writtenBytes += n
         }

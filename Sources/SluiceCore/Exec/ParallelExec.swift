@@ -41,8 +41,9 @@ import Glibc
 // nothing of a later block is written after an earlier block's failure. Downstream
 // closing (a `send` refused) cancels the run. Either way, and when the stage closes,
 // the pool stops, and its `onStop` writes a byte to `wake`, which every worker polls:
-// each ends its command (SIGTERM to its process group, SIGKILL after a grace), reaps it
-// and returns. Commands are in `ChildRegistry`, so a signal that ends sluice ends them.
+// each ends its command (`ChildProcess.terminate`: SIGTERM to its process group, SIGKILL
+// after the grace), reaps it and returns. Commands are in `ChildRegistry`, so a signal
+// that ends sluice ends them.
 //
 // Ownership: the pool's: a job is the dispatcher's while it fills it, its worker's
 // while it runs (`parked` included), the retirer's once done.
@@ -175,7 +176,7 @@ final class ParallelExec: ExecEngine, @unchecked Sendable {
                                     deliver: { [self] chunk in deliver(chunk, for: job, waits: worker.waits) })
         switch ending {
         case .finished:
-            if let failure = ExecCommand.failure(child.reap(), name: command.name) {
+            if let failure = ChildProcess.failure(child.reap(), name: command.name) {
                 job.failure = "\(failure) on the block at byte \(block.offset)"
             }
         case .stopped:

@@ -19,20 +19,21 @@ import Glibc
 // reaps the copy. A copy that fails ends the run with its status and the offset of the
 // last block it was fed; the drains send nothing more once the run stopped. A copy that
 // closes its stdin early takes no more blocks; when every copy has, the stage wants no
-// more input. `stop` sends SIGTERM to every copy not yet reaped (SIGKILL after the
-// grace), which unblocks a feeder in write(2) and a drain in read(2), and joins them.
+// more input. `stop` ends every copy not yet reaped (`ChildProcess.terminate`: SIGTERM,
+// one grace for them all, SIGKILL), which unblocks a feeder in poll(2) and a drain in
+// read(2), and joins them; a copy started while it does ends itself the same way.
 //
 // Memory: N blocks queued, N being written, the dispatcher's two, and per copy its drain's
 // held line and chunk: `heldBytes`.
 //
 // Ownership: `queue`, the flags, `failure`, `liveFeeders`, `wantingCopies` and each
-// copy's `pid`/`isReaped` are protected by `lock`; a copy's `command` is its feeder's.
+// copy's `process` are protected by `lock`; a copy's `command` is its feeder's.
 
 final class UnorderedExec: ExecEngine, @unchecked Sendable {
     private final class Copy {
         var command: BlockCommand?
-        /// Under `lock`: the pid while the command runs and is not reaped.
-        var pid: pid_t?
+        /// Under `lock`: the command's process while it runs and is not reaped.
+        var process: ChildProcess?
         /// The offset of the last block written to it, for messages.
         var lastOffset = 0
         /// Set by the drain thread before it ends, read after joining it.
@@ -121,14 +122,13 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
 
     /// Ends every copy still running (SIGTERM, SIGKILL after the grace) and joins the threads.
     func stop() {
-        lock.lock()
-        isShuttingDown = true
-        changed.broadcast()
-        for copy in copies { if let pid = copy.pid { kill(-pid, SIGTERM) } }
-        let deadline = monotonicNanos() + EndingSignals.graceNanos
-        while liveFeeders > 0 && monotonicNanos() < deadline { changed.wait(lock, untilNanos: deadline) }
-        for copy in copies { if let pid = copy.pid { kill(-pid, SIGKILL) } }
-        lock.unlock()
+        let running: [ChildProcess] = lock.withLock {
+            isShuttingDown = true
+            changed.broadcast()
+            return copies.compactMap(\.process)
+        }
+        // Their feeders reap them meanwhile: `ChildProcess` signals none once reaped.
+        ChildProcess.terminate(running)
         for feeder in feeders { feeder.join() }
         feeders.removeAll()
         for block in queue { block.recycle(to: pool) }
@@ -171,7 +171,7 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
             let status = reap(copy, command)
             if let message = copy.drainFailure {
                 record("\(self.command.name): \(message)")
-            } else if let failure = ExecCommand.failure(status, name: self.command.name) {
+            } else if let failure = ChildProcess.failure(status, name: self.command.name) {
                 record("\(failure) (its last block began at byte \(copy.lastOffset))")
             }
         }
@@ -188,9 +188,14 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
         child.input?.setNonBlocking()
         copy.inputPacer = PipePacer(pipeBytes: child.input?.pipeCapacity ?? 0)
         copy.command = child
-        lock.withLock { copy.pid = child.pid }
+        let isLate = lock.withLock {
+            copy.process = child.process
+            return isShuttingDown
+        }
         stats?.counters.add(1, to: "commands")
-        if lock.withLock({ isShuttingDown }) { kill(-child.pid, SIGTERM) }
+        // Started after `stop` took the copies to end: it ends itself (the feeder then
+        // finds no block, closes its stdin, and reaps it).
+        if isLate { child.process.terminate() }
     }
 
     /// The oldest queued block; nil once the input ended and the queue is empty, or the run stopped.
@@ -217,12 +222,8 @@ final class UnorderedExec: ExecEngine, @unchecked Sendable {
     /// Waits for the copy's command and returns its raw status; a run stopped meanwhile
     /// may have sent it SIGTERM, which is then not a failure (`record` ignores it).
     private func reap(_ copy: Copy, _ child: BlockCommand) -> Int32 {
-        var info = siginfo_t()
-        while waitid(P_PID, id_t(child.pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
-        lock.lock()
         let status = child.reap()
-        copy.pid = nil
-        lock.unlock()
+        lock.withLock { copy.process = nil }
         return status
     }
 

@@ -94,7 +94,51 @@ public struct FileDescriptor: Sendable, Equatable {
     /// or hang-up condition, which the following read or write then reports). Retries EINTR.
     public func wait(for events: Int16) throws(Errno) {
         var entry = pollfd(fd: rawValue, events: events, revents: 0)
-        _ = try valueOrErrno { poll(&entry, 1, -1) }
+        _ = try valueOrErrno { Glibc.poll(&entry, 1, -1) }
+    }
+
+    /// read(2) of what a non-blocking descriptor holds now: nil when that is nothing yet
+    /// (EAGAIN), 0 at end of file. Retries EINTR.
+    public func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int? {
+        do throws(Errno) {
+            return try valueOrErrno { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+        } catch where error == .wouldBlock {
+            return nil
+        }
+    }
+
+    /// write(2) of what a non-blocking descriptor takes now: the bytes written, nil when
+    /// it takes none (EAGAIN: a full pipe). One call, so possibly short. Retries EINTR.
+    public func writeAvailable(_ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int? {
+        do throws(Errno) {
+            return try valueOrErrno { Glibc.write(rawValue, bytes.baseAddress, bytes.count) }
+        } catch where error == .wouldBlock {
+            return nil
+        }
+    }
+
+    /// fcntl(F_SETFL) adding O_NONBLOCK, on this open file description only (the other
+    /// end of a pipe keeps its own flags). A failure leaves the descriptor as it was.
+    public func setNonBlocking() {
+        let flags = sluice_fcntl_int(rawValue, F_GETFL, 0)
+        if flags >= 0 { _ = sluice_fcntl_int(rawValue, F_SETFL, flags | O_NONBLOCK) }
+    }
+
+    /// poll(2) on `entries` for at most `timeoutMillis` (-1: no limit): how many have
+    /// events in `revents`, 0 when the time ran out. Retries EINTR for the time left.
+    public static func poll(_ entries: inout [pollfd], timeoutMillis: Int32) throws(Errno) -> Int {
+        let start = monotonicNanos()
+        var left = timeoutMillis
+        while true {
+            let r = Glibc.poll(&entries, nfds_t(entries.count), left)
+            if r >= 0 { return Int(r) }
+            let e = Errno.current
+            if e != .interrupted { throw e }
+            if timeoutMillis > 0 {
+                let spent = Int64((monotonicNanos() - start) / 1_000_000)
+                left = Int32(max(0, Int64(timeoutMillis) - spent))
+            }
+        }
     }
 
     /// close(2), never retried: on Linux the descriptor is gone even after EINTR.

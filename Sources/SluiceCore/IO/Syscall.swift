@@ -14,13 +14,6 @@ func valueOrErrno<T: FixedWidthInteger>(retryOnInterrupt: Bool = true, _ call: (
     }
 }
 
-/// waitpid(2) for `pid`, retrying EINTR; the raw wait status.
-func waitForChild(_ pid: pid_t) throws(Errno) -> Int32 {
-    var status: Int32 = 0
-    _ = try valueOrErrno { waitpid(pid, &status, 0) }
-    return status
-}
-
 /// nanosleep(2) for `nanoseconds`, sleeping again for what is left after EINTR.
 func sleep(nanoseconds: Int) {
     var request = timespec(tv_sec: nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000)
