@@ -18,6 +18,15 @@ import SluiceTestSupport
                         sourceLocation: sourceLocation)
             }
         }
+        // As the fuzzer runs it: the CRC checked inline, the pool's jobs decoded by the
+        // stage's own thread.
+        for size in Self.sizes + [131072] {
+            let stage = try! GunzipStage(trailing: trailing, threads: 2, checksInline: true, poolWorkers: 0)
+            let r = StageHarness.runOnOneThread(stage, input: data, chunkSize: size)
+            #expect(r.end == reference.end, "one thread, chunk \(size)", sourceLocation: sourceLocation)
+            #expect(r.output == reference.output, "one thread, chunk \(size): \(r.output.count) bytes",
+                    sourceLocation: sourceLocation)
+        }
         return (reference.end, reference.output)
     }
 

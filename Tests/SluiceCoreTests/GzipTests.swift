@@ -51,8 +51,14 @@ import SluiceTestSupport
 @Suite struct GunzipStageTests {
     static let payload = GzipFixture.text(800)
 
+    /// Keyed by chunk size; negative keys: the CRC checked inline, on one thread.
     func gunzip(_ data: [UInt8], trailing: GunzipStage.TrailingPolicy = .error) -> [Int: StageHarness.Result] {
-        StageHarness.runAtAllSizes(data) { try! GunzipStage(trailing: trailing) }
+        var results = StageHarness.runAtAllSizes(data) { try! GunzipStage(trailing: trailing) }
+        for size in StageHarness.chunkSizes {
+            results[-size] = StageHarness.runOnOneThread(try! GunzipStage(trailing: trailing, checksInline: true),
+                                                         input: data, chunkSize: size)
+        }
+        return results
     }
 
     /// Every chunk size gives the same output and the same end.

@@ -94,7 +94,8 @@ final class OrderedJobPool<Job: PoolJob, Worker>: @unchecked Sendable {
 
     /// - Parameters:
     ///   - slots: the ring, every job in it made up front.
-    ///   - workers: threads besides the dispatcher.
+    ///   - workers: threads besides the dispatcher (0 only if it helps: then it runs every
+    ///     job itself, when it waits for one).
     ///   - dispatcherHelps: the dispatcher runs queued jobs while it waits.
     ///   - makeWorker: one thread's state, made on that thread.
     ///   - run: does one job, on any of the threads, with that thread's state.
@@ -102,7 +103,7 @@ final class OrderedJobPool<Job: PoolJob, Worker>: @unchecked Sendable {
     ///     its own state.
     init(slots: [Job], workers: Int, dispatcherHelps: Bool, makeWorker: @escaping () -> Worker,
          run: @escaping (Job, inout Worker) -> Void, retire: ((Job, inout Worker) -> Bool)? = nil) {
-        precondition(!slots.isEmpty && workers >= 1)
+        precondition(!slots.isEmpty && (workers >= 1 || workers == 0 && dispatcherHelps))
         self.slots = slots
         self.workerCount = workers
         self.dispatcherHelps = dispatcherHelps

@@ -165,7 +165,9 @@ final class CRCChecker: @unchecked Sendable {
         return true
     }
 
-    private static func mismatch(_ end: MemberEnd, crc: UInt32, length: UInt32) -> String? {
+    /// The message for a member whose output had `crc` and `length`, if its trailer
+    /// disagrees.
+    static func mismatch(_ end: MemberEnd, crc: UInt32, length: UInt32) -> String? {
         if end.storedCRC != crc {
             return "CRC mismatch in member \(end.member) at byte \(end.trailerOffset) "
                 + "(stored 0x\(hex(end.storedCRC)), computed 0x\(hex(crc)))"

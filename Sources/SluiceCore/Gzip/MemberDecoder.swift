@@ -6,7 +6,8 @@ import CZlib
 /// inflate, straight into the emitter's pending chunk, never more than one chunk at a
 /// time, so a gzip bomb moves through bounded buffers and a slow consumer stops
 /// inflation. Each trailer is handed to the `CRCChecker` that the output goes through,
-/// which compares it in the background.
+/// which compares it in the background; without one (`checker: nil`), the CRC-32 and
+/// length are computed here as the output is made and compared at the trailer.
 ///
 /// Every error of a damaged stream is found here: the parallel path decodes only members
 /// it can vouch for and replays any other through this decoder, so both paths fail alike.
@@ -35,6 +36,9 @@ struct MemberDecoder {
     /// The 8 trailer bytes, `trailerCount` of them collected.
     private var trailer: UInt64 = 0
     private var trailerCount = 0
+    /// Without a checker: the current member's CRC-32 and length mod 2^32 so far.
+    private var crc: UInt32 = 0
+    private var length: UInt32 = 0
     /// Set when trailing garbage was ignored under `--trailing=warn`: the warning, for the
     /// stage to print once every earlier member was checked. Cleared by the stage.
     var warning: String?
@@ -51,8 +55,11 @@ struct MemberDecoder {
     /// At the first byte of a member (or of the input), nothing of its header read yet.
     var isAtMemberStart: Bool { phase == .header && header.length == 0 }
 
-    /// Right after a whole member: the next byte decides what follows.
-    var isBetweenMembers: Bool { phase == .between }
+    /// Where it stands, for the router.
+    var position: MemberRouter.DecoderPosition {
+        if isAtMemberStart { return .memberStart }
+        return phase == .between ? .betweenMembers : .inside
+    }
 
     /// True where input may end: after a whole member, in padding or ignored garbage.
     var isAtEnd: Bool { phase == .between || phase == .padding || phase == .ignoring }
@@ -74,12 +81,13 @@ struct MemberDecoder {
     }
 
     /// Consumes bytes from the front of `bytes` for the current phase; returns how many.
+    /// `checker`: where trailers go; nil, they are compared here.
     mutating func step(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter,
-                       checker: CRCChecker) throws(StageError) -> Int {
+                       checker: CRCChecker?) throws(StageError) -> Int {
         let taken: Int
         switch phase {
         case .header: taken = try parseHeader(bytes)
-        case .body: taken = try inflate(bytes, into: &out)
+        case .body: taken = try inflate(bytes, into: &out, checksHere: checker == nil)
         case .trailer: taken = try readTrailer(bytes, checker: checker)
         case .between: taken = try decideAfterMember(bytes)
         case .padding: taken = try skipZeros(bytes)
@@ -90,7 +98,7 @@ struct MemberDecoder {
     }
 
     /// Every step over `bytes`.
-    mutating func feed(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter, checker: CRCChecker) throws(StageError) {
+    mutating func feed(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter, checker: CRCChecker?) throws(StageError) {
         var rest = bytes
         while !rest.isEmpty {
             let taken = try step(rest, into: &out, checker: checker)
@@ -119,6 +127,7 @@ struct MemberDecoder {
         }
         if header.isDone {
             inflateReset(z.pointer)
+            (crc, length) = (0, 0)
             phase = .body
         }
         return taken
@@ -142,8 +151,10 @@ struct MemberDecoder {
         }
     }
 
-    /// Inflates into `out` until `bytes` are used up or the member ends.
-    private mutating func inflate(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
+    /// Inflates into `out` until `bytes` are used up or the member ends; with
+    /// `checksHere`, runs the CRC over what it made.
+    private mutating func inflate(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter,
+                                  checksHere: Bool) throws(StageError) -> Int {
         z.setInput(bytes)
         while true {
             let space = out.reserve()
@@ -151,6 +162,10 @@ struct MemberDecoder {
             let r = CZlib.inflate(z.pointer, Z_NO_FLUSH)
             let produced = size - z.availableOut
             if produced > 0 {
+                if checksHere {
+                    crc = crc32(crc, UnsafeRawBufferPointer(rebasing: space.prefix(produced)))
+                    length &+= UInt32(truncatingIfNeeded: produced)
+                }
                 emittedBytes += produced
                 try out.commit(produced)
             }
@@ -173,8 +188,9 @@ struct MemberDecoder {
     }
 
     /// Collects the trailer and hands it to the checker, which compares it once every
-    /// byte of the member has been checked; nothing waits here.
-    private mutating func readTrailer(_ bytes: UnsafeRawBufferPointer, checker: CRCChecker) throws(StageError) -> Int {
+    /// byte of the member has been checked; nothing waits here. Without a checker it is
+    /// compared at once.
+    private mutating func readTrailer(_ bytes: UnsafeRawBufferPointer, checker: CRCChecker?) throws(StageError) -> Int {
         let n = min(8 - trailerCount, bytes.count)
         for i in 0..<n { trailer |= UInt64(bytes[i]) << (8 * UInt64(trailerCount + i)) }
         trailerCount += n
@@ -183,7 +199,8 @@ struct MemberDecoder {
                 outputEnd: emittedBytes, storedCRC: UInt32(truncatingIfNeeded: trailer),
                 storedLength: UInt32(truncatingIfNeeded: trailer >> 32), member: member,
                 trailerOffset: offset + n - 8)
-            if let mismatch = checker.expect(end) { throw .failed(mismatch) }
+            let mismatch = checker.map { $0.expect(end) } ?? CRCChecker.mismatch(end, crc: crc, length: length)
+            if let mismatch { throw .failed(mismatch) }
             phase = .between
         }
         return n

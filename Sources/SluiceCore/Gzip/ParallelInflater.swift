@@ -90,6 +90,9 @@ final class ParallelInflater: @unchecked Sendable {
     static let inflateSlack = 258
 
     private let threads: Int
+    /// Threads started besides the dispatcher: `threads - 1`, or 0 for the fuzzer, whose
+    /// dispatcher decodes every job itself when it waits for one.
+    private let workers: Int
     /// Where workers take output chunks from, when its chunks can hold a member; set once
     /// by `decode(into:)` before any job is submitted.
     private var outputPool: ChunkPool?
@@ -126,8 +129,9 @@ final class ParallelInflater: @unchecked Sendable {
         (memberBytes...largestOutputChunk).contains(chunkBytes)
     }
 
-    init(threads: Int) {
+    init(threads: Int, workers: Int) {
         self.threads = threads
+        self.workers = workers
     }
 
     /// Makes the jobs, their output in chunks from `pool` if they fit (call before
@@ -137,7 +141,7 @@ final class ParallelInflater: @unchecked Sendable {
         let outputPool = layout.isChunks ? pool : nil
         self.outputPool = outputPool
         let jobs = (0..<(Self.slotsPerThread * threads)).map { _ in Job(layout: layout) }
-        self.pool = OrderedJobPool(slots: jobs, workers: threads - 1, dispatcherHelps: true,
+        self.pool = OrderedJobPool(slots: jobs, workers: workers, dispatcherHelps: true,
                                    makeWorker: { ParallelInflater.rawInflater() },
                                    run: { job, stream in ParallelInflater.decode(job, with: stream, outputPool: outputPool) })
     }

@@ -39,8 +39,16 @@ public struct GrepStage: LineStage {
     /// `usesLiterals: false` is the slow path, for fuzzing the fast one against it.
     public init(_ options: GrepOptions, usesLiterals: Bool = true,
                 maxLineBytes: Int = GlobalOptions.defaultMaxLineBytes, consumed: ConsumedBytes? = nil) throws(SluiceError) {
+        try self.init(options, matcher: try LineMatcher(options, usesLiterals: usesLiterals),
+                      maxLineBytes: maxLineBytes, consumed: consumed)
+    }
+
+    /// With a matcher compiled from `options` already, as the fuzzer shares one between
+    /// runs (compiling is most of what an input costs it).
+    init(_ options: GrepOptions, matcher: LineMatcher,
+         maxLineBytes: Int = GlobalOptions.defaultMaxLineBytes, consumed: ConsumedBytes? = nil) throws(SluiceError) {
         self.consumed = consumed
-        matcher = try LineMatcher(options, usesLiterals: usesLiterals)
+        self.matcher = matcher
         invert = options.invert
         remaining = options.maxCount
         separator = options.separator

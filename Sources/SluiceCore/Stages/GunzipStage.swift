@@ -2,18 +2,20 @@ import CZlib
 
 /// `gunzip`: decompresses gzip input, member after member, as `gzip -d` does.
 ///
-/// A `MemberDecoder` parses and inflates on the stage's thread; its output goes through
-/// a `CRCChecker` thread, which checks every member's CRC-32 and length in the
-/// background and forwards the chunks downstream. With threads (`-p`), members whose
-/// size their header gives (BGZF) are decoded in parallel by a `ParallelInflater` and
-/// written in order through the stage's own emitter; any other member goes through the
-/// decoder.
+/// A `MemberRouter` says, member by member, which decoder reads the bytes: a
+/// `MemberDecoder` parses and inflates on the stage's thread; with threads (`-p`),
+/// members whose size their header gives (BGZF) are decoded in parallel by a
+/// `ParallelInflater` and written in order through the stage's own emitter. The
+/// decoder's output goes through a `CRCChecker` thread, which checks every member's
+/// CRC-32 and length in the background and forwards the chunks downstream — pigz's
+/// split, worth its thread: on one core (`checksInline`) the decoder checks as it goes.
 ///
-/// The two outputs never overlap: before the decoder emits, every member in flight is
-/// written and `out` flushed; before a member from the workers is written, the decoder's
-/// output is settled (checked and forwarded). An error found on this thread waits for
-/// both to catch up first, so the earliest error in the stream is the one reported, with
-/// everything before it written, as if all were decoded and checked inline.
+/// The two outputs never overlap: before the decoder reads on, every member in flight
+/// is written and `out` flushed; before a member from the workers is written, the
+/// decoder's output is settled (checked and forwarded). The router says when. An error
+/// found on this thread waits for both to catch up first (`settled`), so the earliest
+/// error in the stream is the one reported, with everything before it written, as if
+/// all were decoded and checked inline.
 public struct GunzipStage: Stage {
     /// What to do with bytes after the last member that are neither a member nor zeros.
     public enum TrailingPolicy: String, Sendable, CaseIterable {
@@ -22,29 +24,44 @@ public struct GunzipStage: Stage {
 
     /// The sequential decoder; its `emittedBytes` are the bytes sent into `inner`.
     private var decoder: MemberDecoder
+    /// Which decoder reads what, and when the two outputs take turns.
+    private var router: MemberRouter
     private let diagnostics: Diagnostics?
-    /// Checks the decoder's output on its own thread, and forwards it; from `begin`.
+    /// Checks the decoder's output on its own thread, and forwards it; from `begin`. Nil
+    /// when the decoder checks inline.
     private var checker: CRCChecker?
-    /// The decoder's output goes here, into the checker's inbox, not to the stage's `out`.
+    private let checksInline: Bool
+    /// The decoder's output goes here: into the checker's inbox, or with `checksInline`
+    /// the stage's `out` itself.
     private var inner: Emitter!
     /// Decodes located members on worker threads; nil with one thread, and from the
     /// first member it could not vouch for on (the rest is read sequentially).
     private var parallel: ParallelInflater?
-    /// `decoder.emittedBytes` when the checker last had all of it forwarded; below it, the
-    /// decoder's output may still be on its way and the workers' must wait.
-    private var settledBytes = 0
 
-    public init(trailing: TrailingPolicy = .error, threads: Int = 1, diagnostics: Diagnostics? = nil) throws(StageError) {
+    /// - Parameters:
+    ///   - checksInline: the decoder runs the CRC itself rather than on a thread of its
+    ///     own (the command line's choice on a machine of one core).
+    ///   - poolWorkers: threads the parallel inflater starts besides the stage's own
+    ///     (default `threads - 1`); with 0 the stage's thread decodes every job itself, as
+    ///     the fuzzer runs it.
+    public init(trailing: TrailingPolicy = .error, threads: Int = 1, checksInline: Bool = false,
+                poolWorkers: Int? = nil, diagnostics: Diagnostics? = nil) throws(StageError) {
         decoder = try MemberDecoder(trailing: trailing)
+        router = MemberRouter(threads: threads)
+        self.checksInline = checksInline
         self.diagnostics = diagnostics
-        if threads > 1 { parallel = ParallelInflater(threads: threads) }
+        if threads > 1 { parallel = ParallelInflater(threads: threads, workers: poolWorkers ?? threads - 1) }
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
-        let checker = CRCChecker(output: out.channel, pool: out.pool, outputStats: out.stats)
-        inner = Emitter(channel: checker.inbox, pool: out.pool, stats: out.stats, countsBytes: false)
-        checker.start()
-        self.checker = checker
+        if checksInline {
+            inner = out
+        } else {
+            let checker = CRCChecker(output: out.channel, pool: out.pool, outputStats: out.stats)
+            inner = Emitter(channel: checker.inbox, pool: out.pool, stats: out.stats, countsBytes: false)
+            checker.start()
+            self.checker = checker
+        }
         parallel?.decode(into: out.pool)
         return .more
     }
@@ -80,9 +97,8 @@ public struct GunzipStage: Stage {
         do {
             var rest = input.bytes
             while !rest.isEmpty {
-                let taken = parallel != nil && decoder.isAtMemberStart
-                    ? try collect(rest, into: &out)
-                    : try decode(rest, into: &out)
+                let action = router.next(rest, decoder: decoder.position, poolIsIdle: parallel?.isIdle ?? true)
+                let taken = try perform(action, on: rest, into: &out)
                 rest = UnsafeRawBufferPointer(rebasing: rest[taken...])
             }
             if decoder.warning != nil { try warn(&out) }
@@ -94,8 +110,11 @@ public struct GunzipStage: Stage {
 
     public mutating func finish(into out: inout Emitter) throws(StageError) {
         do {
-            // A member cut short: the decoder reads what came and names where it ends.
-            if let filling = parallel?.filling, filling.isCollecting { try decodeHere(filling, into: &out) }
+            // A member cut short, held or collected: the decoder reads what came and names
+            // where it ends.
+            while let action = router.inputEnded(poolIsIdle: parallel?.isIdle ?? true) {
+                _ = try perform(action, on: UnsafeRawBufferPointer(start: nil, count: 0), into: &out)
+            }
             try writeMembers(waiting: true, into: &out)
             try settleChecker()
             try decoder.finish()
@@ -117,45 +136,61 @@ public struct GunzipStage: Stage {
         decoder.end()
     }
 
-    /// One step of the decoder. It reads past the members in flight or batched only once
-    /// they are written: one of them may yet need reading here, and every byte after it
-    /// with it. The step from a member to the next one's first byte reads nothing, so it
-    /// need not wait.
-    private mutating func decode(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
-        if parallel?.isIdle == false && !(decoder.isBetweenMembers && bytes[0] == 0x1f) {
+    /// Does what the router said, on `bytes`; returns how many of them it took.
+    private mutating func perform(_ action: MemberRouter.Action, on bytes: UnsafeRawBufferPointer,
+                                  into out: inout Emitter) throws(StageError) -> Int {
+        switch action {
+        case .decode:
+            return try decoder.step(bytes, into: &inner, checker: checker)
+        case .drain:
             try writeMembers(waiting: true, into: &out)
+            try out.flush()
+        case .startMember:
+            try out.flush()
+            var failure: StageError?
+            router.takeHead().withUnsafeBytes { head in
+                do throws(StageError) { try decoder.feed(head, into: &inner, checker: checker) } catch { failure = error }
+            }
+            if let failure { throw failure }
+            return bytes.isEmpty ? 0 : try decoder.step(bytes, into: &inner, checker: checker)
+        case .hold(let count):
+            return count
+        case .beginMember:
+            try beginMember(&out)
+        case .collect(let count, let ends):
+            try collect(UnsafeRawBufferPointer(rebasing: bytes.prefix(count)), ends: ends, into: &out)
+            return count
+        case .replay:
+            if let filling = parallel?.filling, filling.isCollecting { try decodeHere(filling, into: &out) }
         }
-        return try decoder.step(bytes, into: &inner, checker: checker!)
+        return 0
     }
 
     // MARK: Members decoded in parallel
 
-    /// At a member's first bytes: collects the member into the filling job until its
-    /// header gives its size and it is whole, then adds it to the job's batch, and submits
-    /// the batch once full; a member whose size is not known goes to the decoder. Returns
-    /// how many bytes of `bytes` it took.
-    private mutating func collect(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
-        // Writing out a job to free a slot may have handed everything to the decoder.
-        guard let job = try fillingJob(&out) else { return 0 }
-        if !job.isCollecting { job.beginMember(number: decoder.member, start: decoder.offset) }
-        let n = min(job.wantedCount - job.collected.count, bytes.count)
-        job.append(UnsafeRawBufferPointer(rebasing: bytes.prefix(n)))
-        if job.collected.count < job.wantedCount { return n }
-        switch BGZF.locate(job.collected) {
-        case .needs(let count):
-            job.wantedCount = count
-        case .member(let count) where count > job.collected.count:
-            job.wantedCount = count
-        case .member where Int(job.collectedLength) <= ParallelInflater.memberBytes:
-            decoder.skipMember(endingAt: decoder.offset + job.collected.count)
-            if job.acceptCollected() {
-                parallel!.submit()
-                try writeMembers(waiting: false, into: &out)
-            }
-        case .member, .unknown:
-            try decodeHere(job, into: &out)
+    /// A member of known size goes to the pool: it begins in the job being filled, with
+    /// the bytes the router held. Writing out a job to free a slot may have handed
+    /// everything to the decoder instead, the held bytes too.
+    private mutating func beginMember(_ out: inout Emitter) throws(StageError) {
+        guard let job = try fillingJob(&out) else { return }
+        job.beginMember(number: decoder.member, start: decoder.offset)
+        router.takeHead().withUnsafeBytes { job.append($0) }
+    }
+
+    /// Bytes of the member being collected; once it is whole, it joins the job's batch
+    /// (submitted once full) if its output is at most 64 KiB, and else goes to the decoder.
+    private mutating func collect(_ bytes: UnsafeRawBufferPointer, ends: Bool, into out: inout Emitter) throws(StageError) {
+        let job = parallel!.filling!
+        job.append(bytes)
+        guard ends else { return }
+        guard Int(job.collectedLength) <= ParallelInflater.memberBytes else {
+            return try decodeHere(job, into: &out)
         }
-        return n
+        decoder.skipMember(endingAt: decoder.offset + job.collected.count)
+        if job.acceptCollected() {
+            parallel!.submit()
+            try writeMembers(waiting: false, into: &out)
+        }
     }
 
     /// The job to collect into, writing out the oldest job to free one if need be; nil if
@@ -184,9 +219,9 @@ public struct GunzipStage: Stage {
     private mutating func writeOldest(waiting: Bool, into out: inout Emitter) throws(StageError) -> Bool {
         guard let parallel, let job = parallel.oldest(waiting: waiting) else { return false }
         if job.cleanCount > 0 {
-            if settledBytes < decoder.emittedBytes {
+            if router.mustSettle(emittedBytes: decoder.emittedBytes) {
                 try settleChecker()
-                settledBytes = decoder.emittedBytes
+                router.settled(emittedBytes: decoder.emittedBytes)
             }
             try writeOutput(of: job, into: &out)
         }
@@ -215,8 +250,8 @@ public struct GunzipStage: Stage {
         }
     }
 
-    /// A member whose size is not known, whose output may be larger than 64 KiB, or that
-    /// the input cut short: every job before it written, the decoder reads it, and the
+    /// A member of known size whose output is larger than 64 KiB, or that the input cut
+    /// short: every job before it written, the decoder reads it, and the
     /// members batched before it in the same job, from the first of those on. (So between
     /// the first member in flight and the filling job's end, every byte is in a job: the
     /// decoder can always go back and read them all.)
@@ -228,7 +263,7 @@ public struct GunzipStage: Stage {
         let from = job.restart(at: 0)
         job.reset()
         decoder.restart(member: from.number, at: from.start)
-        try decoder.feed(from.bytes, into: &inner, checker: checker!)
+        try decoder.feed(from.bytes, into: &inner, checker: checker)
     }
 
     /// The worker could not vouch for the member after `job`'s clean ones: from its first
@@ -238,12 +273,13 @@ public struct GunzipStage: Stage {
         let left = parallel!.abandon()
         precondition(left.first === job, "the job written out is the oldest in flight")
         parallel = nil
+        router.poolEnded()
         try out.flush()
         let from = job.restart(at: job.cleanCount)
         decoder.restart(member: from.number, at: from.start)
-        try decoder.feed(from.bytes, into: &inner, checker: checker!)
+        try decoder.feed(from.bytes, into: &inner, checker: checker)
         for other in left.dropFirst() {
-            try decoder.feed(other.restart(at: 0).bytes, into: &inner, checker: checker!)
+            try decoder.feed(other.restart(at: 0).bytes, into: &inner, checker: checker)
         }
     }
 
@@ -254,10 +290,11 @@ public struct GunzipStage: Stage {
     private mutating func settleChecker() throws(StageError) {
         do { try inner.flush() } catch {
             // The inbox closes on a mismatch as well as when the consumer went away.
-            if let failure = checker!.recordedFailure { throw .failed(failure) }
+            if let failure = checker?.recordedFailure { throw .failed(failure) }
             throw error
         }
-        switch checker!.settle(sentBytes: decoder.emittedBytes) {
+        guard let checker else { return }
+        switch checker.settle(sentBytes: decoder.emittedBytes) {
         case .forwarded: return
         case .failed(let message): throw .failed(message)
         case .closed: throw .downstreamClosed
@@ -291,11 +328,12 @@ public struct GunzipStage: Stage {
         decoder.warning = nil
     }
 
-    /// zlib's inflate state and 32 KiB window, the checker's chunks, and with threads the
-    /// parallel inflater's slots.
-    static func heldBytes(chunkBytes: Int, threads: Int) -> Int {
-        let sequential = (48 << 10) + CRCChecker.heldBytes(chunkBytes: chunkBytes)
-        return threads > 1 ? sequential + ParallelInflater.heldBytes(threads: threads, chunkBytes: chunkBytes) : sequential
+    /// zlib's inflate state and 32 KiB window, the checker's chunks (unless it checks
+    /// inline), and with threads the router's held bytes and the parallel inflater's slots.
+    static func heldBytes(chunkBytes: Int, threads: Int, checksInline: Bool) -> Int {
+        let sequential = (48 << 10) + (checksInline ? 0 : CRCChecker.heldBytes(chunkBytes: chunkBytes))
+        guard threads > 1 else { return sequential }
+        return sequential + MemberRouter.maxHeadBytes + ParallelInflater.heldBytes(threads: threads, chunkBytes: chunkBytes)
     }
 
     public static let descriptor = StageDescriptor(
@@ -318,8 +356,10 @@ public struct GunzipStage: Stage {
             policy = p
         }
         do throws(StageError) {
-            var plan = StagePlan(try GunzipStage(trailing: policy, threads: threads, diagnostics: context.diagnostics),
-                                 heldBytes: heldBytes(chunkBytes: context.chunkBytes, threads: threads))
+            let checksInline = GzipStage.onlineCores == 1
+            var plan = StagePlan(try GunzipStage(trailing: policy, threads: threads, checksInline: checksInline,
+                                                 diagnostics: context.diagnostics),
+                                 heldBytes: heldBytes(chunkBytes: context.chunkBytes, threads: threads, checksInline: checksInline))
             plan.output = .other
             if threads > 1 { plan.heldChunks = ParallelInflater.heldChunks(threads: threads, chunkBytes: context.chunkBytes) }
             return plan
