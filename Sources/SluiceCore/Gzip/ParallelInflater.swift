@@ -37,9 +37,11 @@ import Glibc
 // order, writes out the clean members before it, then hands that member and every byte
 // after it to the sequential decoder, which finds the error and names it as it always
 // has — same message, same offset, same bytes written before it. Parallel decoding only
-// ever takes the happy path. A member that is not eligible (no size, too large, cut
-// short by the end of input) is read by the sequential decoder too, from the first
-// member of the batch being filled, once every job before it is written.
+// ever takes the happy path. Which member goes where is `MemberRouter`'s to say: one
+// without its size goes to the sequential decoder from its first byte, once every job
+// before it is written, and never enters a job; one that has a size but is not eligible
+// after all (output over 64 KiB, cut short by the end of input) is read by the
+// sequential decoder from the first member of the batch being filled.
 //
 // Output: a job's members are placed one after another into `regionCount` regions, a
 // member whole in one region. With chunks of 64 KiB to 256 KiB (the default is 128 KiB),
