@@ -52,6 +52,19 @@ import Testing
         }
     }
 
+    /// The global help's "every stage also takes" names each option a stage's help adds
+    /// to its own (those `cat`, which has none of its own, lists).
+    @Test func globalHelpNamesEveryCommonStageOption() throws {
+        let help = try sh("\"$SLUICE\" --help").text
+        let start = try #require(help.range(of: "Every stage also takes"))
+        let paragraph = help[start.lowerBound...].prefix { $0 != ";" }.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let common = try sh("\"$SLUICE\" cat --help").text.split(separator: "\n").compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("--") }.map(String.init)
+        }
+        #expect(common.count >= 6)
+        for option in common { #expect(paragraph.contains(option), "global help lacks \(option): \(paragraph)") }
+    }
+
     /// Help is read in an 80-column terminal: no line of it is wider.
     @Test func helpFitsEightyColumns() throws {
         let (stages, _) = try Self.helpListing()

@@ -37,6 +37,19 @@ func node(wall: UInt64 = 100, busy: UInt64 = 0, pacing: UInt64 = 0, blocked: UIn
         #expect(Bottleneck.find(after: after) == Bottleneck(index: 1, isPacing: false))
     }
 
+    /// `echo hi | sluice cat`: tens of microseconds of work in all name no bottleneck;
+    /// a millisecond in all (`Bottleneck.measurableNanos`) does.
+    @Test func anInstantRunNamesNone() {
+        let instant = [NodeSnapshot(wallNanos: 400_000, starvedNanos: 360_000),
+                       NodeSnapshot(wallNanos: 400_000, starvedNanos: 390_000),
+                       NodeSnapshot(wallNanos: 400_000, starvedNanos: 395_000)]
+        #expect(Bottleneck.find(after: instant) == nil)
+        let short = [NodeSnapshot(wallNanos: 2_000_000, starvedNanos: 1_400_000),
+                     NodeSnapshot(wallNanos: 2_000_000, starvedNanos: 1_600_000),
+                     NodeSnapshot(wallNanos: 2_000_000, starvedNanos: 2_000_000)]
+        #expect(Bottleneck.find(after: short) == Bottleneck(index: 0))
+    }
+
     @Test func nothingRanNothingNamed() {
         #expect(Bottleneck.find(after: [node(wall: 0), node(wall: 0)]) == nil)
     }
