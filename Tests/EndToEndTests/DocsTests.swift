@@ -162,6 +162,23 @@ import Testing
         }
     }
 
+    /// The scale-out recipes (GNU parallel, Spark, Hadoop) are examples, not
+    /// compatibility notes: they sit in EXAMPLES, and COMPATIBILITY lists differences.
+    @Test func scaleOutRecipesAreExamples() throws {
+        let man = try Self.read("man/sluice.1")
+        func section(_ name: String) -> String {
+            guard let start = man.range(of: "\n.Sh \(name)\n") else { return "" }
+            let rest = man[start.upperBound...]
+            return String(rest[..<(rest.range(of: "\n.Sh ")?.lowerBound ?? rest.endIndex)])
+        }
+        let examples = section("EXAMPLES"), compatibility = section("COMPATIBILITY")
+        #expect(!compatibility.isEmpty)
+        for recipe in ["parallel \\-\\-pipepart", "rdd.pipe(", "hadoop jar"] {
+            #expect(examples.contains(recipe), "EXAMPLES lacks \(recipe)")
+            #expect(!compatibility.contains(recipe), "COMPATIBILITY holds \(recipe)")
+        }
+    }
+
     @Test func manPageLintsClean() throws {
         let r = try sh("mandoc -Tlint -W warning '\(Self.root.path)/man/sluice.1' 2>&1")
         #expect(r.text.isEmpty, "\(r.text)")
