@@ -110,6 +110,18 @@ import Testing
         #expect(r.text == "read=hello\nstatus=\(status)\nwell-formed\nstdin cat stdout \nerr\nin\nout\nrun.svg\n", "\(r.text)\(r.stderr)")
     }
 
+    /// A run that ends in an error draws its picture too, and leaves no temporary file.
+    @Test func anErrorStillDrawsThePicture() throws {
+        let r = try sh("""
+            seq 100000 | gzip | head -c 20000 > $T/trunc.gz
+            "$SLUICE" --trace $T/run.svg gunzip < $T/trunc.gz > /dev/null 2> $T/err
+            echo "status=$?"
+            xmllint --noout $T/run.svg && echo well-formed
+            ls $T
+            """, timeout: 30)
+        #expect(r.text == "status=1\nwell-formed\nerr\nrun.svg\ntrunc.gz\n", "\(r.text)\(r.stderr)")
+    }
+
     @Test func anUnwritableTraceFileIsAnError() throws {
         let r = try sh("echo x | \"$SLUICE\" --trace /nonexistent/dir/t.jsonl cat")
         #expect(r.status == 1)
