@@ -74,17 +74,6 @@ import Testing
         #expect(r.text == "well-formed\nstdin gzip throttle cat stdout \nrendered\n", "\(r.text)\(r.stderr)")
     }
 
-    /// The first sample is one interval after the start, not two: the first interval
-    /// starts with the run. 100 ms: the first sample was at about 0.2 s.
-    @Test func theFirstSampleIsOneIntervalIn() throws {
-        let r = try sh("""
-            head -c 3M /dev/zero | "$SLUICE" --trace $T/run.jsonl --trace-interval 100ms throttle 3M > /dev/null
-            head -n 1 $T/run.jsonl | python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["t"])'
-            """, timeout: 60)
-        let t = try #require(Double(r.text.trimmingCharacters(in: .whitespacesAndNewlines)), "\(r.text)\(r.stderr)")
-        #expect(t >= 0.09 && t < 0.17, "first sample at \(t) s")
-    }
-
     /// Interrupted, the picture is still drawn, of the samples so far, before the death
     /// by the signal; it is renamed into place whole, and no temporary file is left. The
     /// signal is sent once sluice has passed a line through: it is running.
