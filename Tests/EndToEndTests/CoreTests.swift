@@ -148,6 +148,15 @@ import Testing
         (["head", "-n", "-x"], "sluice: head: -n: invalid number '-x'"),
         (["cat", "--hwm", "1K", "--lwm", "1K"], "sluice: cat: low-water mark 1 KiB must be below the high-water mark 1 KiB"),
         (["--chunk", "0"], "sluice: --chunk: size must be at least 1 B: '0'"),
+        // Spilling is --spill DIR, not a --when-full policy: the message says which flag.
+        (["--when-full=spill", "cat"],
+         "sluice: --when-full: 'spill' is not a policy: to spill to disk, use --spill DIR (use block, drop-newest or drop-oldest)"),
+        (["cat", "--when-full", "spill"],
+         "sluice: cat: --when-full: 'spill' is not a policy: to spill to disk, use --spill DIR (use block, drop-newest or drop-oldest)"),
+        (["--help", "grpe"], "sluice: unknown stage 'grpe' (did you mean 'grep'?)"),
+        // gzip's own way to decompress points at the stage that does.
+        (["gzip", "-d"], "sluice: gzip: -d: to decompress, use the gunzip stage"),
+        (["gzip", "-9", "--decompress"], "sluice: gzip: --decompress: to decompress, use the gunzip stage"),
     ])
     func usageError(_ args: [String], _ firstLine: String) throws {
         let quoted = args.map { "'\($0)'" }.joined(separator: " ")
@@ -184,6 +193,32 @@ import Testing
             """))
     }
 
+    /// The suggested command keeps every option and word the user typed, quoted for the
+    /// shell, and moves only the file to standard input.
+    @Test(arguments: [
+        ("head -n 3 app.log", "sluice head -n 3 < app.log"),
+        ("--stats grep -F 'a b' app.log + head -n 1", "sluice --stats grep -F 'a b' + head -n 1 < app.log"),
+        ("tail -n 2 \"it's here\"", "sluice tail -n 2 < 'it'\\''s here'"),
+        ("gunzip + grep -c -e x app.log", "sluice grep -c -e x < app.log"),
+    ])
+    func fileOperandHintKeepsTheOptions(_ args: String, _ hint: String) throws {
+        let r = try sh("\"$SLUICE\" \(args) < /dev/null")
+        #expect(r.status == 2)
+        let first = r.stderr.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(first.hasSuffix("(sluice reads standard input: \(hint))"), "\(first)")
+    }
+
+    /// A word with bytes that are not UTF-8 comes back in the hint as those bytes, quoted.
+    @Test func fileOperandHintKeepsRawBytes() throws {
+        let r = try sh("""
+            "$SLUICE" grep $'caf\\xe9' $'\\xff.log' < /dev/null 2> $T/err
+            echo "status=$?"
+            printf "sluice: grep: unexpected argument '\\377.log' (sluice reads standard input: sluice grep 'caf\\351' < '\\377.log')\\n" > $T/want
+            head -n 1 $T/err | cmp - $T/want && echo same
+            """)
+        #expect(r.text == "status=2\nsame\n", "\(r.stderr)")
+    }
+
     @Test func helpGoesToStdout() throws {
         let r = try sh("\"$SLUICE\" --help")
         #expect(r.status == 0)
@@ -195,6 +230,14 @@ import Testing
         let r = try sh("\"$SLUICE\" head --help")
         #expect(r.status == 0)
         #expect(r.text.contains("--lines"))
+    }
+
+    /// `sluice --help grep` is `sluice grep --help`, as `git help log` is `git log --help`.
+    @Test(arguments: ["grep", "head", "rate"])
+    func helpBeforeAStageIsThatStagesHelp(_ stage: String) throws {
+        let r = try sh("\"$SLUICE\" --help \(stage) > $T/a; echo \"status=$?\"; \"$SLUICE\" \(stage) --help > $T/b; cmp $T/a $T/b && head -n 1 $T/a")
+        #expect(r.text.hasPrefix("status=0\nusage: sluice [OPTION]... \(stage == "rate" ? "throttle" : stage)"), "\(r.text) \(r.stderr)")
+        #expect(r.stderr.isEmpty)
     }
 
     @Test func version() throws {

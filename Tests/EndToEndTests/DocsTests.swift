@@ -52,6 +52,19 @@ import Testing
         }
     }
 
+    /// The global help's "every stage also takes" names each option a stage's help adds
+    /// to its own (those `cat`, which has none of its own, lists).
+    @Test func globalHelpNamesEveryCommonStageOption() throws {
+        let help = try sh("\"$SLUICE\" --help").text
+        let start = try #require(help.range(of: "Every stage also takes"))
+        let paragraph = help[start.lowerBound...].prefix { $0 != ";" }.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let common = try sh("\"$SLUICE\" cat --help").text.split(separator: "\n").compactMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("--") }.map(String.init)
+        }
+        #expect(common.count >= 6)
+        for option in common { #expect(paragraph.contains(option), "global help lacks \(option): \(paragraph)") }
+    }
+
     /// Help is read in an 80-column terminal: no line of it is wider.
     @Test func helpFitsEightyColumns() throws {
         let (stages, _) = try Self.helpListing()
@@ -146,6 +159,23 @@ import Testing
         #expect(ways.count == options.count, "\(r.stderr)")
         for (option, way) in zip(options, ways) {
             #expect(way == (named.contains(option) ? "read" : "spliced"), "\(option)")
+        }
+    }
+
+    /// The scale-out recipes (GNU parallel, Spark, Hadoop) are examples, not
+    /// compatibility notes: they sit in EXAMPLES, and COMPATIBILITY lists differences.
+    @Test func scaleOutRecipesAreExamples() throws {
+        let man = try Self.read("man/sluice.1")
+        func section(_ name: String) -> String {
+            guard let start = man.range(of: "\n.Sh \(name)\n") else { return "" }
+            let rest = man[start.upperBound...]
+            return String(rest[..<(rest.range(of: "\n.Sh ")?.lowerBound ?? rest.endIndex)])
+        }
+        let examples = section("EXAMPLES"), compatibility = section("COMPATIBILITY")
+        #expect(!compatibility.isEmpty)
+        for recipe in ["parallel \\-\\-pipepart", "rdd.pipe(", "hadoop jar"] {
+            #expect(examples.contains(recipe), "EXAMPLES lacks \(recipe)")
+            #expect(!compatibility.contains(recipe), "COMPATIBILITY holds \(recipe)")
         }
     }
 

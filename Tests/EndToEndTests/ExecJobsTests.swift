@@ -172,7 +172,7 @@ import Testing
         ("exec --block 1M cat", "sluice: exec: --block applies only with -j N"),
         ("exec --unordered cat", "sluice: exec: --unordered applies only with -j N"),
         ("exec --flush-idle 1s cat", "sluice: exec: --flush-idle applies only with -j N"),
-        ("exec -j 2 --flush-idle soon cat", "sluice: exec: --flush-idle: invalid duration 'soon' (seconds, or with ms or s: 200ms, 1.5s)"),
+        ("exec -j 2 --flush-idle soon cat", "sluice: exec: --flush-idle: invalid duration 'soon' (seconds, or with ms, s or m: 0.5, 200ms, 1.5s, 2m)"),
     ])
     func usageErrors(_ stage: String, _ message: String) throws {
         let r = try sh("\"$SLUICE\" \(stage) < /dev/null")

@@ -252,6 +252,14 @@ import Testing
         #expect(r.stderr.contains("stdin has been waiting in read(2) for input"))
     }
 
+    /// A duration as every duration option reads it: 300ms, not only bare seconds.
+    @Test func timeoutInMilliseconds() throws {
+        let r = try timed(#""$SLUICE" --stall-timeout 300ms cat < <(sleep 20); echo "status=$?""#, timeout: 60)
+        #expect(r.text.hasPrefix("status=1\n"), "\(r.stderr)")
+        #expect((milliseconds(in: r.text) ?? .max) < 8000)
+        #expect(r.stderr.hasPrefix("sluice: stalled: no data moved for 0."), "\(r.stderr)")
+    }
+
     @Test func consumerThatDoesNotRead() throws {
         let r = try sh("""
             "$SLUICE" --stall-timeout 1 cat < /dev/zero | sleep 6

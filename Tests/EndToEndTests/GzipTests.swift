@@ -40,6 +40,20 @@ func realText(_ bytes: String, into path: String = "$T/text") -> String {
         #expect(r.status == 0, "\(r.stderr)")
     }
 
+    /// gzip's `-c` and `-k`, typed out of habit, change nothing: the same bytes as without.
+    @Test func gzipHabitsAreHarmless() throws {
+        let r = try sh("""
+            seq 20000 > $T/in
+            "$SLUICE" gzip < $T/in > $T/plain.gz
+            "$SLUICE" gzip -c -k < $T/in | cmp - $T/plain.gz || exit 10
+            "$SLUICE" gzip -ck --stdout --keep < $T/in | "$SLUICE" gunzip -c --keep -k | cmp - $T/in || exit 11
+            "$SLUICE" zcat -ck < $T/plain.gz | cmp - $T/in || exit 12
+            echo ok
+            """)
+        #expect(r.text == "ok\n", "\(r.stderr)")
+        #expect(r.stderr.isEmpty)
+    }
+
     @Test func tinyChunksRoundTrip() throws {
         let r = try sh("""
             \(realText("300K"))

@@ -139,7 +139,7 @@ let makeEdgeFile = #"""
         (["grep"], "sluice: grep: no pattern given (usage: grep PATTERN)"),
         (["grep", "-E", "-F", "x"], "sluice: grep: conflicting matchers specified"),
         (["grep", "-E", "a("], "sluice: grep: invalid pattern 'a(': Unmatched ( or \\("),
-        (["grep", "-e", "x", "y"], "sluice: grep: unexpected argument 'y' (grep reads standard input; patterns come from -e)"),
+        (["grep", "-e", "x", "y"], "sluice: grep: unexpected argument 'y' (sluice reads standard input: sluice grep -e x < y)"),
         (["grep", "-m", "x", "y"], "sluice: grep: -m: invalid number 'x'"),
         (["grep", "-A", "-1", "y"], "sluice: grep: -A: invalid number '-1'"),
         (["grep", "--context=x", "y"], "sluice: grep: --context: invalid number 'x'"),

@@ -35,6 +35,23 @@ func share(_ word: String, in row: String) -> Int? {
     return Int(rest.prefix { $0.isNumber })
 }
 
+/// A run too short to measure names no bottleneck rather than whichever node happened
+/// to start first.
+@Suite struct InstantRunTests {
+    @Test func tableSaysTooShortToTell() throws {
+        let r = try sh("echo hi > $T/in; \"$SLUICE\" --stats cat < $T/in")
+        #expect(r.text == "hi\n")
+        #expect(r.stderr.hasSuffix(", bottleneck: none (too short to tell)\n"), "\(r.stderr)")
+    }
+
+    @Test func jsonBottleneckIsNull() throws {
+        let r = try sh("echo hi > $T/in; \"$SLUICE\" --stats=json cat < $T/in")
+        let json = try statsJSON(r.stderr)
+        #expect(json["bottleneck"] is NSNull, "\(r.stderr)")
+        #expect(json["bottleneck_index"] is NSNull, "\(r.stderr)")
+    }
+}
+
 @Suite struct PacingTests {
     /// `throttle 1M` on 3 MiB sleeps about 2 s to keep its rate: that is pacing, not work,
     /// and the throttle is still what limits the run.
@@ -154,20 +171,21 @@ func share(_ word: String, in row: String) -> Int? {
         #expect(!r.text.contains("\u{1B}") && !r.text.contains("\r"), "\(r.text.debugDescription)")
         let lines = r.text.split(separator: "\n").map(String.init)
         #expect((2...4).contains(lines.count), "\(lines)")
-        let line = #/^(\d+:\d\d) elapsed, [0-9.]+ [KM]?i?B in at [0-9.]+ [KM]?i?B/s, [0-9.]+ [KM]?i?B out, \d+% of 3 MiB, (ETA \d+:\d\d, )?bottleneck: throttle \(pacing\)$/#
+        // Every line, the last too, says which rate is the current one and which the average.
+        let line = #/^(\d+:\d\d) elapsed, [0-9.]+ [KM]?i?B in, [0-9.]+ [KM]?i?B/s now, [0-9.]+ [KM]?i?B/s average, [0-9.]+ [KM]?i?B out, \d+% of 3 MiB, (ETA \d+:\d\d, )?bottleneck: throttle \(pacing\)$/#
         var clocks: [String] = []
         for text in lines {
             guard let match = text.wholeMatch(of: line) else { Issue.record("\(text)"); continue }
             clocks.append(String(match.1))
         }
         #expect(Set(clocks.dropLast()).count == clocks.count - 1, "one line a second: \(clocks)")
-        #expect(lines.last?.wholeMatch(of: #/0:0[234] elapsed, 3 MiB in at .*, 3 MiB out, 100% of 3 MiB, bottleneck: throttle \(pacing\)/#) != nil, "\(lines)")
+        #expect(lines.last?.wholeMatch(of: #/0:0[234] elapsed, 3 MiB in, .* now, .* average, 3 MiB out, 100% of 3 MiB, bottleneck: throttle \(pacing\)/#) != nil, "\(lines)")
     }
 
     /// A run shorter than a second logs its last line only; a pipe has no size to show.
     @Test func shortRunFromAPipeLogsOneLine() throws {
         let r = try sh("seq 1000 | \"$SLUICE\" -Pforce cat 2>&1 > /dev/null")
-        #expect(r.text.wholeMatch(of: #/0:00 elapsed, 3\.[0-9]+ KiB in at [0-9.]+ [KM]?i?B/s, 3\.[0-9]+ KiB out(, bottleneck: \w+)?\n/#) != nil, "\(r.text)")
+        #expect(r.text.wholeMatch(of: #/0:00 elapsed, 3\.[0-9]+ KiB in, [0-9.]+ [KM]?i?B/s now, [0-9.]+ [KM]?i?B/s average, 3\.[0-9]+ KiB out(, bottleneck: \w+)?\n/#) != nil, "\(r.text)")
     }
 }
 

@@ -26,9 +26,9 @@ import Testing
             for node, final in zip(last, stats['stages']):
                 assert node['bytes_in'] == final['bytes_in'] and node['bytes_out'] == final['bytes_out'], (node, final)
             # The shares, weighted by the interval, add up to the time each node spent, but
-            # for what no sample covers. The first sample is of the interval after the first
-            # tick (weighted here as 50 ms), so up to its time t is in none: traced is at
-            # most t short. In the interval a node ends its shares are of its own time, but
+            # for what no sample covers. The first sample is of the interval from the start
+            # (weighted here as 50 ms, which it is within a tick's lateness): traced is at
+            # most its time t short. In the interval a node ends its shares are of its own time, but
             # weighted by the whole interval: at most the longest interval over. 10 ms more
             # for the shares' three places and a first interval a hair short.
             interval = 0.05
@@ -72,6 +72,43 @@ import Testing
             rsvg-convert -o $T/run.png $T/run.svg && [ -s $T/run.png ] && echo rendered
             """, timeout: 120)
         #expect(r.text == "well-formed\nstdin gzip throttle cat stdout \nrendered\n", "\(r.text)\(r.stderr)")
+    }
+
+    /// Interrupted, the picture is still drawn, of the samples so far, before the death
+    /// by the signal; it is renamed into place whole, and no temporary file is left. The
+    /// signal is sent once sluice has passed a line through: it is running.
+    @Test(arguments: [("INT", 130), ("TERM", 143), ("HUP", 129)])
+    func aSignalStillDrawsThePicture(_ signal: String, _ status: Int) throws {
+        let r = try sh("""
+            mkfifo $T/in $T/out
+            "$SLUICE" --trace $T/run.svg --trace-interval 10ms cat < $T/in > $T/out 2> $T/err &
+            pid=$!
+            exec 5> $T/in 6< $T/out
+            echo hello >&5
+            read -r line <&6
+            echo "read=$line"
+            kill -\(signal) $pid
+            wait $pid
+            echo "status=$?"
+            xmllint --noout $T/run.svg && echo well-formed
+            grep -o 'class="lane"[^>]*>[a-z]*<' $T/run.svg | sed 's/.*>//; s/<//' | tr '\\n' ' '
+            echo
+            ls $T
+            cat $T/err
+            """, timeout: 30)
+        #expect(r.text == "read=hello\nstatus=\(status)\nwell-formed\nstdin cat stdout \nerr\nin\nout\nrun.svg\n", "\(r.text)\(r.stderr)")
+    }
+
+    /// A run that ends in an error draws its picture too, and leaves no temporary file.
+    @Test func anErrorStillDrawsThePicture() throws {
+        let r = try sh("""
+            seq 100000 | gzip | head -c 20000 > $T/trunc.gz
+            "$SLUICE" --trace $T/run.svg gunzip < $T/trunc.gz > /dev/null 2> $T/err
+            echo "status=$?"
+            xmllint --noout $T/run.svg && echo well-formed
+            ls $T
+            """, timeout: 30)
+        #expect(r.text == "status=1\nwell-formed\nerr\nrun.svg\ntrunc.gz\n", "\(r.text)\(r.stderr)")
     }
 
     @Test func anUnwritableTraceFileIsAnError() throws {

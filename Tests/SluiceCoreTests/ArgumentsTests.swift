@@ -132,7 +132,14 @@ import Testing
 
     @Test func helpAndVersion() throws {
         guard case .help = try CommandParser.parse(["-h"]) else { Issue.record("no help"); return }
-        guard case .help = try CommandParser.parse(["--help", "bogus"]) else { Issue.record("no help"); return }
+        // As `git help log`: a stage after --help asks for that stage's help.
+        guard case .stageHelp(let grep) = try CommandParser.parse(["--help", "grep"]) else {
+            Issue.record("no stage help"); return
+        }
+        #expect(grep.name == "grep")
+        #expect(throws: SluiceError.usage("unknown stage 'grpe' (did you mean 'grep'?)")) {
+            _ = try CommandParser.parse(["--help", "grpe"])
+        }
         guard case .version = try CommandParser.parse(["-V"]) else { Issue.record("no version"); return }
         guard case .stageHelp(let d) = try CommandParser.parse(["cat", "+", "head", "--help"]) else {
             Issue.record("no stage help"); return

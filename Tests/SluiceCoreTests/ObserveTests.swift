@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import SluiceCore
 
@@ -35,6 +36,19 @@ func node(wall: UInt64 = 100, busy: UInt64 = 0, pacing: UInt64 = 0, blocked: UIn
         let after = [node(wall: 120), node(wall: 120, busy: 95), node(wall: 120, pacing: 18), node(wall: 120)]
         #expect(Bottleneck.find(after: after, before: before) == Bottleneck(index: 2, isPacing: true))
         #expect(Bottleneck.find(after: after) == Bottleneck(index: 1, isPacing: false))
+    }
+
+    /// `echo hi | sluice cat`: tens of microseconds of work in all name no bottleneck;
+    /// a millisecond in all (`Bottleneck.measurableNanos`) does.
+    @Test func anInstantRunNamesNone() {
+        let instant = [NodeSnapshot(wallNanos: 400_000, starvedNanos: 360_000),
+                       NodeSnapshot(wallNanos: 400_000, starvedNanos: 390_000),
+                       NodeSnapshot(wallNanos: 400_000, starvedNanos: 395_000)]
+        #expect(Bottleneck.find(after: instant) == nil)
+        let short = [NodeSnapshot(wallNanos: 2_000_000, starvedNanos: 1_400_000),
+                     NodeSnapshot(wallNanos: 2_000_000, starvedNanos: 1_600_000),
+                     NodeSnapshot(wallNanos: 2_000_000, starvedNanos: 2_000_000)]
+        #expect(Bottleneck.find(after: short) == Bottleneck(index: 0))
     }
 
     @Test func nothingRanNothingNamed() {
@@ -123,5 +137,30 @@ func node(wall: UInt64 = 100, busy: UInt64 = 0, pacing: UInt64 = 0, blocked: UIn
             #expect(lines.allSatisfy { $0.count <= width }, "\(width)")
             if width >= 29 { #expect(lines.last!.hasSuffix("bottleneck: throttle (pacing)"), "\(width)") }
         }
+    }
+}
+
+/// The trace's clock, driven by hand: `sample(now:)` is given the instants.
+@Suite struct TraceSamplingTests {
+    /// The first sample comes one interval after the start: the first interval starts
+    /// with the run (it used to start at the first tick, so the first sample came at two).
+    @Test func theFirstSampleIsOneIntervalAfterTheStart() throws {
+        let path = "/tmp/sluice-trace-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).jsonl"
+        defer { unlink(path) }
+        let pipeline = Pipeline(RunPlan(stages: [], chunkBytes: 4096))
+        let interval: UInt64 = 100_000_000
+        let trace = try Trace(path: path, intervalNanos: interval, pipeline: pipeline, commandLine: "sluice")
+        let start = pipeline.startNanos
+        trace.sample(now: start + interval / 2)
+        trace.sample(now: start + interval)
+        trace.sample(now: start + 2 * interval)
+        trace.finish(now: start + 2 * interval + interval / 4)
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 1 << 16)
+        let n = read(fd, &bytes, bytes.count)
+        let times = String(decoding: bytes.prefix(max(0, n)), as: UTF8.self).split(separator: "\n")
+            .map { $0.split(separator: ",")[0] }
+        #expect(times == ["{\"t\": 0.100000", "{\"t\": 0.200000", "{\"t\": 0.225000"])
     }
 }

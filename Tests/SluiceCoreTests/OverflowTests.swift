@@ -157,7 +157,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (["--when-full=spill"], "--when-full: unknown policy 'spill' (use block, drop-newest or drop-oldest)"),
+        (["--when-full=spill"], "--when-full: 'spill' is not a policy: to spill to disk, use --spill DIR (use block, drop-newest or drop-oldest)"),
         (["cat", "--when-full=drop"], "cat: --when-full: unknown policy 'drop' (use block, drop-newest or drop-oldest)"),
         (["gzip", "--when-full=drop-newest"],
          "gzip: --when-full=drop-newest: the output is compressed bytes, not lines, and dropping any would corrupt it"),

@@ -72,3 +72,45 @@ import Testing
         #expect(Decimal.format(0.000001, places: 6) == "0.000001")
     }
 }
+
+/// Every duration option reads a duration one way (`Durations`): seconds, bare or with
+/// `ms`, `s` or `m`, fractions too.
+@Suite struct DurationsTests {
+    @Test(arguments: [
+        ("5", 5_000_000_000), ("5s", 5_000_000_000), ("0.5", 500_000_000), ("0.5s", 500_000_000),
+        ("200ms", 200_000_000), ("1.5s", 1_500_000_000), ("2m", 120_000_000_000), ("0.5m", 30_000_000_000),
+        ("0", 0),
+    ] as [(String, UInt64)])
+    func forms(_ text: String, _ nanos: UInt64) {
+        #expect(Durations.parse(text) == nanos)
+    }
+
+    @Test(arguments: ["", "s", "ms", "m", "-1", "1h", "1 s", "5x", "1e3", "1440m"])
+    func notDurations(_ text: String) {
+        #expect(Durations.parse(text) == nil)
+    }
+
+    /// `--stall-timeout` took bare seconds only and `--flush-idle` units: each takes both.
+    @Test func everyDurationOptionTakesEveryForm() throws {
+        for (words, seconds) in [(["--stall-timeout", "300ms"], 0.3), (["--stall-timeout", "2"], 2.0),
+                                 (["--stall-timeout", "1m"], 60.0)] {
+            guard case .run(let g, _) = try CommandParser.parse(words) else { Issue.record("\(words)"); continue }
+            #expect(g.stallTimeoutSeconds == seconds, "\(words)")
+        }
+        for (words, nanos) in [(["--trace-interval", "5"], UInt64(5_000_000_000)), (["--trace-interval", "0.5"], 500_000_000),
+                               (["--trace-interval", "1m"], 60_000_000_000)] {
+            guard case .run(let g, _) = try CommandParser.parse(words) else { Issue.record("\(words)"); continue }
+            #expect(g.traceIntervalNanos == nanos, "\(words)")
+        }
+        var cursor = ArgumentCursor(["--flush-idle", "1.5"])
+        let parser = OptionParser(options: [OptionSpec(nil, "flush-idle", .required("D"), help: "")], owner: "gzip")
+        let args = OptionReader(try parser.parse(&cursor), owner: "gzip")
+        #expect(try args.flushIdleNanos(default: nil) == 1_500_000_000)
+        #expect(throws: SluiceError.usage("--stall-timeout: invalid duration '5x' (seconds, or with ms, s or m: 0.5, 200ms, 1.5s, 2m)")) {
+            _ = try CommandParser.parse(["--stall-timeout", "5x"])
+        }
+        #expect(throws: SluiceError.usage("--trace-interval: duration must be at least 10ms: '5ms'")) {
+            _ = try CommandParser.parse(["--trace-interval", "5ms"])
+        }
+    }
+}

@@ -54,6 +54,9 @@ public struct GivenOption: Sendable, Equatable {
 public struct ParsedOptions: Sendable {
     public var given: [GivenOption] = []
     public var operands: [String] = []
+    /// Where each operand stands in the cursor's words, for a message that repeats the
+    /// command line without it.
+    public var operandPositions: [Int] = []
 
     public func has(_ key: String) -> Bool { given.contains { $0.key == key } }
     /// The last occurrence wins, as in getopt-based tools.
@@ -116,6 +119,7 @@ public struct OptionParser {
             if word == "+" && !isLiteralNext { break }
             isLiteralNext = false
             if isAfterDashDash {
+                parsed.operandPositions.append(cursor.index)
                 _ = cursor.next()
                 parsed.operands.append(word)
                 continue
@@ -136,6 +140,7 @@ public struct OptionParser {
                 try parseShort(word, &cursor, into: &parsed)
             } else {
                 if leaveOperand { break }
+                parsed.operandPositions.append(cursor.index)
                 _ = cursor.next()
                 parsed.operands.append(word)
                 if stopsAtFirstOperand { isAfterDashDash = true }

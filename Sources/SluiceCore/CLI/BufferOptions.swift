@@ -15,7 +15,11 @@ struct BufferOptions: Sendable {
     init(_ args: OptionReader) throws(SluiceError) {
         if let given = args.last("when-full"), let text = given.value {
             guard let policy = Overflow(whenFull: text) else {
-                throw args.fail("\(given.spelling): unknown policy '\(text)' (use block, drop-newest or drop-oldest)")
+                let valid = "(use block, drop-newest or drop-oldest)"
+                if text == "spill" {
+                    throw args.fail("\(given.spelling): 'spill' is not a policy: to spill to disk, use --spill DIR \(valid)")
+                }
+                throw args.fail("\(given.spelling): unknown policy '\(text)' \(valid)")
             }
             whenFull = (policy, given.spelling)
         }

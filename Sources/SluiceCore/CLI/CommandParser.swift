@@ -64,11 +64,15 @@ public struct GlobalOptions: Sendable {
 public struct StageInvocation {
     public let descriptor: StageDescriptor
     public let options: ParsedOptions
+    /// The whole command line, and where this stage's words (its name first) are in it:
+    /// a message may repeat the command with a word moved.
+    public var commandLine: [String] = []
+    public var words: Range<Int> = 0..<0
 }
 
 public enum CommandParser {
     public static let globalOptions: [OptionSpec] = [
-        OptionSpec("h", "help", help: "show this help and exit"),
+        OptionSpec("h", "help", help: "show this help and exit; followed by a stage, that stage's help"),
         OptionSpec("V", "version", help: "show the version and exit"),
         OptionSpec(nil, "hwm", .required("SIZE"),
                    help: "high-water mark of every stage's output buffer (default 1M)"),
@@ -90,8 +94,8 @@ public enum CommandParser {
         OptionSpec("P", "progress", .optional("WHEN"),
                    help: "live progress per stage on stderr; WHEN: auto (a terminal) or force "
                        + "(else a line a second)"),
-        OptionSpec(nil, "stall-timeout", .required("SECONDS"),
-                   help: "end with an error naming the stuck stage when no byte moves for SECONDS"),
+        OptionSpec(nil, "stall-timeout", .required("DURATION"),
+                   help: "end with an error naming the stuck stage when no byte moves for DURATION"),
         OptionSpec("s", "size", .required("SIZE"),
                    help: "expected input size, for -P's percent and ETA on a pipe"),
         OptionSpec(nil, "trace", .required("FILE"),
@@ -106,7 +110,11 @@ public enum CommandParser {
         var cursor = ArgumentCursor(arguments)
         let parser = OptionParser(options: globalOptions, stopsAtFirstOperand: true, owner: nil)
         let parsed = try parser.parse(&cursor, leaveOperand: true)
-        if parsed.has("help") { return .help }
+        if parsed.has("help") {
+            // `sluice --help grep`, as `git help X`: that stage's help.
+            guard let name = cursor.peek, name != "+" else { return .help }
+            return .stageHelp(try StageRegistry.find(name))
+        }
         if parsed.has("version") { return .version }
         if let shell = parsed.last("completion"), let name = shell.value {
             guard let known = CompletionShell(rawValue: name) else {
@@ -118,6 +126,7 @@ public enum CommandParser {
         var stages: [StageInvocation] = []
         if cursor.peek == "+" { throw .usage("missing stage before '+'") }
         while let name = cursor.next() {
+            let first = cursor.index - 1
             if name.hasPrefix("-") {
                 let known = globalOptions.compactMap { $0.long.map { "--\($0)" } }
                 throw .usage("unknown option '\(name)'" + Suggestion.hint(for: name, among: known))
@@ -128,7 +137,8 @@ public enum CommandParser {
                                            owner: descriptor.name)
             let options = try stageParser.parse(&cursor)
             if options.has("help") { return .stageHelp(descriptor) }
-            stages.append(StageInvocation(descriptor: descriptor, options: options))
+            stages.append(StageInvocation(descriptor: descriptor, options: options, commandLine: arguments,
+                                          words: first..<cursor.index))
             if cursor.next() == "+" {
                 guard let following = cursor.peek else { throw .usage("missing stage after '+'") }
                 if following == "+" { throw .usage("missing stage between '+' and '+'") }
@@ -157,17 +167,12 @@ public enum CommandParser {
             }
         }
         g.tracePath = args.last("trace")?.value
-        if let given = args.last("trace-interval"), let text = given.value {
-            guard let nanos = Durations.parse(text), nanos >= 10_000_000 else {
-                throw .usage("--trace-interval: invalid duration '\(text)' (at least 10ms: 100ms, 1s)")
-            }
+        // 10 ms: finer samples cost more than they show.
+        if let nanos = try args.optionalDuration("trace-interval", min: 10_000_000, shown: "10ms") {
             g.traceIntervalNanos = nanos
         }
-        if let stall = args.last("stall-timeout"), let text = stall.value {
-            guard let seconds = Double(text), seconds > 0, seconds.isFinite, seconds < 1e9 else {
-                throw .usage("--stall-timeout: invalid number of seconds '\(text)'")
-            }
-            g.stallTimeoutSeconds = seconds
+        if let nanos = try args.optionalDuration("stall-timeout", min: 1_000_000, shown: "1ms") {
+            g.stallTimeoutSeconds = Double(nanos) / 1e9
         }
         if let stats = args.last("stats") {
             for format in (stats.value ?? "table").split(separator: ",", omittingEmptySubsequences: false) {

@@ -38,11 +38,19 @@ public struct OptionReader {
     /// `--flush-idle DURATION`, as gzip and `exec -j` read it: the nanoseconds, nil for 0
     /// (never), `value` when not given; worded as `--flush-idle: invalid duration 'x' (...)`.
     public func flushIdleNanos(default value: UInt64?) throws(SluiceError) -> UInt64? {
-        guard let given = parsed.last("flush-idle"), let text = given.value else { return value }
-        guard let nanos = Durations.parse(text) else {
-            throw fail("\(given.spelling): invalid duration '\(text)' (seconds, or with ms or s: 200ms, 1.5s)")
-        }
+        guard let nanos = try optionalDuration("flush-idle") else { return value }
         return nanos == 0 ? nil : nanos
+    }
+
+    /// The last value of the duration option `key` in nanoseconds (`Durations`), if
+    /// given, at least `min`; worded as `--stall-timeout: invalid duration 'x' (...)`.
+    public func optionalDuration(_ key: String, min: UInt64 = 0, shown minimum: String = "") throws(SluiceError) -> UInt64? {
+        guard let given = parsed.last(key), let text = given.value else { return nil }
+        guard let nanos = Durations.parse(text) else {
+            throw fail("\(given.spelling): invalid duration '\(text)' (\(Durations.forms))")
+        }
+        if nanos < min { throw fail("\(given.spelling): duration must be at least \(minimum): '\(text)'") }
+        return nanos
     }
 
     /// A thread or copy count (`-p N`, `-j N`): 1 to 256; `value` when not given; worded

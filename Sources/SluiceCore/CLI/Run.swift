@@ -52,6 +52,7 @@ public enum Sluice {
         if let failure = pipeline.setupFailure { exit(with: failure, report: nil) }
         running.pipeline = pipeline
         let observers = Observers(globals, pipeline, diagnostics, commandLine: (["sluice"] + arguments).joined(separator: " "))
+        running.trace = observers.trace
         pipeline.start()
         let endedByItself = observers.wait()
         end(pipeline, globals, observers, endedByItself: endedByItself, diagnostics)
@@ -90,6 +91,8 @@ public enum Sluice {
             let report = PipelineReport(pipeline, endNanos: monotonicNanos())
             diagnostics.write(globals.stats == .json ? report.json : report.table)
         }, onSignal: { _ in
+            // The trace picture too is drawn before the death, as the samples so far.
+            running.trace?.finish(now: monotonicNanos())
             guard let stats = globals.stats, let pipeline = running.pipeline else { return }
             let report = PipelineReport(pipeline, endNanos: monotonicNanos())
             Diagnostics.writeStandardError(stats == .json ? report.json : report.table)
@@ -224,13 +227,19 @@ extension GlobalOptions {
     }
 }
 
-/// The pipeline of the run, once it exists, for the signal thread's report.
+/// The pipeline of the run and its trace, once they exist, for the signal thread's
+/// report and picture.
 private final class RunningPipeline: @unchecked Sendable {
-    /// Protects `stored`.
+    /// Protects `stored` and `storedTrace`.
     private let lock = Lock()
     private var stored: Pipeline?
+    private var storedTrace: Trace?
     var pipeline: Pipeline? {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
+    }
+    var trace: Trace? {
+        get { lock.withLock { storedTrace } }
+        set { lock.withLock { storedTrace = newValue } }
     }
 }

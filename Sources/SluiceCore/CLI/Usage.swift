@@ -43,11 +43,14 @@ public enum Usage {
             if !stage.aliases.isEmpty { summary += "; also called " + stage.aliases.joined(separator: ", ") }
             text += wrap(summary, indent: 6)
         }
+        let buffer = StageDescriptor.commonOptions.filter { $0.long != "help" }.map(\.displayName)
+        text += "\n" + wrap("Every stage also takes " + buffer.dropLast().joined(separator: ", ")
+            + " and \(buffer.last!) for its own output buffer, and --help; 'sluice --help STAGE' "
+            + "shows a stage's help.", indent: 0)
         text += """
-
-            Every stage also takes --hwm SIZE and --lwm SIZE for its own output buffer, and
-            --help. SIZE is bytes or a number with K, M, G or T (powers of 1024; KB, MB,
-            GB, TB: powers of 1000), which may have a fraction: 64K, 1.5M, 10MB.
+            SIZE is bytes or a number with K, M, G or T (powers of 1024; KB, MB, GB, TB:
+            powers of 1000), which may have a fraction: 64K, 1.5M, 10MB. DURATION is
+            seconds, bare or with ms, s or m, which may have a fraction: 0.5, 200ms, 2m.
             '--' ends a stage's options; a '+' right after it is an argument, not a
             separator.
 

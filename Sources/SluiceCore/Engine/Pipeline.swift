@@ -39,7 +39,11 @@ import Glibc
 // what is queued and ends. A failure upstream arrives as `.ended(.upstreamFailed)`:
 // downstream stages still flush what they made, so everything decoded before the error
 // reaches stdout, but they do not finish the stream as if it were whole (gzip writes no
-// trailer for half an input), and pass the same reason on.
+// trailer for half an input), and pass the same reason on. The one exception is asked
+// for by the stage (`Stage.finishesAfterUpstreamFailure`) and granted in one place, the
+// stage loop: a stage that speaks at the end of its input (tail, grep -c, a last line
+// without a newline) says it of what came, as the next command of a shell pipeline does
+// when the one before it dies; its output still ends with the upstream failure.
 //
 // ## Cancellation flows up
 // A stage that has what it wants, a stage that fails, and a writer whose stdout is

@@ -41,6 +41,14 @@ public protocol Stage {
     /// once, after the last `process`/`finish`, before the output channel is finished.
     mutating func close()
 
+    /// Whether `finish` still runs when input ended because something upstream failed.
+    /// True for a stage whose end-of-stream output is what the data so far implies, as the
+    /// next command of a shell pipeline writes it when the failing one exits (`gzip -dc |
+    /// tail -n 3`): tail's last lines, grep -c's count, a last line without a newline.
+    /// False (the default) for a stage whose finish would vouch for a whole stream (gzip's
+    /// trailer) or that has nothing to add. Read once, by the stage loop.
+    var finishesAfterUpstreamFailure: Bool { get }
+
     /// What a stage that tests its input found (`grep -q`), read by the pipeline once the
     /// stage's thread is done; nil for every other stage. The one way the data, rather
     /// than a failure, sets the exit status.
@@ -61,6 +69,7 @@ extension Stage {
     public mutating func idle(into out: inout Emitter) throws(StageError) {}
     public mutating func close() {}
     public var verdict: Verdict? { nil }
+    public var finishesAfterUpstreamFailure: Bool { false }
 }
 
 /// Where a stage puts its output: fills pool chunks and sends them down the stage's

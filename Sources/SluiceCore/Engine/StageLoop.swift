@@ -4,7 +4,8 @@ public enum StageEnd: Equatable, Sendable {
     case finished
     /// The stage wanted no more input (`head`) and finished its output.
     case stopped
-    /// Input ended because of an error upstream; output was flushed, not finished.
+    /// Input ended because of an error upstream; output was flushed, and finished only by
+    /// a stage that `finishesAfterUpstreamFailure`.
     case aborted
     /// The consumer went away.
     case downstreamClosed
@@ -50,7 +51,8 @@ public enum StageLoop {
     }
 
     /// The loop proper: every chunk to `process`, then `finish` at the real end of input
-    /// or when the stage stops; not at an aborted end or a cancelled one.
+    /// or when the stage stops, and at an aborted end for a stage that asks
+    /// (`finishesAfterUpstreamFailure`); never at a cancelled one.
     private static func feed(_ stage: inout any Stage, from input: BoundedChannel, into out: inout Emitter,
                              stats: NodeStats?, inputEnd: inout StreamEnd) throws(StageError) -> StageEnd {
         if try stage.begin(into: &out) == .stop {
@@ -84,7 +86,11 @@ public enum StageLoop {
                 try stage.finish(into: &out)
                 return .finished
             case .ended(let reason):
+                // Upstream failed: what came is all there is. A stage that speaks at the
+                // end (tail, grep -c) says what it says of that, as in a shell pipeline;
+                // the stream still ends with the failure, so nothing below takes it as whole.
                 inputEnd = reason
+                if stage.finishesAfterUpstreamFailure { try stage.finish(into: &out) }
                 return .aborted
             case .cancelled:
                 // Cancelled from below: not the end of the stream, so no finish.

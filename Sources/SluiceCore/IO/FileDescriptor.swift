@@ -160,6 +160,26 @@ public struct FileDescriptor: Sendable, Equatable {
         })
     }
 
+    /// rename(2) of `from` to `to`, both a file name's bytes: atomic within a file system,
+    /// so `to` names either its old file or the whole new one, never half of it.
+    public static func rename(_ from: [UInt8], to: [UInt8]) throws(Errno) {
+        let status = (from + [0]).withUnsafeBufferPointer { a in
+            (to + [0]).withUnsafeBufferPointer { b in
+                a.withMemoryRebound(to: CChar.self) { a in
+                    b.withMemoryRebound(to: CChar.self) { b in Glibc.rename(a.baseAddress!, b.baseAddress!) }
+                }
+            }
+        }
+        if status != 0 { throw Errno.current }
+    }
+
+    /// unlink(2) of a file name's bytes; a failure is ignored (a temporary file already gone).
+    public static func unlink(_ path: [UInt8]) {
+        _ = (path + [0]).withUnsafeBufferPointer { c in
+            c.withMemoryRebound(to: CChar.self) { Glibc.unlink($0.baseAddress!) }
+        }
+    }
+
     /// fstat(2): the kind and size of what the descriptor refers to.
     public func status() -> stat? {
         var st = stat()

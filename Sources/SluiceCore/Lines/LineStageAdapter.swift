@@ -31,6 +31,9 @@ extension LineStageAdapter: Stage where S: LineStage {
 
     public var verdict: Verdict? { stage.verdict }
 
+    /// A line stage's end is the data's: its last line, tail's lines, grep's count.
+    public var finishesAfterUpstreamFailure: Bool { true }
+
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
         isStopped = stage.begin() == .stop
         return isStopped ? .stop : .more

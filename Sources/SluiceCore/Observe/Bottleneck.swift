@@ -21,17 +21,25 @@ public struct Bottleneck: Sendable, Equatable {
         self.isPacing = isPacing
     }
 
+    /// 1 ms: below this much work and pacing, summed over every node, a window tells
+    /// nothing. `echo hi | sluice cat` works for tens of microseconds in all, where a
+    /// thread's start, a page fault or the scheduler weigh as much as the work itself.
+    public static let measurableNanos: UInt64 = 1_000_000
+
     /// The limiting node over a window, given readings at its start and end (or the whole
-    /// run, with `before` nil). Nil when nothing ran long enough to tell.
+    /// run, with `before` nil). Nil when nothing ran long enough to tell: the nodes'
+    /// work and pacing in the window add up to less than `measurableNanos`.
     public static func find(after: [NodeSnapshot], before: [NodeSnapshot]? = nil) -> Bottleneck? {
         func since(_ a: UInt64, _ b: UInt64?) -> UInt64 { a > (b ?? 0) ? a - (b ?? 0) : 0 }
         var best: (index: Int, limiting: UInt64, pacing: UInt64)?
+        var total: UInt64 = 0
         for i in after.indices {
             let limiting = since(after[i].limitingNanos, before?[i].limitingNanos)
             let pacing = since(after[i].pacingNanos, before?[i].pacingNanos)
+            total &+= limiting
             if best == nil || limiting > best!.limiting { best = (i, limiting, pacing) }
         }
-        guard let best, best.limiting > 0 else { return nil }
+        guard let best, best.limiting > 0, total >= measurableNanos else { return nil }
         return Bottleneck(index: best.index, isPacing: 2 * best.pacing > best.limiting)
     }
 

@@ -84,8 +84,16 @@ public final class Monitor {
         }
         let labels = pipeline.nodes.map(\.label)
         let bottleneck = Bottleneck.find(after: nodes, before: base?.nodes)?.text(labels: labels)
-        return ProgressView(rows: rows, elapsed: elapsed, bytesRead: nodes[0].bytesOut,
-                            totalInput: totalInput, bottleneck: bottleneck, isFinal: isFinal)
+        var view = ProgressView(rows: rows, elapsed: elapsed, bytesRead: nodes[0].bytesOut,
+                                totalInput: totalInput, bottleneck: bottleneck, isFinal: isFinal)
+        // The rate now: over the history window, on the final line too (which ends it).
+        if let window = history.count >= 2 || (isFinal && !history.isEmpty) ? history.first : nil,
+           now > window.time {
+            view.currentRate = Double(nodes[0].bytesOut - window.nodes[0].bytesOut) / (Double(now - window.time) / 1e9)
+        } else {
+            view.currentRate = view.averageRate
+        }
+        return view
     }
 
     private func checkStall(now: UInt64, nodes: [NodeSnapshot]) -> Bool {

@@ -51,6 +51,12 @@ public struct ProgressView: Sendable {
     /// The bottleneck as the user reads it (`gzip`, `throttle (pacing)`).
     public var bottleneck: String?
     public var isFinal: Bool
+    /// Bytes read per second over the recent window (the last two seconds or so, up to
+    /// the end for the final line), as pv shows its rate; `averageRate` is over the run.
+    public var currentRate: Double = 0
+
+    /// Bytes read per second since the start, as `pv -a` shows it.
+    var averageRate: Double { elapsed > 0 ? Double(bytesRead) / elapsed : 0 }
 
     /// The lines to draw, each at most `width` columns.
     public func lines(width: Int) -> [String] {
@@ -90,15 +96,18 @@ public struct ProgressView: Sendable {
         return text
     }
 
-    /// One line of a log, for stderr that is not a terminal: time, bytes in and the
-    /// current rate of reading, bytes out, percent and ETA when the size is known, the
-    /// bottleneck. `0:02 elapsed, 59.9 MiB in at 29.8 MiB/s, 16.4 MiB out, 23% of 256 MiB,
-    /// ETA 0:07, bottleneck: gzip`.
+    /// One line of a log, for stderr that is not a terminal: time, bytes in, the rate of
+    /// reading now and on average, bytes out, percent and ETA when the size is known, the
+    /// bottleneck. The final line reads the same way. `0:02 elapsed, 59.9 MiB in,
+    /// 29.8 MiB/s now, 28.1 MiB/s average, 16.4 MiB out, 23% of 256 MiB, ETA 0:07,
+    /// bottleneck: gzip`.
     public var logLine: String {
         let (percentOfTotal, _, eta) = completion
         let pieces: [String?] = [
             "\(clock(elapsed, rounding: .down)) elapsed",
-            "\(Sizes.human(bytesRead)) in at \(rateText(rows.first?.rate ?? 0))",
+            "\(Sizes.human(bytesRead)) in",
+            "\(rateText(currentRate)) now",
+            "\(rateText(averageRate)) average",
             "\(Sizes.human(rows.last?.bytesOut ?? 0)) out",
             percentOfTotal, eta, bottleneck.map { "bottleneck: \($0)" },
         ]
@@ -117,7 +126,7 @@ public struct ProgressView: Sendable {
     /// The summary line, as much of it as fits `width`, the bottleneck last to go.
     func summary(width: Int) -> String {
         let time = clock(elapsed, rounding: .down)
-        let average = "\(rateText(elapsed > 0 ? Double(bytesRead) / elapsed : 0)) average"
+        let average = "\(rateText(averageRate)) average"
         let (percentOfTotal, percentOnly, eta) = completion
         let limit = bottleneck.map { "bottleneck: \($0)" }
         let variants: [[String?]] = [

@@ -158,7 +158,7 @@ public struct PipelineReport: Sendable {
         }
         text += "wall \(Decimal.format(wallSeconds, places: 3))s, peak RSS \(Sizes.human(peakRSSBytes))"
         text += " (bound \(Sizes.human(memoryBoundBytes)))"
-        if let bottleneckText { text += ", bottleneck: \(bottleneckText)" }
+        text += ", bottleneck: \(bottleneckText ?? "none (too short to tell)")"
         text += "\n"
         for n in nodes {
             guard let jobs = n.counters["jobs"] else { continue }

@@ -6,8 +6,12 @@ import Glibc
 /// As JSON lines, each sample is written as it is taken, so nothing accumulates. A FILE
 /// ending in `.svg` gets a picture at exit instead, drawn from a bounded ring of samples
 /// (past `maxSamples`, every other one is dropped and the interval doubles), so a
-/// day-long run draws in bounded memory.
-public final class Trace {
+/// day-long run draws in bounded memory. The picture is drawn on every end sluice
+/// controls: the run's own end, an error, and SIGINT, SIGTERM or SIGHUP (the signal
+/// thread calls `finish`, as it prints `--stats`). It is written to a temporary file
+/// beside FILE and renamed over it, so FILE is either the old picture or the whole new
+/// one, never half of one.
+public final class Trace: @unchecked Sendable {
     public struct Sample {
         var seconds: Double
         var bottleneck: String?
@@ -21,21 +25,33 @@ public final class Trace {
 
     /// 1,000 samples at most for the picture: more than its width in pixels.
     static let maxSamples = 1000
+    /// JSON lines: FILE itself. The picture: the temporary file, renamed to FILE at the end.
     private let file: FileDescriptor
     private let isSVG: Bool
+    /// FILE's bytes, and the temporary file's (FILE.PID.tmp) for the picture.
+    private let path: [UInt8]
+    private let temporaryPath: [UInt8]?
     private let labels: [String]
     private let title: String
-    public private(set) var intervalNanos: UInt64
+    public let intervalNanos: UInt64
     private let pipeline: Pipeline
+    /// Protects everything below: the main thread samples, and the signal thread may
+    /// finish while it does.
+    private let lock = Lock()
     private var previous: (time: UInt64, nodes: [NodeSnapshot])?
     /// For the picture only: kept samples, and how many intervals each stands for.
     private var ring: [Sample] = []
     private var stride = 1, skipped = 0
+    /// Set by the first `finish`: later samples and finishes do nothing.
+    private var isFinished = false
 
-    /// Creates or truncates `path`; an error names it.
+    /// Creates or truncates `path` (for the picture, its temporary file beside it); an
+    /// error is the open's, for a message naming `path`.
     public init(path: String, intervalNanos: UInt64, pipeline: Pipeline, commandLine: String) throws(Errno) {
-        file = try FileDescriptor.open(path.rawBytes, flags: O_WRONLY | O_CREAT | O_TRUNC)
         isSVG = path.hasSuffix(".svg")
+        self.path = path.rawBytes
+        temporaryPath = isSVG ? path.rawBytes + Array(".\(getpid()).tmp".utf8) : nil
+        file = try FileDescriptor.open(temporaryPath ?? self.path, flags: O_WRONLY | O_CREAT | O_TRUNC)
         labels = pipeline.nodes.map(\.label)
         title = commandLine
         self.intervalNanos = intervalNanos
@@ -46,11 +62,16 @@ public final class Trace {
 
     /// A sample, when an interval has passed since the last (or `force`, at the end).
     public func sample(now: UInt64, force: Bool = false) {
-        let nodes = pipeline.nodes.map { $0.snapshot(at: now) }
-        guard let (then, before) = previous else {
-            previous = (now, nodes)
-            return
+        lock.withLock {
+            if !isFinished { takeSample(now: now, force: force) }
         }
+    }
+
+    private func takeSample(now: UInt64, force: Bool) {
+        let nodes = pipeline.nodes.map { $0.snapshot(at: now) }
+        // The first interval starts with the run, where every counter is zero: the first
+        // sample comes one interval after the start, not two.
+        let (then, before) = previous ?? (pipeline.startNanos, nodes.map { _ in NodeSnapshot(wallNanos: 0) })
         // A tick a hair early counts: the waits that time ticks are not exact.
         guard force || now &- then >= intervalNanos * 9 / 10 else { return }
         previous = (now, nodes)
@@ -75,10 +96,24 @@ public final class Trace {
         if isSVG { keep(sample) } else { try? file.writeAll(json(sample)) }
     }
 
-    /// The last sample, and the picture.
-    public func finish(now: UInt64) {
-        sample(now: now, force: true)
-        if isSVG { try? file.writeAll(TracePicture(samples: ring, labels: labels, title: title).svg) }
+    /// The last sample, and the picture, written whole and renamed into place; once.
+    /// A write or rename that fails leaves no temporary file and returns the error.
+    @discardableResult
+    public func finish(now: UInt64) -> Errno? {
+        lock.withLock { () -> Errno? in
+            if isFinished { return nil }
+            takeSample(now: now, force: true)
+            isFinished = true
+            guard isSVG, let temporaryPath else { return nil }
+            do throws(Errno) {
+                try file.writeAll(TracePicture(samples: ring, labels: labels, title: title).svg)
+                try FileDescriptor.rename(temporaryPath, to: path)
+                return nil
+            } catch {
+                FileDescriptor.unlink(temporaryPath)
+                return error
+            }
+        }
     }
 
     private func keep(_ sample: Sample) {

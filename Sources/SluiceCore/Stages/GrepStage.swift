@@ -197,7 +197,9 @@ public struct GrepStage: LineStage {
             OptionSpec(nil, "line-buffered", help: "accepted: sluice passes lines on as they come"),
         ],
         digitsKey: "context",
-        operands: 0...1
+        operands: 0...1,
+        // With -e or -f the patterns are given: an operand is a file meant for stdin.
+        operandLimit: { $0.has("regexp") || $0.has("file") ? 0 : 1 }
     ) { args, context throws(SluiceError) in
         let options = try GrepOptions(args)
         // As GNU grep -m: stdin is left just after the last selected line.

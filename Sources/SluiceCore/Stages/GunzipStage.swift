@@ -337,7 +337,7 @@ public struct GunzipStage: Stage {
     }
 
     public static let descriptor = StageDescriptor(
-        name: "gunzip", aliases: ["zcat"], synopsis: "gunzip [-p N] [--trailing=error|warn|ignore]",
+        name: "gunzip", aliases: ["zcat"], synopsis: "gunzip [-p N] [--trailing=error|warn|ignore] [-ck]",
         summary: "decompress gzip input, concatenated members too, checking every CRC; "
             + "BGZF members in parallel",
         options: [
@@ -345,7 +345,7 @@ public struct GunzipStage: Stage {
                        help: "decode members of known size (BGZF) on N threads (default: one per core)"),
             OptionSpec(nil, "trailing", .required("POLICY"),
                        help: "non-gzip bytes after the last member: error (default), warn or ignore"),
-        ]
+        ] + GzipStage.gzipHabits
     ) { args, context throws(SluiceError) in
         let threads = try args.threadCount("threads", default: GzipStage.onlineCores)
         var policy = TrailingPolicy.error

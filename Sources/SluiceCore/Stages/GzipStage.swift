@@ -119,12 +119,19 @@ public struct GzipStage: Stage {
         parallel = nil
     }
 
+    /// gzip's `-c` and `-k`, typed out of habit, accepted by gzip and gunzip and doing
+    /// nothing: output is always standard output and no file is touched.
+    static let gzipHabits: [OptionSpec] = [
+        OptionSpec("c", "stdout", help: "accepted, as gzip's: output is always standard output"),
+        OptionSpec("k", "keep", help: "accepted, as gzip's: no file is read or removed"),
+    ]
+
     /// The number of online cores, the default thread count, as pigz.
     static var onlineCores: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     public static let descriptor = StageDescriptor(
         name: "gzip",
-        synopsis: "gzip [-1..-9] [-p N] [--block SIZE | --bgzf] [-i] [-f] [--adapt[=MIN:MAX]] [--flush-idle DURATION]",
+        synopsis: "gzip [-1..-9] [-p N] [--block SIZE | --bgzf] [-i] [-f] [--adapt[=MIN:MAX]] [--flush-idle DURATION] [-ck]",
         summary: "compress into one gzip member with zlib (level 6), in parallel blocks as pigz, or into BGZF",
         options: [
             OptionSpec(nil, "level", .required("N"), help: "compression level, 1 (fast) to 9 (small); -1 ... -9 too"),
@@ -139,9 +146,13 @@ public struct GzipStage: Stage {
                        help: "move the level with the pressure: up when output waits, down when gzip is the limit (1:9)"),
             OptionSpec(nil, "flush-idle", .required("DURATION"),
                        help: "flush what is compressed when input is quiet this long (200ms; 0: never)"),
-        ],
+            OptionSpec("d", "decompress", help: "refused, naming the stage that decompresses: gunzip"),
+        ] + gzipHabits,
         digitsKey: "level"
     ) { args, context throws(SluiceError) in
+        if let given = args.last("decompress") {
+            throw args.fail("\(given.spelling): to decompress, use the gunzip stage")
+        }
         var settings = Settings(level: try GzipStage.level(from: args),
                                 threads: try args.threadCount("threads", default: onlineCores))
         // 32 KiB: a block must hold a whole dictionary for the next one.

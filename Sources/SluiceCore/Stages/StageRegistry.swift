@@ -45,11 +45,14 @@ public struct StageDescriptor: Sendable {
     public let stopsAtFirstOperand: Bool
     /// How many operands the stage takes.
     public let operands: ClosedRange<Int>
+    /// The most operands these options leave room for, when fewer than `operands` allows
+    /// (grep takes no pattern operand after `-e` or `-f`).
+    public let operandLimit: (@Sendable (ParsedOptions) -> Int)?
     public let make: @Sendable (OptionReader, StageContext) throws(SluiceError) -> StagePlan
 
     public init(name: String, aliases: [String] = [], synopsis: String, summary: String,
                 options: [OptionSpec] = [], digitsKey: String? = nil, stopsAtFirstOperand: Bool = false,
-                operands: ClosedRange<Int> = 0...0,
+                operands: ClosedRange<Int> = 0...0, operandLimit: (@Sendable (ParsedOptions) -> Int)? = nil,
                 make: @escaping @Sendable (OptionReader, StageContext) throws(SluiceError) -> StagePlan) {
         self.name = name
         self.aliases = aliases
@@ -59,6 +62,7 @@ public struct StageDescriptor: Sendable {
         self.digitsKey = digitsKey
         self.stopsAtFirstOperand = stopsAtFirstOperand
         self.operands = operands
+        self.operandLimit = operandLimit
         self.make = make
     }
 
@@ -105,11 +109,11 @@ public enum StageRegistry {
             let d = invocation.descriptor
             let reader = OptionReader(invocation.options, owner: d.name)
             let operands = reader.operands
-            if operands.count > d.operands.upperBound {
-                let extra = operands[d.operands.upperBound]
-                let kept = operands.prefix(d.operands.upperBound).map { " \($0)" }.joined()
+            let limit = min(d.operands.upperBound, d.operandLimit?(invocation.options) ?? .max)
+            if operands.count > limit {
+                let extra = operands[limit]
                 throw reader.fail("unexpected argument '\(extra)' (sluice reads standard input: "
-                    + "sluice \(d.name)\(kept) < \(extra))")
+                    + "\(invocation.readingStandardInput(from: limit, isFirst: i == 0)))")
             }
             if operands.count < d.operands.lowerBound {
                 throw reader.fail("missing operand (usage: \(d.synopsis))")
@@ -127,5 +131,24 @@ public enum StageRegistry {
         })
         for i in plans.indices { plans[i].label = labels[i] }
         return plans
+    }
+}
+
+extension StageInvocation {
+    /// The command that reads the operand at `extra` (and drops those after it) from
+    /// standard input instead, every other word kept, quoted for the shell: the whole
+    /// command line for the first stage (`sluice --stats head -n 3 < app.log`), this
+    /// stage alone for a later one. Without the command line, the stage's name and the
+    /// operands before `extra`.
+    func readingStandardInput(from extra: Int, isFirst: Bool) -> String {
+        let file = options.operands[extra]
+        guard !commandLine.isEmpty else {
+            let kept = options.operands.prefix(extra).map { " " + $0.shellQuoted }.joined()
+            return "sluice \(descriptor.name)\(kept) < \(file.shellQuoted)"
+        }
+        let dropped = Set(options.operandPositions[extra...])
+        let shown = isFirst ? commandLine.indices : words
+        let kept = shown.filter { !dropped.contains($0) }.map { commandLine[$0].shellQuoted }
+        return "sluice \(kept.joined(separator: " ")) < \(file.shellQuoted)"
     }
 }

@@ -77,6 +77,9 @@ public enum TailStage {
             try held.emit(from: max(0, held.count - keeping), into: &out)
         }
 
+        /// The last bytes of what came, as `gzip -dc | tail -c N` writes them.
+        var finishesAfterUpstreamFailure: Bool { true }
+
         mutating func close() { held.release() }
     }
 
