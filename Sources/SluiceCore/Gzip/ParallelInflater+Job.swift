@@ -61,9 +61,6 @@ extension ParallelInflater {
         private var collectingOffset = 0
         private var collectingNumber = 0
         private var collectingStart = 0
-        /// While collecting: how many bytes of the member the dispatcher needs before it
-        /// looks again.
-        var wantedCount = BGZF.fixedHeaderBytes
         /// The worker vouches for `members[..<cleanCount]`: it stops at the first member
         /// that is not exactly one good member.
         var cleanCount = 0
@@ -126,7 +123,6 @@ extension ParallelInflater {
                                   inputCount: inputCount - collectingOffset, region: region, outputOffset: offset,
                                   outputCount: length, storedCRC: collectedCRC))
             collectingOffset = inputCount
-            wantedCount = BGZF.fixedHeaderBytes
             return !hasRoom
         }
 
@@ -153,7 +149,6 @@ extension ParallelInflater {
             inputCount = 0
             members.removeAll(keepingCapacity: true)
             collectingOffset = 0
-            wantedCount = BGZF.fixedHeaderBytes
             cleanCount = 0
         }
 
