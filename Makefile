@@ -16,15 +16,16 @@ LINK_NOISE := grep -v "statically linked applications requires at runtime"
 
 all: build
 
-# Debian packages. The build: make, binutils (strip, for make install), zlib's header and static library, and the static C++
+# Debian packages. The build: make, binutils (strip, for make install), the headers and static
+# libraries of zlib and libzstd, and the static C++
 # runtime that -static-executable links, from the GCC installation the toolchain's clang
 # selects (12 on Debian 12). The tests: what they run and compare against (script is in
 # bsdutils, /usr/bin/time in time, bgzip and htsfile in tabix). `make deps` installs what
 # is missing when run as root, or names the apt-get line to run; it prints nothing when
 # all are there.
 GCC_MAJOR = $(or $(shell clang -v 2>&1 | sed -n 's|^Selected GCC installation: .*/||p'),12)
-BUILD_PACKAGES = make binutils zlib1g-dev libstdc++-$(GCC_MAJOR)-dev
-TEST_PACKAGES := bash bsdutils coreutils diffutils gzip grep jq librsvg2-bin libxml2-utils mawk mandoc parallel pigz pv python3 sed tabix time
+BUILD_PACKAGES = make binutils zlib1g-dev libzstd-dev libstdc++-$(GCC_MAJOR)-dev
+TEST_PACKAGES := bash bsdutils coreutils diffutils gzip grep jq librsvg2-bin libxml2-utils mawk mandoc parallel pigz pv python3 sed tabix time zstd
 
 deps-build:
 	@.ci/deps $(BUILD_PACKAGES)
@@ -89,7 +90,7 @@ SECONDS ?= 60
 FUZZ_TARGETS := gunzip grep cli
 CORE_SOURCES := $(shell find Sources/SluiceCore Sources/SluiceTestSupport -name '*.swift')
 FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -wmo -module-name SluiceFuzz \
-  -I Sources/CZlib -I Sources/CSys -Xlinker -lz
+  -I Sources/CZlib -I Sources/CZstd -I Sources/CSys -Xlinker -lz -Xlinker -lzstd
 .build/fuzz/gunzip: fuzz/GunzipFuzz.swift $(CORE_SOURCES)
 .build/fuzz/grep: fuzz/GrepFuzz.swift $(CORE_SOURCES)
 .build/fuzz/cli: fuzz/CommandLineFuzz.swift $(CORE_SOURCES)

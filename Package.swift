@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // sluice: a streaming filter. No package dependencies: the toolchain's modules,
-// plus the system zlib (CZlib) and a header-only module for what Glibc lacks (CSys), which
+// plus the system zlib (CZlib) and libzstd (CZstd), and a header-only module for what Glibc lacks (CSys), which
 // also holds the one C kernel: CRC-32 folded with PCLMULQDQ (crc32.h).
 // Release builds use -O, bounds and overflow checks on, as the fuzz builds do: the few
 // hot loops that need more speed say so locally, with unsafe pointers.
@@ -17,10 +17,15 @@ let package = Package(
             path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CZstd",
+            path: "Sources/CZstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
         .systemLibrary(name: "CSys", path: "Sources/CSys"),
         .target(
             name: "SluiceCore",
-            dependencies: ["CZlib", "CSys"],
+            dependencies: ["CZlib", "CZstd", "CSys"],
             path: "Sources/SluiceCore"
         ),
         .executableTarget(

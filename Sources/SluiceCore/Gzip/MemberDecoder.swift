@@ -22,7 +22,7 @@ struct MemberDecoder {
     }
 
     private let z = ZStream(.inflate)
-    private let policy: GunzipStage.TrailingPolicy
+    private let policy: TrailingPolicy
     private var phase = Phase.header
     private var header = GzipHeaderParser()
     /// Compressed bytes consumed before the current position: the offsets in messages.
@@ -43,7 +43,7 @@ struct MemberDecoder {
     /// stage to print once every earlier member was checked. Cleared by the stage.
     var warning: String?
 
-    init(trailing: GunzipStage.TrailingPolicy) throws(StageError) {
+    init(trailing: TrailingPolicy) throws(StageError) {
         policy = trailing
         // Raw deflate (-15): the gzip wrapper is ours to parse.
         if sluice_inflateInit2(z.pointer, -15) != Z_OK {

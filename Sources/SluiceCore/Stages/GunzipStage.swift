@@ -18,9 +18,7 @@ import CZlib
 /// all were decoded and checked inline.
 public struct GunzipStage: Stage {
     /// What to do with bytes after the last member that are neither a member nor zeros.
-    public enum TrailingPolicy: String, Sendable, CaseIterable {
-        case error, warn, ignore
-    }
+    public typealias TrailingPolicy = SluiceCore.TrailingPolicy
 
     /// The sequential decoder; its `emittedBytes` are the bytes sent into `inner`.
     private var decoder: MemberDecoder
@@ -348,13 +346,7 @@ public struct GunzipStage: Stage {
         ] + GzipStage.gzipHabits
     ) { args, context throws(SluiceError) in
         let threads = try args.threadCount("threads", default: GzipStage.onlineCores)
-        var policy = TrailingPolicy.error
-        if let given = args.last("trailing"), let value = given.value {
-            guard let p = TrailingPolicy(rawValue: value) else {
-                throw args.fail("--trailing: unknown policy '\(value)' (use error, warn or ignore)")
-            }
-            policy = p
-        }
+        let policy = try TrailingPolicy.parse(args)
         do throws(StageError) {
             let checksInline = GzipStage.onlineCores == 1
             var plan = StagePlan(try GunzipStage(trailing: policy, threads: threads, checksInline: checksInline,

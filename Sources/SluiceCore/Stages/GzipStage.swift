@@ -159,7 +159,7 @@ public struct GzipStage: Stage {
         settings.blockBytes = try args.size("block", default: settings.blockBytes, min: 32 << 10, max: 64 << 20)
         settings.isIndependent = args.has("independent")
         if let given = args.last("adapt") {
-            settings.adaptRange = try adaptRange(given, args)
+            settings.adaptRange = try LevelAdapter.range(given, args, levels: 1...9, defaultRange: 1...9)
         }
         settings.isBGZF = args.has("bgzf")
         if settings.isBGZF, let given = args.last("block") {
@@ -178,17 +178,6 @@ public struct GzipStage: Stage {
         } catch {
             throw .runtime("gzip: \(error.message)")
         }
-    }
-
-    /// `--adapt` or `--adapt=MIN:MAX`, levels 1 to 9.
-    static func adaptRange(_ given: GivenOption, _ args: OptionReader) throws(SluiceError) -> ClosedRange<Int> {
-        guard let text = given.value else { return 1...9 }
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let low = Int(parts[0]), let high = Int(parts[1]),
-              (1...9).contains(low), (1...9).contains(high), low <= high else {
-            throw args.fail("\(given.spelling): invalid levels '\(text)' (MIN:MAX, 1 to 9: --adapt=3:9)")
-        }
-        return low...high
     }
 
     /// The level the options ask for: the last of `-N`, `--level N`, `--fast`, `--best`.

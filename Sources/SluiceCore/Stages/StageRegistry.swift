@@ -86,6 +86,8 @@ public enum StageRegistry {
         HeadStage.descriptor,
         GzipStage.descriptor,
         GunzipStage.descriptor,
+        ZstdStage.descriptor,
+        UnzstdStage.descriptor,
         GrepStage.descriptor,
         TailStage.descriptor,
         ThrottleStage.descriptor,

@@ -1,8 +1,8 @@
-/// `gzip --adapt`: the compression level follows the pressure, as zstd's --adapt does.
-/// Every `windowNanos` the gzip stage asks what its own node did over the window: mostly
+/// `gzip --adapt` and `zstd --adapt`: the compression level follows the pressure, as
+/// zstd's --adapt does. Every `windowNanos` the stage asks what its own node did over the window: mostly
 /// blocked on its output (downstream is slow: a network, a throttle) → one level up,
 /// more CPU for fewer bytes on the slow link; neither blocked nor waiting for input
-/// (gzip itself is the limit) → one level down; anything between → hold.
+/// (the compressor itself is the limit) → one level down; anything between → hold.
 struct LevelAdapter {
     let range: ClosedRange<Int>
     private(set) var level: Int
@@ -43,5 +43,18 @@ struct LevelAdapter {
         guard next != level else { return nil }
         level = next
         return next
+    }
+
+    /// `--adapt` (the whole of `defaultRange`) or `--adapt=MIN:MAX` within `levels`.
+    static func range(_ given: GivenOption, _ args: OptionReader, levels: ClosedRange<Int>,
+                      defaultRange: ClosedRange<Int>) throws(SluiceError) -> ClosedRange<Int> {
+        guard let text = given.value else { return defaultRange }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let low = Int(parts[0]), let high = Int(parts[1]),
+              levels.contains(low), levels.contains(high), low <= high else {
+            throw args.fail("\(given.spelling): invalid levels '\(text)' (MIN:MAX, \(levels.lowerBound) to "
+                + "\(levels.upperBound): --adapt=\(defaultRange.lowerBound + 2):\(defaultRange.upperBound))")
+        }
+        return low...high
     }
 }

@@ -1,0 +1,185 @@
+import CZstd
+
+/// The sequential zstd decoder: a state machine over the compressed bytes, frame after
+/// frame, as `zstd -dc` reads them (the same libzstd does the decoding).
+///
+/// Each frame's header is read here first, at most 18 bytes, so that a frame whose window
+/// is over the limit is refused with a message naming the flag that allows it before
+/// libzstd allocates anything for it (the libzstd limit, `ZSTD_DCtx_setMaxWindowSize`,
+/// stays set as a backstop: a legacy frame's header is libzstd's alone to read), and so
+/// that every error can name its frame and byte offset. Then the frame goes through
+/// `ZSTD_decompressStream` straight into the emitter's pending chunk, never more than one
+/// chunk at a time: a zstd bomb moves through bounded buffers and a slow consumer stops
+/// decompression. Skippable frames are libzstd's to skip; they count as frames in
+/// messages.
+///
+/// Bytes after a frame that are not a frame's start are trailing garbage (`--trailing`);
+/// zstd has no padding, so zeros are garbage too, as `zstd -dc` says.
+struct FrameDecoder {
+    private enum Phase {
+        case head       // reading a frame's header into `head`
+        case frame      // decompressing
+        case ignoring   // trailing garbage, ignored by policy
+    }
+
+    private let context: ZstdDecompressor
+    private let policy: TrailingPolicy
+    /// The largest window a frame may ask for (`--long`, `--memory`).
+    let maxWindowBytes: UInt64
+    /// What allows a larger window, for the message (`unzstd`'s flags).
+    private let limitFlags: (_ windowLog: Int, _ bytes: UInt64) -> String
+    private var phase = Phase.head
+    /// The current frame's header bytes so far; never more than `Zstd.maxHeaderBytes`.
+    private var head: [UInt8] = []
+    /// Compressed bytes consumed before the current position: the offsets in messages.
+    private(set) var offset = 0
+    /// 1-based number of the frame being read, skippable ones included.
+    private(set) var frame = 1
+    /// Offset of the current frame's first byte.
+    private var frameStart = 0
+    /// Set when trailing garbage was ignored under `--trailing=warn`, for the stage to
+    /// print once; cleared by the stage.
+    var warning: String?
+
+    init(trailing: TrailingPolicy, maxWindowBytes: UInt64,
+         limitFlags: @escaping (_ windowLog: Int, _ bytes: UInt64) -> String) throws(StageError) {
+        policy = trailing
+        self.maxWindowBytes = maxWindowBytes
+        self.limitFlags = limitFlags
+        context = try ZstdDecompressor()
+        head.reserveCapacity(Zstd.maxHeaderBytes)
+        // A size_t: at most 2^31 here, so the cast is exact.
+        try Zstd.check(ZSTD_DCtx_setMaxWindowSize(context.context, Int(maxWindowBytes)), "cannot start zstd's decoder")
+    }
+
+    /// Consumes bytes from the front of `bytes`; returns how many.
+    mutating func step(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
+        let taken: Int
+        switch phase {
+        case .head: taken = try readHead(bytes, into: &out)
+        case .frame: taken = try decompress(bytes, at: offset, into: &out)
+        case .ignoring: taken = bytes.count
+        }
+        offset += taken
+        return taken
+    }
+
+    /// End of input: an error unless it came between frames or in ignored garbage.
+    mutating func finish() throws(StageError) {
+        switch phase {
+        case .ignoring:
+            return
+        case .frame:
+            throw .failed("unexpected end of input in frame \(frame) at byte \(offset)")
+        case .head:
+            if head.isEmpty {
+                if offset == 0 { throw .failed("unexpected end of input at byte 0 (empty input)") }
+                return
+            }
+            // A few bytes that could begin a frame are a frame cut short; others are not one.
+            if try examineHead() != nil {
+                throw .failed("unexpected end of input in frame \(frame) at byte \(offset)")
+            }
+        }
+    }
+
+    // MARK: Phases
+
+    /// Collects the header, as many bytes as libzstd says it needs, then checks the
+    /// window and hands the header to libzstd.
+    private mutating func readHead(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
+        var taken = 0
+        while let needed = try examineHead() {
+            if phase == .ignoring { return bytes.count }
+            guard taken < bytes.count else { return taken }
+            let n = min(needed - head.count, bytes.count - taken)
+            head.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[taken ..< taken + n]))
+            taken += n
+        }
+        if phase == .ignoring { return bytes.count }
+        // The whole header is here: libzstd reads it (a skippable frame with nothing in it
+        // may end with its header).
+        let header = head
+        phase = .frame
+        var used = 0, failure: StageError?
+        header.withUnsafeBytes { h in
+            do throws(StageError) { used = try decompress(h, at: frameStart, into: &out) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        precondition(used == header.count, "a frame header never holds the start of the next frame")
+        return taken
+    }
+
+    /// How many header bytes are needed in all, or nil once `head` holds the whole header
+    /// (and its window is allowed). A head that is not a frame start ends in garbage.
+    private mutating func examineHead() throws(StageError) -> Int? {
+        var header = ZSTD_frameHeader()
+        let r = head.withUnsafeBytes { ZSTD_getFrameHeader(&header, $0.baseAddress, $0.count) }
+        if head.count < 4 {
+            // libzstd compares what there is of the magic number.
+            if Zstd.isError(r) { try notAFrame(); return nil }
+            return 4
+        }
+        guard head.withUnsafeBytes({ ZSTD_isFrame($0.baseAddress, $0.count) }) != 0 else {
+            try notAFrame()
+            return nil
+        }
+        if Zstd.isError(r) {
+            // A legacy frame (zstd before 0.8): its header is libzstd's to read.
+            if ZSTD_getErrorCode(r) == ZSTD_error_prefix_unknown { return nil }
+            throw .failed("\(Zstd.errorName(r)) in frame \(frame) at byte \(frameStart)")
+        }
+        if r > 0 { return r }
+        if header.frameType == ZSTD_frame && header.windowSize > maxWindowBytes {
+            let log = Zstd.windowLog(covering: header.windowSize)
+            let allow = log <= Zstd.maxWindowLog ? ": " + limitFlags(log, header.windowSize) + " allows it" : ""
+            throw .failed("frame \(frame) at byte \(frameStart) needs a \(Sizes.human(Int(header.windowSize))) "
+                + "window, over the limit of \(Sizes.human(Int(maxWindowBytes)))\(allow)")
+        }
+        return nil
+    }
+
+    /// The bytes at the frame start are not a frame: the input is not zstd, or after the
+    /// last frame, trailing garbage.
+    private mutating func notAFrame() throws(StageError) {
+        if frame == 1 { throw .failed("not in zstd format at byte \(frameStart)") }
+        switch policy {
+        case .error: throw .failed("trailing garbage at byte \(frameStart)")
+        case .warn: warning = "warning: trailing garbage at byte \(frameStart) ignored"
+        case .ignore: break
+        }
+        phase = .ignoring
+    }
+
+    /// Decompresses until `bytes` are used up or the frame ends (then the next frame's
+    /// head is read); `base` is the stream offset of `bytes`' first byte.
+    private mutating func decompress(_ bytes: UnsafeRawBufferPointer, at base: Int,
+                                     into out: inout Emitter) throws(StageError) -> Int {
+        var input = ZSTD_inBuffer(src: bytes.baseAddress, size: bytes.count, pos: 0)
+        while true {
+            let space = out.reserve()
+            var output = ZSTD_outBuffer(dst: space.baseAddress, size: space.count, pos: 0)
+            let r = ZSTD_decompressStream(context.context, &output, &input)
+            try out.commit(output.pos)
+            if Zstd.isError(r) {
+                throw .failed("\(Zstd.errorName(r)) in frame \(frame) at byte \(base + input.pos)")
+            }
+            if r == 0 {
+                // The frame is decoded and all its output flushed.
+                frame += 1
+                frameStart = base + input.pos
+                head.removeAll(keepingCapacity: true)
+                phase = .head
+                return input.pos
+            }
+            // Out of input with room to spare: libzstd has flushed all it can.
+            if input.pos == input.size && output.pos < output.size { return input.pos }
+        }
+    }
+
+    /// libzstd's streaming decoder for windows up to `maxWindowBytes` (the window, its
+    /// block buffers and its tables), and the header bytes.
+    static func heldBytes(maxWindowBytes: UInt64) -> Int {
+        ZSTD_estimateDStreamSize(Int(maxWindowBytes)) + Zstd.maxHeaderBytes
+    }
+}
