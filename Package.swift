@@ -37,12 +37,12 @@ let package = Package(
         // shipped binary does not link them.
         .target(
             name: "SluiceTestSupport",
-            dependencies: ["SluiceCore", "CZlib"],
+            dependencies: ["SluiceCore", "CZlib", "CZstd"],
             path: "Sources/SluiceTestSupport"
         ),
         .testTarget(
             name: "SluiceCoreTests",
-            dependencies: ["SluiceCore", "SluiceTestSupport", "CZlib"],
+            dependencies: ["SluiceCore", "SluiceTestSupport", "CZlib", "CZstd"],
             path: "Tests/SluiceCoreTests"
         ),
         .testTarget(

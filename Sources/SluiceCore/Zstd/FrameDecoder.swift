@@ -37,6 +37,11 @@ struct FrameDecoder {
     private(set) var frame = 1
     /// Offset of the current frame's first byte.
     private var frameStart = 0
+    /// Where in the current frame the decoder is: what an error names.
+    private var walker = BlockWalker(frameStart: 0, headerBytes: 0, hasChecksum: false)
+    /// The header of the frame being read, once `head` holds all of it; nil for a
+    /// legacy frame.
+    private var frameHeader: ZSTD_frameHeader?
     /// Set when trailing garbage was ignored under `--trailing=warn`, for the stage to
     /// print once; cleared by the stage.
     var warning: String?
@@ -57,7 +62,7 @@ struct FrameDecoder {
         let taken: Int
         switch phase {
         case .head: taken = try readHead(bytes, into: &out)
-        case .frame: taken = try decompress(bytes, at: offset, into: &out)
+        case .frame: taken = try decodeParts(bytes, into: &out)
         case .ignoring: taken = bytes.count
         }
         offset += taken
@@ -76,7 +81,9 @@ struct FrameDecoder {
                 if offset == 0 { throw .failed("unexpected end of input at byte 0 (empty input)") }
                 return
             }
-            // A few bytes that could begin a frame are a frame cut short; others are not one.
+            // Less than a magic number is not a frame, as zstd sees it ("unknown header");
+            // a frame's header cut short is a frame cut short.
+            if head.count < 4 { return try notAFrame() }
             if try examineHead() != nil {
                 throw .failed("unexpected end of input in frame \(frame) at byte \(offset)")
             }
@@ -98,15 +105,24 @@ struct FrameDecoder {
         }
         if phase == .ignoring { return bytes.count }
         // The whole header is here: libzstd reads it (a skippable frame with nothing in it
-        // may end with its header).
+        // ends with its header).
+        if let h = frameHeader {
+            let isSkippable = h.frameType == ZSTD_skippableFrame
+            walker = BlockWalker(frameStart: frameStart, headerBytes: head.count, hasChecksum: h.checksumFlag != 0,
+                                 skippableBytes: isSkippable ? Int(h.frameContentSize) : nil)
+        } else {
+            walker = BlockWalker(frameStart: frameStart, headerBytes: head.count, hasChecksum: false, legacy: true)
+        }
         let header = head
         phase = .frame
-        var used = 0, failure: StageError?
+        var ended: Int?, failure: StageError?
         header.withUnsafeBytes { h in
-            do throws(StageError) { used = try decompress(h, at: frameStart, into: &out) } catch { failure = error }
+            do throws(StageError) { ended = try decompress(h, at: frameStart, naming: frameStart, into: &out) } catch {
+                failure = error
+            }
         }
         if let failure { throw failure }
-        precondition(used == header.count, "a frame header never holds the start of the next frame")
+        if let ended { nextFrame(at: frameStart + ended) }
         return taken
     }
 
@@ -126,7 +142,10 @@ struct FrameDecoder {
         }
         if Zstd.isError(r) {
             // A legacy frame (zstd before 0.8): its header is libzstd's to read.
-            if ZSTD_getErrorCode(r) == ZSTD_error_prefix_unknown { return nil }
+            if ZSTD_getErrorCode(r) == ZSTD_error_prefix_unknown {
+                frameHeader = nil
+                return nil
+            }
             throw .failed("\(Zstd.errorName(r)) in frame \(frame) at byte \(frameStart)")
         }
         if r > 0 { return r }
@@ -136,6 +155,7 @@ struct FrameDecoder {
             throw .failed("frame \(frame) at byte \(frameStart) needs a \(Sizes.human(Int(header.windowSize))) "
                 + "window, over the limit of \(Sizes.human(Int(maxWindowBytes)))\(allow)")
         }
+        frameHeader = header
         return nil
     }
 
@@ -151,10 +171,31 @@ struct FrameDecoder {
         phase = .ignoring
     }
 
-    /// Decompresses until `bytes` are used up or the frame ends (then the next frame's
-    /// head is read); `base` is the stream offset of `bytes`' first byte.
-    private mutating func decompress(_ bytes: UnsafeRawBufferPointer, at base: Int,
-                                     into out: inout Emitter) throws(StageError) -> Int {
+    /// Hands `bytes` to libzstd part by part (`BlockWalker`) until they are used up or the
+    /// frame ends; returns how many it took.
+    private mutating func decodeParts(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
+        var used = 0
+        while used < bytes.count {
+            // A walker that lost its way (it never should) hands on the rest at once.
+            let n = walker.partBytes(bytes.count - used)
+            let part = UnsafeRawBufferPointer(rebasing: bytes[used ..< used + (n > 0 ? n : bytes.count - used)])
+            let ended = try decompress(part, at: offset + used, naming: walker.partStart, into: &out)
+            walker.passed(UnsafeRawBufferPointer(rebasing: part.prefix(ended ?? part.count)), at: offset + used)
+            used += ended ?? part.count
+            if ended != nil {
+                nextFrame(at: offset + used)
+                break
+            }
+        }
+        return used
+    }
+
+    /// libzstd decompresses `bytes` (at stream offset `base`), emitting as it goes: all of
+    /// them, or, if the frame ends, those up to its end, whose count it returns (a part
+    /// ends where its frame does; an opaque legacy frame's may not). An error names the
+    /// part starting at `partStart` (in a legacy frame, where the call began).
+    private mutating func decompress(_ bytes: UnsafeRawBufferPointer, at base: Int, naming partStart: Int,
+                                     into out: inout Emitter) throws(StageError) -> Int? {
         var input = ZSTD_inBuffer(src: bytes.baseAddress, size: bytes.count, pos: 0)
         while true {
             let space = out.reserve()
@@ -162,19 +203,22 @@ struct FrameDecoder {
             let r = ZSTD_decompressStream(context.context, &output, &input)
             try out.commit(output.pos)
             if Zstd.isError(r) {
-                throw .failed("\(Zstd.errorName(r)) in frame \(frame) at byte \(base + input.pos)")
+                let at = walker.part == .opaque ? base : partStart
+                throw .failed("\(Zstd.errorName(r)) in frame \(frame) at byte \(at)")
             }
-            if r == 0 {
-                // The frame is decoded and all its output flushed.
-                frame += 1
-                frameStart = base + input.pos
-                head.removeAll(keepingCapacity: true)
-                phase = .head
-                return input.pos
-            }
+            // The frame is decoded and all its output flushed.
+            if r == 0 { return input.pos }
             // Out of input with room to spare: libzstd has flushed all it can.
-            if input.pos == input.size && output.pos < output.size { return input.pos }
+            if input.pos == input.size && output.pos < output.size { return nil }
         }
+    }
+
+    /// The frame ended at `end`: the next one's head comes.
+    private mutating func nextFrame(at end: Int) {
+        frame += 1
+        frameStart = end
+        head.removeAll(keepingCapacity: true)
+        phase = .head
     }
 
     /// libzstd's streaming decoder for windows up to `maxWindowBytes` (the window, its

@@ -35,6 +35,14 @@ public struct ZstdParameters: Sendable, Equatable {
         if let log = longWindowLog {
             ZSTD_CCtxParams_setParameter(params, ZSTD_c_enableLongDistanceMatching, 1)
             ZSTD_CCtxParams_setParameter(params, ZSTD_c_windowLog, Int32(log))
+            // libzstd 1.5.4 estimates with the long-distance parameters as given, and
+            // divides by the minimum match when none is (SIGFPE): state the ones
+            // ZSTD_ldm_adjustParameters picks when compressing.
+            let hashLog = max(6, log - 7)
+            ZSTD_CCtxParams_setParameter(params, ZSTD_c_ldmMinMatch, 64)
+            ZSTD_CCtxParams_setParameter(params, ZSTD_c_ldmBucketSizeLog, 3)
+            ZSTD_CCtxParams_setParameter(params, ZSTD_c_ldmHashLog, Int32(hashLog))
+            ZSTD_CCtxParams_setParameter(params, ZSTD_c_ldmHashRateLog, Int32(log - hashLog))
         }
         if let sourceBytes {
             // The parameters libzstd would pick for a frame of this size.

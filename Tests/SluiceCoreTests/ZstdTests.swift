@@ -1,0 +1,161 @@
+import Testing
+@testable import SluiceCore
+import SluiceTestSupport
+
+@Suite struct ZstdStageTests {
+    @Test(arguments: [0, 1, 2, 3, 1000, 200_000])
+    func roundTripsThroughLibzstd(_ size: Int) throws {
+        let input = size == 200_000 ? pseudoRandomBytes(size) : GzipFixture.text(size)
+        for (chunkSize, result) in StageHarness.runAtAllSizes(input, { try! ZstdStage(.init()) }) {
+            #expect(result.end == .finished)
+            #expect(try ZstdFixture.decompress(result.output).get() == input, "chunk size \(chunkSize)")
+            #expect(result.largestChunk <= chunkSize)
+        }
+    }
+
+    @Test(arguments: [-5, 1, 9, 19, 22])
+    func levelsAndTheLongWindowRoundTrip(_ level: Int) throws {
+        let input = GzipFixture.text(5000)
+        for long in [nil, 24] as [Int?] {
+            let parameters = ZstdParameters(level: level, hasChecksum: level != 9, longWindowLog: long)
+            let r = StageHarness.run(try ZstdStage(.init(parameters: parameters)), input: input, chunkSize: 4096)
+            #expect(r.end == .finished)
+            #expect(try ZstdFixture.decompress(r.output, maxWindowLog: 31).get() == input, "level \(level), long \(String(describing: long))")
+            // The frame header's descriptor says whether a checksum follows (bit 2).
+            #expect(r.output.count > 4 && (r.output[4] & 4 != 0) == (level != 9))
+        }
+    }
+
+    /// Levels cost what libzstd says they do: more for a higher level, and a long window
+    /// more still; the estimate is what the memory bound counts.
+    @Test func heldBytesGrowWithTheLevelAndTheWindow() {
+        let three = ZstdParameters(level: 3).heldBytes()
+        let nineteen = ZstdParameters(level: 19).heldBytes()
+        let long = ZstdParameters(level: 3, longWindowLog: 27).heldBytes()
+        #expect(three > 1 << 20 && three < nineteen)
+        #expect(long > 128 << 20)
+    }
+}
+
+@Suite struct UnzstdStageTests {
+    static let payload = GzipFixture.text(800)
+
+    func unzstd(_ data: [UInt8], trailing: TrailingPolicy = .error, maxWindowLog: Int = 27) -> [Int: StageHarness.Result] {
+        StageHarness.runAtAllSizes(data) {
+            try! UnzstdStage(trailing: trailing, maxWindowBytes: UInt64(1) << UInt64(maxWindowLog))
+        }
+    }
+
+    func expectSame(_ results: [Int: StageHarness.Result], output: [UInt8], end: StageEnd,
+                    sourceLocation: SourceLocation = #_sourceLocation) {
+        for (size, r) in results {
+            #expect(r.end == end, "chunk size \(size)", sourceLocation: sourceLocation)
+            let same = r.output == output  // not in the expectation, which would print both
+            #expect(same, "chunk size \(size): \(r.output.count) bytes, not \(output.count)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test(arguments: [0, 1, 2, 3, 1000])
+    func decodesLibzstdOutput(_ lines: Int) {
+        let input = GzipFixture.text(lines)
+        for (checksum, size) in [(true, true), (false, true), (true, false), (false, false)] {
+            let frame = ZstdFixture.compress(input, hasChecksum: checksum, hasContentSize: size)
+            expectSame(unzstd(frame), output: input, end: .finished)
+        }
+    }
+
+    /// Frames one after another decode as one stream, skippable frames anywhere are
+    /// skipped (one holding nothing ends with its header), and an empty frame adds nothing.
+    @Test func concatenatedAndSkippableFrames() {
+        let a = GzipFixture.text(300), b = GzipFixture.text(7)
+        let stream = ZstdFixture.skippable([1, 2, 3]) + ZstdFixture.compress(a) + ZstdFixture.skippable([], nibble: 15)
+            + ZstdFixture.compress([]) + ZstdFixture.compress(b, hasChecksum: false) + ZstdFixture.skippable([9])
+        expectSame(unzstd(stream), output: a + b, end: .finished)
+        expectSame(unzstd(ZstdFixture.skippable([])), output: [], end: .finished)
+    }
+
+    @Test func emptyInputAndOtherFormats() {
+        expectSame(unzstd([]), output: [], end: .failed("unexpected end of input at byte 0 (empty input)"))
+        expectSame(unzstd(Array("hello\n".utf8)), output: [], end: .failed("not in zstd format at byte 0"))
+        expectSame(unzstd(GzipFixture.deflate(Self.payload)), output: [], end: .failed("not in zstd format at byte 0"))
+        // Less than a magic number is no frame, as zstd says; a header cut short is a frame cut short.
+        expectSame(unzstd([0x28, 0xB5]), output: [], end: .failed("not in zstd format at byte 0"))
+        expectSame(unzstd([0x28, 0xB5, 0x2F, 0xFD]), output: [], end: .failed("unexpected end of input in frame 1 at byte 4"))
+    }
+
+    @Test func trailingBytesByPolicy() {
+        let frame = ZstdFixture.compress(Self.payload)
+        // zstd has no padding; and less than a magic number is no frame.
+        for tail in [Array("garbage".utf8), [0, 0, 0, 0], [0x28], [0x28, 0xB5, 0x2F]] {
+            let data = frame + tail
+            let at = frame.count
+            expectSame(unzstd(data), output: Self.payload, end: .failed("trailing garbage at byte \(at)"))
+            expectSame(unzstd(data, trailing: .warn), output: Self.payload, end: .finished)
+            expectSame(unzstd(data, trailing: .ignore), output: Self.payload, end: .finished)
+        }
+    }
+
+    /// Cut anywhere inside a frame: an error naming the frame and the end, after all the
+    /// output libzstd could make of what came (the same as its own streaming decoder).
+    @Test func truncatedAnywhere() {
+        let input = GzipFixture.text(10_000)
+        let frame = ZstdFixture.compress(input, level: 1)
+        let second = ZstdFixture.compress(Self.payload)
+        for cut in [4, 5, 9, frame.count / 3, frame.count - 5, frame.count - 1] {
+            let data = Array(frame.prefix(cut))
+            guard case .failure(let reference) = ZstdFixture.decompress(data) else {
+                Issue.record("libzstd decoded a frame cut at \(cut)")
+                continue
+            }
+            expectSame(unzstd(data), output: reference.output, end: .failed("unexpected end of input in frame 1 at byte \(cut)"))
+        }
+        let two = frame + second.prefix(second.count - 2)
+        guard case .failure(let reference) = ZstdFixture.decompress(two) else { Issue.record("libzstd decoded it"); return }
+        #expect(reference.output.count == input.count + Self.payload.count)
+        expectSame(unzstd(two), output: reference.output, end: .failed("unexpected end of input in frame 2 at byte \(two.count)"))
+    }
+
+    @Test func checksumMismatchNamesTheFrame() {
+        var frame = ZstdFixture.compress(Self.payload)
+        frame[frame.count - 1] ^= 0x40
+        let data = ZstdFixture.compress([65]) + frame
+        let results = unzstd(data)
+        for (size, r) in results {
+            guard case .failed(let text) = r.end else { Issue.record("chunk size \(size): \(r.end)"); continue }
+            // The checksum's first byte, whatever the chunks.
+            #expect(text == "restored data doesn't match checksum in frame 2 at byte \(data.count - 4)", "chunk size \(size)")
+            // All of the frame's output, as zstd -dc writes it, then the error.
+            let all = r.output == [65] + Self.payload
+            #expect(all, "chunk size \(size)")
+        }
+    }
+
+    /// A frame asking for a 1 GiB window is refused at its first byte, naming what allows
+    /// it, before libzstd allocates anything; allowed, it decodes.
+    @Test func windowOverTheLimit() {
+        // Magic, no content size nor checksum, window descriptor 2^(10+20), one empty last raw block.
+        let frame: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0x00, 20 << 3, 0x01, 0x00, 0x00]
+        let data = ZstdFixture.compress(Self.payload) + frame
+        let at = data.count - frame.count
+        expectSame(unzstd(data), output: Self.payload, end: .failed(
+            "frame 2 at byte \(at) needs a 1 GiB window, over the limit of 128 MiB: --long=30 or --memory 1G allows it"))
+        expectSame(unzstd(data, maxWindowLog: 30), output: Self.payload, end: .finished)
+    }
+
+    @Test func corruptBlockIsLibzstdsError() {
+        var frame = ZstdFixture.compress(GzipFixture.text(2000) + pseudoRandomBytes(20_000))
+        for i in 12..<40 { frame[i] ^= 0x5A }
+        guard case .failure(let reference) = ZstdFixture.decompress(frame) else {
+            Issue.record("libzstd decoded a damaged frame")
+            return
+        }
+        let results = unzstd(frame)
+        // The block's first byte, whatever the chunks.
+        #expect(Set(results.values.map { "\($0.end)" }).count == 1, "\(results.mapValues(\.end))")
+        for (size, r) in results {
+            guard case .failed(let text) = r.end else { Issue.record("chunk size \(size): \(r.end)"); continue }
+            #expect(text.lowercased().hasPrefix(reference.name.lowercased()), "\(text) / \(reference.name)")
+            #expect(text.contains(" in frame 1 at byte "), "\(text)")
+        }
+    }
+}
