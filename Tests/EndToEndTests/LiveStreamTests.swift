@@ -17,6 +17,8 @@ import Testing
         ("gzip -p 2", true),
         ("gzip + gunzip", false),
         ("gzip + gunzip + grep ERROR + gzip -1", true),
+        ("zstd + unzstd", false),
+        ("zstd -19 + unzstd + grep ERROR + gzip -1", true),
     ])
     func aLineIsVisibleWithinASecond(_ stages: String, _ decodes: Bool) throws {
         // The reader tells the writer it saw the line through the fifo on fd 3; the

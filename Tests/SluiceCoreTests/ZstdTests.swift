@@ -77,7 +77,7 @@ import SluiceTestSupport
     @Test func emptyInputAndOtherFormats() {
         expectSame(unzstd([]), output: [], end: .failed("unexpected end of input at byte 0 (empty input)"))
         expectSame(unzstd(Array("hello\n".utf8)), output: [], end: .failed("not in zstd format at byte 0"))
-        expectSame(unzstd(GzipFixture.deflate(Self.payload)), output: [], end: .failed("not in zstd format at byte 0"))
+        expectSame(unzstd(GzipFixture.deflate(Self.payload)), output: [], end: .failed("not in zstd format at byte 0 (gzip data: use gunzip)"))
         // Less than a magic number is no frame, as zstd says; a header cut short is a frame cut short.
         expectSame(unzstd([0x28, 0xB5]), output: [], end: .failed("not in zstd format at byte 0"))
         expectSame(unzstd([0x28, 0xB5, 0x2F, 0xFD]), output: [], end: .failed("unexpected end of input in frame 1 at byte 4"))

@@ -162,7 +162,10 @@ struct FrameDecoder {
     /// The bytes at the frame start are not a frame: the input is not zstd, or after the
     /// last frame, trailing garbage.
     private mutating func notAFrame() throws(StageError) {
-        if frame == 1 { throw .failed("not in zstd format at byte \(frameStart)") }
+        if frame == 1 {
+            let isGzip = head.count >= 2 && head[0] == 0x1F && head[1] == 0x8B
+            throw .failed("not in zstd format at byte \(frameStart)\(isGzip ? " (gzip data: use gunzip)" : "")")
+        }
         switch policy {
         case .error: throw .failed("trailing garbage at byte \(frameStart)")
         case .warn: warning = "warning: trailing garbage at byte \(frameStart) ignored"
