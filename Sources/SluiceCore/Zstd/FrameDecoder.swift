@@ -129,13 +129,11 @@ struct FrameDecoder {
     /// How many header bytes are needed in all, or nil once `head` holds the whole header
     /// (and its window is allowed). A head that is not a frame start ends in garbage.
     private mutating func examineHead() throws(StageError) -> Int? {
+        // The magic number first, whole: what is not a frame is told by it (and gzip data
+        // by its first two bytes, for the message).
+        if head.count < 4 { return 4 }
         var header = ZSTD_frameHeader()
         let r = head.withUnsafeBytes { ZSTD_getFrameHeader(&header, $0.baseAddress, $0.count) }
-        if head.count < 4 {
-            // libzstd compares what there is of the magic number.
-            if Zstd.isError(r) { try notAFrame(); return nil }
-            return 4
-        }
         guard head.withUnsafeBytes({ ZSTD_isFrame($0.baseAddress, $0.count) }) != 0 else {
             try notAFrame()
             return nil
