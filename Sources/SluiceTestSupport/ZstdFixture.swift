@@ -48,6 +48,15 @@ public enum ZstdFixture {
         return .success(output)
     }
 
+    /// The size of the frame after the pzstd size frame at `at` (a skippable frame of 4
+    /// bytes), checked against libzstd's own reading of that frame; nil if either is not there.
+    public static func pzstdFrameSize(_ data: [UInt8], at: Int) -> Int? {
+        guard at + 12 <= data.count, data[at ..< at + 8].elementsEqual([0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0]) else { return nil }
+        let size = (0..<4).reduce(0) { $0 | Int(data[at + 8 + $1]) << (8 * $1) }
+        let found = data.withUnsafeBytes { ZSTD_findFrameCompressedSize($0.baseAddress! + at + 12, $0.count - at - 12) }
+        return ZSTD_isError(found) == 0 && found == size ? size : nil
+    }
+
     /// A skippable frame (magic 0x184D2A5`nibble`) holding `content`.
     public static func skippable(_ content: [UInt8], nibble: UInt8 = 0) -> [UInt8] {
         let size = UInt32(content.count)

@@ -17,7 +17,8 @@ import Testing
         ("gzip -p 2", true),
         ("gzip + gunzip", false),
         ("gzip + gunzip + grep ERROR + gzip -1", true),
-        ("zstd + unzstd", false),
+        ("zstd -p 1 + unzstd", false),
+        ("zstd -p 2 + unzstd", false),
         ("zstd -19 + unzstd + grep ERROR + gzip -1", true),
     ])
     func aLineIsVisibleWithinASecond(_ stages: String, _ decodes: Bool) throws {

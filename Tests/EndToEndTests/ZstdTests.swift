@@ -8,7 +8,7 @@ import Testing
     func everyLevelDecodesWithZstd(_ level: Int) throws {
         let r = try sh("""
             \(realText("1M"))
-            "$SLUICE" zstd -\(level) < $T/text > $T/s.zst || exit 10
+            "$SLUICE" zstd -\(level) -p 1 < $T/text > $T/s.zst || exit 10
             zstd -q -t $T/s.zst || exit 11
             zstd -q -dc $T/s.zst | cmp - $T/text || exit 12
             "$SLUICE" unzstd < $T/s.zst | cmp - $T/text || exit 13
@@ -36,6 +36,24 @@ import Testing
         #expect((r.text == "check\n") == !flags.contains("no-check"), "\(r.text)")
     }
 
+    /// On threads, a frame per block after a size frame, as pzstd writes: zstd and pzstd
+    /// read it; `-T` is zstd's spelling; the level's bytes in the stats.
+    @Test(arguments: ["-p 2", "-T2", "-p 4 --block 64K", "-19 -p 3 --block 1M", "-p 2 --adapt"])
+    func threadsWriteWhatPzstdWrites(_ flags: String) throws {
+        let r = try sh("""
+            \(realText("6M"))
+            "$SLUICE" --stats=json zstd \(flags) < $T/text > $T/s.zst 2> $T/stats || exit 10
+            zstd -q -dc $T/s.zst | cmp - $T/text || exit 11
+            pzstd -q -dc $T/s.zst | cmp - $T/text || exit 12
+            "$SLUICE" unzstd < $T/s.zst | cmp - $T/text || exit 13
+            zstd -lv $T/s.zst 2>&1 | grep -E '^# (Zstandard|Skippable) Frames' | awk '{print $NF}' | uniq | wc -l
+            python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))["stages"][1]; print(sum(s.get("level_bytes", {}).values()))' $T/stats
+            """)
+        #expect(r.status == 0, "\(r.stderr)")
+        // As many skippable frames as frames, and every input byte counted at a level.
+        #expect(r.text == "1\n\(6 << 20)\n", "\(r.text) \(r.stderr)")
+    }
+
     @Test(arguments: [0, 1, 2, 3, 131_071, 131_072, 131_073])
     func boundarySizes(_ size: Int) throws {
         let r = try sh("""
@@ -43,6 +61,7 @@ import Testing
             "$SLUICE" zstd < $T/in > $T/in.zst && zstd -q -dc $T/in.zst | cmp - $T/in || exit 1
             zstd -q -c < $T/in | "$SLUICE" unzstd | cmp - $T/in || exit 2
             "$SLUICE" zstd + unzstd < $T/in | cmp - $T/in || exit 3
+            "$SLUICE" zstd -p 3 --block 64K < $T/in | pzstd -q -dc | cmp - $T/in || exit 5
             "$SLUICE" --chunk 7 --hwm 64 zstd -1 + unzstd + zstd -19 + zstdcat < $T/in | cmp - $T/in || exit 4
             """)
         #expect(r.status == 0, "\(r.stderr)")
@@ -192,5 +211,53 @@ import Testing
             """, timeout: 30)
         #expect(r.text == "hello line\nthe end\n")
         #expect(r.stderr == "")
+    }
+}
+
+/// Every zstd context, window and job buffer is in the bound `--stats=json` states, and
+/// the peak RSS stays under it: at the highest levels, on threads, and decoding a window
+/// of 2 GiB.
+@Suite struct ZstdMemoryTests {
+    @Test(arguments: [
+        ("16M", "zstd -19 -p 1"),
+        ("4M", "zstd --ultra -22 -p 1"),
+        ("32M", "zstd -p 4"),
+        ("16M", "zstd -19 -p 2"),
+        ("16M", "zstd --long=31 -1"),
+    ])
+    func compressionStaysUnderItsBound(_ size: String, _ stage: String) throws {
+        let r = try sh("""
+            \(realText(size))
+            "$SLUICE" --stats=json \(stage) < $T/text 2>&1 > $T/out.zst
+            zstd -q -dc --long=31 $T/out.zst | cmp - $T/text >&2
+            """, timeout: 300)
+        let report = try statsJSON(r.text)
+        let rss = report["peak_rss_bytes"] as? Int ?? 0
+        let bound = report["memory_bound_bytes"] as? Int ?? 0
+        #expect(r.stderr.isEmpty, "\(r.stderr)")
+        #expect(rss > 0 && rssWithin(rss, bound), "\(stage): peak RSS \(rss) over the bound \(bound)")
+    }
+
+    /// A 2 GiB window needs `--long=31` and is in the bound; a stream of ordinary frames
+    /// takes only its small window, far under the default bound's 128 MiB.
+    @Test func decodingStaysUnderItsBound() throws {
+        let r = try sh("""
+            \(realText("24M"))
+            zstd -q -1 --long=31 -c < $T/text > $T/long.zst
+            "$SLUICE" --stats=json unzstd --long=31 < $T/long.zst 2>&1 > $T/got
+            cmp $T/got $T/text >&2
+            zstd -q -c < $T/text | "$SLUICE" --stats=json unzstd 2>&1 > $T/got
+            cmp $T/got $T/text >&2
+            """, timeout: 300)
+        #expect(r.stderr.isEmpty, "\(r.stderr)")
+        let reports = r.text.split(separator: "\n").filter { $0.hasPrefix("{") }.compactMap { try? statsJSON(String($0)) }
+        try #require(reports.count == 2, "\(r.text)")
+        for report in reports {
+            let rss = report["peak_rss_bytes"] as? Int ?? 0
+            let bound = report["memory_bound_bytes"] as? Int ?? 0
+            #expect(rss > 0 && rssWithin(rss, bound), "peak RSS \(rss) over the bound \(bound)")
+        }
+        #expect(reports[0]["memory_bound_bytes"] as? Int ?? 0 > 2 << 30)
+        #expect(rssWithin(reports[1]["peak_rss_bytes"] as? Int ?? 0, 48 << 20), "\(reports[1])")
     }
 }

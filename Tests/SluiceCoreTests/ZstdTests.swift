@@ -26,6 +26,32 @@ import SluiceTestSupport
         }
     }
 
+    /// On threads, a frame per block, each after a skippable frame that gives its size, as
+    /// pzstd writes: in order, whatever the chunks and the thread count.
+    @Test(arguments: [2, 3, 8])
+    func threadsWriteAFramePerBlockAsPzstd(_ threads: Int) throws {
+        let input = GzipFixture.text(9000) + pseudoRandomBytes(100_000)
+        let block = 64 << 10
+        var settings = ZstdStage.Settings(threads: threads)
+        settings.blockBytes = block
+        for (chunkSize, r) in StageHarness.runAtAllSizes(input, sizes: [7, 4096, 65536], { try! ZstdStage(settings) }) {
+            #expect(r.end == .finished)
+            #expect(try ZstdFixture.decompress(r.output).get() == input, "chunk size \(chunkSize)")
+            var at = 0, frames = 0
+            while at < r.output.count {
+                let size = ZstdFixture.pzstdFrameSize(r.output, at: at)
+                try #require(size != nil, "no size frame at \(at), chunk size \(chunkSize)")
+                at += 12 + size!
+                frames += 1
+            }
+            #expect(at == r.output.count && frames == (input.count + block - 1) / block, "chunk size \(chunkSize)")
+        }
+        // Empty input: one empty frame, as zstd writes.
+        let empty = StageHarness.run(try ZstdStage(settings), input: [], chunkSize: 4096)
+        #expect(try ZstdFixture.decompress(empty.output).get() == [])
+        #expect(ZstdFixture.pzstdFrameSize(empty.output, at: 0).map { $0 + 12 } == empty.output.count)
+    }
+
     /// Levels cost what libzstd says they do: more for a higher level, and a long window
     /// more still; the estimate is what the memory bound counts.
     @Test func heldBytesGrowWithTheLevelAndTheWindow() {
