@@ -84,14 +84,15 @@ test-sanitize: deps
 	done
 
 # libFuzzer targets (swiftc -sanitize=fuzzer,address) over the core's sources: gunzip,
-# the grep line scanner, and the command line. `make fuzz SECONDS=600` runs each one
+# unzstd, the grep line scanner, and the command line. `make fuzz SECONDS=600` runs each one
 # for that long from the seeds in fuzz/seeds; findings land in fuzz/artifacts.
 SECONDS ?= 60
-FUZZ_TARGETS := gunzip grep cli
+FUZZ_TARGETS := gunzip unzstd grep cli
 CORE_SOURCES := $(shell find Sources/SluiceCore Sources/SluiceTestSupport -name '*.swift')
 FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -wmo -module-name SluiceFuzz \
   -I Sources/CZlib -I Sources/CZstd -I Sources/CSys -Xlinker -lz -Xlinker -lzstd
 .build/fuzz/gunzip: fuzz/GunzipFuzz.swift $(CORE_SOURCES)
+.build/fuzz/unzstd: fuzz/UnzstdFuzz.swift $(CORE_SOURCES)
 .build/fuzz/grep: fuzz/GrepFuzz.swift $(CORE_SOURCES)
 .build/fuzz/cli: fuzz/CommandLineFuzz.swift $(CORE_SOURCES)
 .build/fuzz/%:

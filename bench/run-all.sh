@@ -2,7 +2,7 @@
 # Every benchmark, one after the other. Each prints its own table.
 set -euo pipefail
 cd "$(dirname "$0")"
-for script in passthrough.sh gzip.sh grep.sh flow.sh exec.sh; do
+for script in passthrough.sh gzip.sh zstd.sh grep.sh flow.sh exec.sh; do
     echo "== bench/$script"
     ./"$script"
     echo

@@ -8,7 +8,7 @@ import SluiceTestSupport
 
     /// Runs the stage with one thread and with two at chunk sizes 1, 7 and 64K: every run
     /// must give the same output and the same end; returns that end and output.
-    func decode(_ data: [UInt8], trailing: GunzipStage.TrailingPolicy = .error,
+    func decode(_ data: [UInt8], trailing: TrailingPolicy = .error,
                 sourceLocation: SourceLocation = #_sourceLocation) -> (StageEnd, [UInt8]) {
         let reference = StageHarness.run(try! GunzipStage(trailing: trailing), input: data, chunkSize: 4096)
         for threads in [1, 2] {

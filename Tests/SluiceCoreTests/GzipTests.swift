@@ -52,7 +52,7 @@ import SluiceTestSupport
     static let payload = GzipFixture.text(800)
 
     /// Keyed by chunk size; negative keys: the CRC checked inline, on one thread.
-    func gunzip(_ data: [UInt8], trailing: GunzipStage.TrailingPolicy = .error) -> [Int: StageHarness.Result] {
+    func gunzip(_ data: [UInt8], trailing: TrailingPolicy = .error) -> [Int: StageHarness.Result] {
         var results = StageHarness.runAtAllSizes(data) { try! GunzipStage(trailing: trailing) }
         for size in StageHarness.chunkSizes {
             results[-size] = StageHarness.runOnOneThread(try! GunzipStage(trailing: trailing, checksInline: true),

@@ -168,6 +168,17 @@ import SluiceTestSupport
         expectSame(unzstd(data, maxWindowLog: 30), output: Self.payload, end: .finished)
     }
 
+    /// Found by the fuzzer: a frame whose header says 248 bytes and whose one block is
+    /// empty. libzstd refuses it given the whole frame at once, as zstd -dc is, but not
+    /// fed piece by piece.
+    @Test func contentSizeMustMatchTheHeader() {
+        let frame: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0x24, 0xF8, 0x01, 0x00, 0x00, 0x99, 0xE9, 0xD8, 0x51]
+        guard case .failure(let reference) = ZstdFixture.decompress(frame) else { Issue.record("libzstd decoded it"); return }
+        #expect(reference.name == "Data corruption detected")
+        expectSame(unzstd(frame), output: [], end: .failed(
+            "data corruption detected (the frame decodes to 0 bytes, its header says 248) in frame 1 at byte 13"))
+    }
+
     @Test func corruptBlockIsLibzstdsError() {
         var frame = ZstdFixture.compress(GzipFixture.text(2000) + pseudoRandomBytes(20_000))
         for i in 12..<40 { frame[i] ^= 0x5A }

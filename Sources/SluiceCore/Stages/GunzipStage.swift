@@ -17,9 +17,6 @@ import CZlib
 /// error in the stream is the one reported, with everything before it written, as if
 /// all were decoded and checked inline.
 public struct GunzipStage: Stage {
-    /// What to do with bytes after the last member that are neither a member nor zeros.
-    public typealias TrailingPolicy = SluiceCore.TrailingPolicy
-
     /// The sequential decoder; its `emittedBytes` are the bytes sent into `inner`.
     private var decoder: MemberDecoder
     /// Which decoder reads what, and when the two outputs take turns.

@@ -42,6 +42,8 @@ struct FrameDecoder {
     /// The header of the frame being read, once `head` holds all of it; nil for a
     /// legacy frame.
     private var frameHeader: ZSTD_frameHeader?
+    /// Bytes the current frame decoded to so far.
+    private var frameOutputBytes: UInt64 = 0
     /// Set when trailing garbage was ignored under `--trailing=warn`, for the stage to
     /// print once; cleared by the stage.
     var warning: String?
@@ -184,6 +186,7 @@ struct FrameDecoder {
             walker.passed(UnsafeRawBufferPointer(rebasing: part.prefix(ended ?? part.count)), at: offset + used)
             used += ended ?? part.count
             if ended != nil {
+                try checkContentSize(endingAt: offset + used)
                 nextFrame(at: offset + used)
                 break
             }
@@ -203,6 +206,7 @@ struct FrameDecoder {
             var output = ZSTD_outBuffer(dst: space.baseAddress, size: space.count, pos: 0)
             let r = ZSTD_decompressStream(context.context, &output, &input)
             try out.commit(output.pos)
+            frameOutputBytes += UInt64(output.pos)
             if Zstd.isError(r) {
                 let at = walker.part == .opaque ? base : partStart
                 throw .failed("\(Zstd.errorName(r)) in frame \(frame) at byte \(at)")
@@ -214,8 +218,19 @@ struct FrameDecoder {
         }
     }
 
+    /// A frame whose header gives its content size must decode to exactly that many
+    /// bytes. libzstd 1.5.4 checks this when it has the whole frame at once (as `zstd -dc`
+    /// mostly does) but not in its streaming path, so it is checked here.
+    private func checkContentSize(endingAt end: Int) throws(StageError) {
+        guard let h = frameHeader, h.frameType == ZSTD_frame, h.frameContentSize != UInt64.max,  // ZSTD_CONTENTSIZE_UNKNOWN
+              frameOutputBytes != h.frameContentSize else { return }
+        throw .failed("data corruption detected (the frame decodes to \(frameOutputBytes) bytes, its header says "
+            + "\(h.frameContentSize)) in frame \(frame) at byte \(end)")
+    }
+
     /// The frame ended at `end`: the next one's head comes.
     private mutating func nextFrame(at end: Int) {
+        frameOutputBytes = 0
         frame += 1
         frameStart = end
         head.removeAll(keepingCapacity: true)
