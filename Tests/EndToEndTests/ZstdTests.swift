@@ -89,9 +89,11 @@ import Testing
             \(realText("3M"))
             { \(make); } > $T/in.zst
             zstd -q -dc < $T/in.zst > $T/want || exit 10
-            "$SLUICE" unzstd < $T/in.zst > $T/got || exit 11
+            "$SLUICE" unzstd -p 1 < $T/in.zst > $T/got || exit 11
             cmp $T/want $T/got || exit 12
             "$SLUICE" --chunk 1K zstdcat < $T/in.zst | cmp - $T/want || exit 13
+            "$SLUICE" unzstd -p 3 < $T/in.zst | cmp - $T/want || exit 14
+            cat $T/in.zst | "$SLUICE" --chunk 7K unzstd -T2 | cmp - $T/want || exit 15
             """)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.isEmpty, "\(r.stderr)")
@@ -112,14 +114,22 @@ import Testing
          "restored data doesn't match checksum in frame 1 at byte "),
         ("python3 -c 'import sys; d = bytearray(open(sys.argv[1], \"rb\").read()); d[300000] ^= 0x55; sys.stdout.buffer.write(d)' $T/good.zst",
          " in frame 1 at byte "),
+        // Among frames decoded in parallel: pzstd's, the fourth of them damaged near its end.
+        ("pzstd -q -p 2 -c < $T/text4 | python3 -c 'import sys, struct; d = bytearray(sys.stdin.buffer.read()); i = 0\nfor _ in range(3): i += 12 + struct.unpack_from(\"<I\", d, i + 8)[0]\nd[i + 12 + struct.unpack_from(\"<I\", d, i + 8)[0] - 2] ^= 1; sys.stdout.buffer.write(d)'",
+         "restored data doesn't match checksum in frame 8 at byte "),
+        ("pzstd -q -p 2 -c < $T/text4 | head -c 5000000", "unexpected end of input in frame "),
     ])
     func refusesWhatZstdRefuses(_ make: String, _ message: String) throws {
         let r = try sh("""
             \(realText("3M"))
             zstd -q -1 -c < $T/text > $T/good.zst
+            for i in 1 2 3 4 5 6 7 8 9 10; do cat $T/text; done > $T/text4
             { \(make); } > $T/bad.zst
             zstd -q -dc < $T/bad.zst > $T/want 2> /dev/null && { echo "zstd accepted it"; exit 10; }
-            "$SLUICE" unzstd < $T/bad.zst > $T/got; echo "status $?"
+            "$SLUICE" unzstd -p 3 < $T/bad.zst > $T/got3 2> $T/err3
+            "$SLUICE" unzstd -p 1 < $T/bad.zst > $T/got; echo "status $?"
+            cmp -s $T/got $T/got3 || echo "-p 3 wrote $(wc -c < $T/got3) bytes, -p 1 $(wc -c < $T/got)"
+            "$SLUICE" unzstd -p 1 < $T/bad.zst 2>&1 >/dev/null | cmp -s - $T/err3 || echo "-p 3 said $(cat $T/err3)"
             [ $(wc -c < $T/got) -ge $(wc -c < $T/want) ] && cmp -s -n $(wc -c < $T/want) $T/want $T/got ||
                 echo "output differs: $(wc -c < $T/want) from zstd, $(wc -c < $T/got) from sluice"
             """)

@@ -66,10 +66,26 @@ import SluiceTestSupport
 @Suite struct UnzstdStageTests {
     static let payload = GzipFixture.text(800)
 
-    func unzstd(_ data: [UInt8], trailing: TrailingPolicy = .error, maxWindowLog: Int = 27) -> [Int: StageHarness.Result] {
-        StageHarness.runAtAllSizes(data) {
-            try! UnzstdStage(trailing: trailing, maxWindowBytes: UInt64(1) << UInt64(maxWindowLog))
+    /// Keyed by chunk size; plus 1_000_000 + size: on 3 threads, and -size: on 2 threads
+    /// whose jobs the stage's own thread decodes (as the fuzzer runs it). Every way must
+    /// give the same output and end.
+    func unzstd(_ data: [UInt8], trailing: TrailingPolicy = .error, maxWindowLog: Int = 27,
+                sizes: [Int] = StageHarness.chunkSizes) -> [Int: StageHarness.Result] {
+        let window = UInt64(1) << UInt64(maxWindowLog)
+        var results = StageHarness.runAtAllSizes(data, sizes: sizes) {
+            try! UnzstdStage(trailing: trailing, maxWindowBytes: window)
         }
+        for (size, r) in StageHarness.runAtAllSizes(data, sizes: sizes, {
+            try! UnzstdStage(trailing: trailing, maxWindowBytes: window, threads: 3)
+        }) {
+            results[1_000_000 + size] = r
+        }
+        for size in sizes {
+            results[-size] = StageHarness.runOnOneThread(
+                try! UnzstdStage(trailing: trailing, maxWindowBytes: window, threads: 2, poolWorkers: 0),
+                input: data, chunkSize: size)
+        }
+        return results
     }
 
     func expectSame(_ results: [Int: StageHarness.Result], output: [UInt8], end: StageEnd,
@@ -139,6 +155,40 @@ import SluiceTestSupport
         guard case .failure(let reference) = ZstdFixture.decompress(two) else { Issue.record("libzstd decoded it"); return }
         #expect(reference.output.count == input.count + Self.payload.count)
         expectSame(unzstd(two), output: reference.output, end: .failed("unexpected end of input in frame 2 at byte \(two.count)"))
+    }
+
+    /// Frames of known and unknown size, pzstd's size frames, one frame too large for a
+    /// job (decoded here, the jobs after it still in parallel), one too large to collect.
+    @Test func framesInParallelAndFramesTooLarge() {
+        let a = GzipFixture.text(3000), b = pseudoRandomBytes(70_000)
+        let big = GzipFixture.text(240_000)  // 11 MiB: over a job's 8 MiB
+        let frames = [ZstdFixture.compress(a), ZstdFixture.compress(b, hasContentSize: false, windowLog: 20),
+                      ZstdFixture.compress(big, level: 1, hasContentSize: false, windowLog: 20),
+                      ZstdFixture.compress(a, hasChecksum: false), ZstdFixture.compress(b)]
+        let stream = frames.flatMap { frame in
+            ZstdFixture.skippable((0..<4).map { UInt8(truncatingIfNeeded: frame.count >> (8 * $0)) }) + frame
+        }
+        expectSame(unzstd(stream, sizes: [4096, 65536]), output: a + b + big + a + b, end: .finished)
+        let incompressible = pseudoRandomBytes(9 << 20)
+        let tooLargeToCollect = ZstdFixture.compress(incompressible, hasContentSize: false, windowLog: 20)
+        expectSame(unzstd(frames[0] + tooLargeToCollect + frames[4], sizes: [65536]), output: a + incompressible + b,
+                   end: .finished)
+    }
+
+    /// A damaged frame among frames decoded in parallel: the same error, offset and output
+    /// as on one thread, whichever frame it is.
+    @Test(arguments: [0, 2, 5])
+    func damagedFrameAmongParallelOnes(_ damaged: Int) {
+        let parts = (0..<6).map { GzipFixture.text(200 + 50 * $0) }
+        var frames = parts.map { ZstdFixture.compress($0) }
+        frames[damaged][frames[damaged].count - 2] ^= 0x10
+        let stream = frames.flatMap { $0 }
+        let results = unzstd(stream, sizes: [7, 4096, 65536])
+        let one = results[65536]!
+        guard case .failed(let text) = one.end else { Issue.record("\(one.end)"); return }
+        #expect(text.hasPrefix("restored data doesn't match checksum in frame \(damaged + 1) at byte "), "\(text)")
+        #expect(one.output == parts.prefix(damaged + 1).flatMap { $0 })
+        expectSame(results, output: one.output, end: one.end)
     }
 
     @Test func checksumMismatchNamesTheFrame() {

@@ -18,7 +18,9 @@ import CZstd
 struct FrameDecoder {
     private enum Phase {
         case head       // reading a frame's header into `head`
+        case ready      // the header read, waiting for `startFrame` or `handOff`
         case frame      // decompressing
+        case elsewhere  // the frame handed off, until `skipFrame`
         case ignoring   // trailing garbage, ignored by policy
     }
 
@@ -47,6 +49,9 @@ struct FrameDecoder {
     /// Set when trailing garbage was ignored under `--trailing=warn`, for the stage to
     /// print once; cleared by the stage.
     var warning: String?
+    /// Stop after each frame's header (`readyFrame`), for the stage to say who decodes
+    /// the frame: `startFrame` here, or `handOff` to the parallel decoder.
+    var stopsAtFrames = false
 
     init(trailing: TrailingPolicy, maxWindowBytes: UInt64,
          limitFlags: @escaping (_ windowLog: Int, _ bytes: UInt64) -> String) throws(StageError) {
@@ -64,7 +69,11 @@ struct FrameDecoder {
         let taken: Int
         switch phase {
         case .head: taken = try readHead(bytes, into: &out)
+        case .ready:
+            try startFrame(into: &out)
+            taken = 0
         case .frame: taken = try decodeParts(bytes, into: &out)
+        case .elsewhere: preconditionFailure("the frame was handed off: skipFrame comes first")
         case .ignoring: taken = bytes.count
         }
         offset += taken
@@ -76,7 +85,7 @@ struct FrameDecoder {
         switch phase {
         case .ignoring:
             return
-        case .frame:
+        case .ready, .frame, .elsewhere:
             throw .failed("unexpected end of input in frame \(frame) at byte \(offset)")
         case .head:
             if head.isEmpty {
@@ -106,8 +115,21 @@ struct FrameDecoder {
             taken += n
         }
         if phase == .ignoring { return bytes.count }
-        // The whole header is here: libzstd reads it (a skippable frame with nothing in it
-        // ends with its header).
+        phase = .ready
+        if !stopsAtFrames { try startFrame(into: &out) }
+        return taken
+    }
+
+    /// The frame whose header was just read, when the decoder stops at frames: its header
+    /// (nil for a legacy frame), its bytes so far, its number and its first byte's offset.
+    var readyFrame: (header: ZSTD_frameHeader?, head: [UInt8], frame: Int, start: Int)? {
+        phase == .ready ? (frameHeader, head, frame, frameStart) : nil
+    }
+
+    /// The header read, libzstd decodes the frame here.
+    mutating func startFrame(into out: inout Emitter) throws(StageError) {
+        precondition(phase == .ready)
+        // libzstd reads the header (a skippable frame with nothing in it ends with it).
         if let h = frameHeader {
             let isSkippable = h.frameType == ZSTD_skippableFrame
             walker = BlockWalker(frameStart: frameStart, headerBytes: head.count, hasChecksum: h.checksumFlag != 0,
@@ -125,8 +147,33 @@ struct FrameDecoder {
         }
         if let failure { throw failure }
         if let ended { nextFrame(at: frameStart + ended) }
-        return taken
     }
+
+    /// The header read, the frame is decoded elsewhere; `skipFrame` moves past it.
+    mutating func handOff() {
+        precondition(phase == .ready)
+        phase = .elsewhere
+    }
+
+    /// Moves past the frame handed off, which ends at `end`.
+    mutating func skipFrame(endingAt end: Int) {
+        precondition(phase == .elsewhere)
+        offset = end
+        nextFrame(at: end)
+    }
+
+    /// Goes back to the start of frame `number` at `start`, to decode it here after all
+    /// (libzstd's context starts afresh).
+    mutating func restart(frame number: Int, at start: Int) {
+        ZSTD_DCtx_reset(context.context, ZSTD_reset_session_only)
+        (frame, frameStart, offset) = (number, start, start)
+        frameOutputBytes = 0
+        head.removeAll(keepingCapacity: true)
+        phase = .head
+    }
+
+    /// At a frame's first byte, nothing of it read.
+    var isBetweenFrames: Bool { phase == .head && head.isEmpty }
 
     /// How many header bytes are needed in all, or nil once `head` holds the whole header
     /// (and its window is allowed). A head that is not a frame start ends in garbage.
