@@ -16,6 +16,9 @@ pair up with -w/-x's wrapping across several -e patterns; GNU grep's DFA and GNU
 disagree there themselves.
 """
 import os, random, re, subprocess, sys, tempfile
+
+# The sanitizers' options, which `make test-sanitize` sets, reach the sluice under test.
+SLUICE_ENV = {"LC_ALL": "C", **{k: v for k, v in os.environ.items() if k.endswith("SAN_OPTIONS")}}
 B = sys.argv[1]
 random.seed(int(sys.argv[2]))
 ITERATIONS = int(sys.argv[3])
@@ -34,7 +37,7 @@ def offset_after(argv):
     """Where argv leaves a regular-file stdin holding data."""
     fd = os.open(FILE, os.O_RDONLY)
     try:
-        subprocess.run(argv, stdin=fd, capture_output=True, env={"LC_ALL": "C"})
+        subprocess.run(argv, stdin=fd, capture_output=True, env=SLUICE_ENV)
         return os.lseek(fd, 0, os.SEEK_CUR)
     finally:
         os.close(fd)
@@ -64,7 +67,7 @@ for it in range(ITERATIONS):
     if random.random() < 0.2: args += ["-m", str(random.randint(0, 5))]
     chunk = random.choice(["1", "7", "128K"])
     g = subprocess.run(["grep", "-a"] + args, input=data, capture_output=True, env={"LC_ALL": "C"})
-    s = subprocess.run([B, "--chunk", chunk, "grep"] + args, input=data, capture_output=True, env={"LC_ALL": "C"})
+    s = subprocess.run([B, "--chunk", chunk, "grep"] + args, input=data, capture_output=True, env=SLUICE_ENV)
     gerr = g.returncode == 2
     serr = s.returncode != 0
     if "-m" in args and args[args.index("-m")+1] == "0": continue

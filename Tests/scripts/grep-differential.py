@@ -25,7 +25,10 @@ rewriting for record edges makes the second `^` an anchor, GNU grep a literal); 
 disagree there themselves. With -m 0 GNU grep exits before it reads its patterns, so an
 invalid one is no error there; those cases compare output only.
 """
-import random, re, subprocess, sys
+import os, random, re, subprocess, sys
+
+# The sanitizers' options, which `make test-sanitize` sets, reach the sluice under test.
+SLUICE_ENV = {"LC_ALL": "C", **{k: v for k, v in os.environ.items() if k.endswith("SAN_OPTIONS")}}
 
 B = sys.argv[1]
 random.seed(int(sys.argv[2]))
@@ -192,7 +195,7 @@ def run(args, data):
     differences = []
     for chunk in CHUNKS:
         s = subprocess.run([B, "--chunk", chunk, "grep"] + args, input=data, capture_output=True,
-                           env={"LC_ALL": "C"})
+                           env=SLUICE_ENV)
         gerr, serr = g.returncode == 2, s.returncode != 0 and not ("-q" in args and s.returncode == 1)
         if "-m" in args and args[args.index("-m") + 1] == "0" and serr:
             continue
