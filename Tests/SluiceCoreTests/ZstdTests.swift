@@ -229,6 +229,19 @@ import SluiceTestSupport
             "data corruption detected (the frame decodes to 0 bytes, its header says 248) in frame 1 at byte 13"))
     }
 
+    /// Found by the fuzzer: a single-segment frame whose content size, and so its window,
+    /// is past 2^63 (the message's arithmetic trapped); and a frame made with a dictionary,
+    /// which the threads must leave to libzstd to refuse.
+    @Test func hostileHeadersAreRefusedAlike() {
+        let huge: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0xE0, 0x05, 0x2D, 0x58, 0x41, 0x0A, 0x4E, 0x50, 0x82, 0x11]
+        for (size, r) in unzstd(huge) {
+            guard case .failed(let text) = r.end else { Issue.record("chunk size \(size): \(r.end)"); continue }
+            #expect(text.hasPrefix("frame 1 at byte 0 needs a "), "\(text)")
+        }
+        let dictionary: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0x12, 0x00, 0x01, 0x00]
+        expectSame(unzstd(dictionary), output: [], end: .failed("dictionary mismatch in frame 1 at byte 0"))
+    }
+
     @Test func corruptBlockIsLibzstdsError() {
         var frame = ZstdFixture.compress(GzipFixture.text(2000) + pseudoRandomBytes(20_000))
         for i in 12..<40 { frame[i] ^= 0x5A }

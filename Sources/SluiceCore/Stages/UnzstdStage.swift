@@ -268,6 +268,8 @@ public struct UnzstdStage: Stage {
             }
         }
         if let failure { throw failure }
+        // Bytes that end with a frame's header leave the frame to start here.
+        if decoder.readyFrame != nil { try decoder.startFrame(into: &out) }
     }
 
     // MARK: Errors in stream order

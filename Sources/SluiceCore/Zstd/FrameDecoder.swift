@@ -199,7 +199,7 @@ struct FrameDecoder {
         if header.frameType == ZSTD_frame && header.windowSize > maxWindowBytes {
             let log = Zstd.windowLog(covering: header.windowSize)
             let allow = log <= Zstd.maxWindowLog ? ": " + limitFlags(log, header.windowSize) + " allows it" : ""
-            throw .failed("frame \(frame) at byte \(frameStart) needs a \(Sizes.human(Int(header.windowSize))) "
+            throw .failed("frame \(frame) at byte \(frameStart) needs a \(Sizes.human(Int(clamping: header.windowSize))) "
                 + "window, over the limit of \(Sizes.human(Int(maxWindowBytes)))\(allow)")
         }
         frameHeader = header

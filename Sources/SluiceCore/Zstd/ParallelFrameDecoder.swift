@@ -123,7 +123,8 @@ final class ParallelFrameDecoder: @unchecked Sendable {
 
     /// Whether a frame with this header is decoded on the threads.
     static func isEligible(_ header: ZSTD_frameHeader) -> Bool {
-        guard header.frameType == ZSTD_frame, header.windowSize <= maxWindowBytes else { return false }
+        // A frame made with a dictionary is libzstd's to refuse, on the stage's thread.
+        guard header.frameType == ZSTD_frame, header.windowSize <= maxWindowBytes, header.dictID == 0 else { return false }
         if header.frameContentSize == UInt64.max {  // ZSTD_CONTENTSIZE_UNKNOWN
             return header.windowSize <= UInt64(maxOutputBytes / 4)
         }
