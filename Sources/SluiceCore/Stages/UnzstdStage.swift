@@ -28,7 +28,7 @@ public struct UnzstdStage: Stage {
     ///     the fuzzer runs it.
     public init(trailing: TrailingPolicy = .error, maxWindowBytes: UInt64 = 1 << UInt64(Zstd.defaultWindowLog),
                 threads: Int = 1, poolWorkers: Int? = nil, diagnostics: Diagnostics? = nil) throws(StageError) {
-        decoder = try FrameDecoder(trailing: trailing, maxWindowBytes: maxWindowBytes, limitFlags: Self.limitFlags)
+        decoder = try FrameDecoder(trailing: trailing, maxWindowBytes: maxWindowBytes)
         self.diagnostics = diagnostics
         self.threads = threads
         self.poolWorkers = poolWorkers
@@ -292,14 +292,6 @@ public struct UnzstdStage: Stage {
         try writeFrames(waiting: true, into: &out)
         if let warning = decoder.warning { diagnostics?.warn("unzstd", warning) }
         decoder.warning = nil
-    }
-
-    /// The flags that allow a window of 2^`windowLog` (at least `bytes`), as zstd names
-    /// them: `--long=30 or --memory 1G`.
-    static func limitFlags(windowLog: Int, bytes: UInt64) -> String {
-        let size = windowLog >= 30 ? "\(1 << (windowLog - 30))G" : windowLog >= 20 ? "\(1 << (windowLog - 20))M"
-            : "\(1 << (windowLog - 10))K"
-        return "--long=\(windowLog) or --memory \(size)"
     }
 
     /// The sequential decoder for windows up to `maxWindowBytes`, and with threads the

@@ -28,8 +28,6 @@ struct FrameDecoder {
     private let policy: TrailingPolicy
     /// The largest window a frame may ask for (`--long`, `--memory`).
     let maxWindowBytes: UInt64
-    /// What allows a larger window, for the message (`unzstd`'s flags).
-    private let limitFlags: (_ windowLog: Int, _ bytes: UInt64) -> String
     private var phase = Phase.head
     /// The current frame's header bytes so far; never more than `Zstd.maxHeaderBytes`.
     private var head: [UInt8] = []
@@ -53,11 +51,9 @@ struct FrameDecoder {
     /// the frame: `startFrame` here, or `handOff` to the parallel decoder.
     var stopsAtFrames = false
 
-    init(trailing: TrailingPolicy, maxWindowBytes: UInt64,
-         limitFlags: @escaping (_ windowLog: Int, _ bytes: UInt64) -> String) throws(StageError) {
+    init(trailing: TrailingPolicy, maxWindowBytes: UInt64) throws(StageError) {
         policy = trailing
         self.maxWindowBytes = maxWindowBytes
-        self.limitFlags = limitFlags
         context = try ZstdDecompressor()
         head.reserveCapacity(Zstd.maxHeaderBytes)
         // A size_t: at most 2^31 here, so the cast is exact.
@@ -198,7 +194,7 @@ struct FrameDecoder {
         if r > 0 { return r }
         if header.frameType == ZSTD_frame && header.windowSize > maxWindowBytes {
             let log = Zstd.windowLog(covering: header.windowSize)
-            let allow = log <= Zstd.maxWindowLog ? ": " + limitFlags(log, header.windowSize) + " allows it" : ""
+            let allow = log <= Zstd.maxWindowLog ? ": " + Self.limitFlags(windowLog: log) + " allows it" : ""
             throw .failed("frame \(frame) at byte \(frameStart) needs a \(Sizes.human(Int(clamping: header.windowSize))) "
                 + "window, over the limit of \(Sizes.human(Int(maxWindowBytes)))\(allow)")
         }
@@ -282,6 +278,14 @@ struct FrameDecoder {
         frameStart = end
         head.removeAll(keepingCapacity: true)
         phase = .head
+    }
+
+    /// The flags that allow a window of 2^`windowLog`, as zstd names them:
+    /// `--long=30 or --memory 1G`.
+    static func limitFlags(windowLog: Int) -> String {
+        let size = windowLog >= 30 ? "\(1 << (windowLog - 30))G" : windowLog >= 20 ? "\(1 << (windowLog - 20))M"
+            : "\(1 << (windowLog - 10))K"
+        return "--long=\(windowLog) or --memory \(size)"
     }
 
     /// libzstd's streaming decoder for windows up to `maxWindowBytes` (the window, its
