@@ -90,7 +90,7 @@ SECONDS ?= 60
 FUZZ_TARGETS := gunzip unzstd grep cli
 CORE_SOURCES := $(shell find Sources/SluiceCore Sources/SluiceTestSupport -name '*.swift')
 FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -wmo -module-name SluiceFuzz \
-  -I Sources/CZlib -I Sources/CZstd -I Sources/CSys -Xlinker -lz -Xlinker -lzstd
+  -I Sources/CZlib -I Sources/CZstd -I Sources/CSys -Xlinker -lz -Xlinker -l:libzstd.a
 .build/fuzz/gunzip: fuzz/GunzipFuzz.swift $(CORE_SOURCES)
 .build/fuzz/unzstd: fuzz/UnzstdFuzz.swift $(CORE_SOURCES)
 .build/fuzz/grep: fuzz/GrepFuzz.swift $(CORE_SOURCES)

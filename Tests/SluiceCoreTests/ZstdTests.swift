@@ -85,6 +85,13 @@ import SluiceTestSupport
                 try! UnzstdStage(trailing: trailing, maxWindowBytes: window, threads: 2, poolWorkers: 0),
                 input: data, chunkSize: size)
         }
+        // libzstd checking the checksums itself, as on a machine of one core: the checker
+        // thread must say what it says, where it says it.
+        for (size, r) in StageHarness.runAtAllSizes(data, sizes: sizes, {
+            try! UnzstdStage(trailing: trailing, maxWindowBytes: window, checksInline: true)
+        }) {
+            results[2_000_000 + size] = r
+        }
         return results
     }
 
@@ -188,6 +195,40 @@ import SluiceTestSupport
         guard case .failed(let text) = one.end else { Issue.record("\(one.end)"); return }
         #expect(text.hasPrefix("restored data doesn't match checksum in frame \(damaged + 1) at byte "), "\(text)")
         #expect(one.output == parts.prefix(damaged + 1).flatMap { $0 })
+        expectSame(results, output: one.output, end: one.end)
+    }
+
+    /// pzstd's layout, a skippable size frame before each frame: a damaged frame among
+    /// them is named by the same frame number (skippable frames count) and byte whatever
+    /// the threads and the chunks, with every frame before it written. (The skippable
+    /// frames are skipped by the sequential decoder while the threads decode, and a
+    /// damaged frame is read by it in between.)
+    @Test(arguments: [("checksum", 3), ("block", 3), ("checksum", 0), ("block", 4)])
+    func damagedFrameAmongPzstdFrames(_ damage: String, _ damaged: Int) {
+        let parts = (0..<5).map { GzipFixture.text(300 + 40 * $0) }
+        var frames = parts.map { ZstdFixture.compress($0, hasContentSize: false) }
+        if damage == "checksum" {
+            frames[damaged][frames[damaged].count - 1] ^= 0x01
+        } else {
+            // A compressed block's header made to say "reserved" (type 3).
+            frames[damaged][6] |= 0x06
+        }
+        let stream = frames.flatMap { frame in
+            ZstdFixture.skippable((0..<4).map { UInt8(truncatingIfNeeded: frame.count >> (8 * $0)) }) + frame
+        }
+        #expect(ZstdFixture.pzstdFrameSize(stream, at: 0) != nil)
+        let results = unzstd(stream, sizes: [1, 7, 4096, 65536])
+        let one = results[65536]!
+        guard case .failed(let text) = one.end else { Issue.record("\(one.end)"); return }
+        let start = frames.prefix(damaged).reduce(0) { $0 + 12 + $1.count } + 12
+        if damage == "checksum" {
+            #expect(text == "restored data doesn't match checksum in frame \(2 * damaged + 2) at byte "
+                + "\(start + frames[damaged].count - 4)")
+            #expect(one.output == parts.prefix(damaged + 1).flatMap { $0 })
+        } else {
+            #expect(text.hasSuffix(" in frame \(2 * damaged + 2) at byte \(start + 6)"), "\(text)")
+            #expect(one.output == parts.prefix(damaged).flatMap { $0 })
+        }
         expectSame(results, output: one.output, end: one.end)
     }
 

@@ -195,11 +195,12 @@ struct MemberDecoder {
         for i in 0..<n { trailer |= UInt64(bytes[i]) << (8 * UInt64(trailerCount + i)) }
         trailerCount += n
         if trailerCount == 8 {
-            let end = CRCChecker.MemberEnd(
-                outputEnd: emittedBytes, storedCRC: UInt32(truncatingIfNeeded: trailer),
-                storedLength: UInt32(truncatingIfNeeded: trailer >> 32), member: member,
-                trailerOffset: offset + n - 8)
-            let mismatch = checker.map { $0.expect(end) } ?? CRCChecker.mismatch(end, crc: crc, length: length)
+            let end = CRCChecker.End(
+                outputEnd: emittedBytes,
+                trailer: GzipCheck.Trailer(storedCRC: UInt32(truncatingIfNeeded: trailer),
+                                           storedLength: UInt32(truncatingIfNeeded: trailer >> 32),
+                                           member: member, trailerOffset: offset + n - 8))
+            let mismatch = checker.map { $0.expect(end) } ?? GzipCheck(crc: crc, length: length).mismatch(end.trailer)
             if let mismatch { throw .failed(mismatch) }
             phase = .between
         }

@@ -52,7 +52,7 @@ public struct GunzipStage: Stage {
         if checksInline {
             inner = out
         } else {
-            let checker = CRCChecker(output: out.channel, pool: out.pool, outputStats: out.stats)
+            let checker = CRCChecker(name: "gunzip-crc", output: out.channel, pool: out.pool, outputStats: out.stats)
             inner = Emitter(channel: checker.inbox, pool: out.pool, stats: out.stats, countsBytes: false)
             checker.start()
             self.checker = checker

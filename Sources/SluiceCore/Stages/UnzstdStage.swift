@@ -5,14 +5,29 @@ import CZstd
 /// 128 MiB is refused unless `--long=WLOG` or `--memory SIZE` allows it.
 ///
 /// With threads (`-p`), frames of bounded size (pzstd's, `zstd -p`'s) are decoded side
-/// by side by a `ParallelFrameDecoder` and written in order; every other frame, and every
-/// frame from the first the threads could not decode exactly, by the sequential
-/// `FrameDecoder`, so that errors, their offsets and the output before them are those of
-/// one thread. The two never overlap: before the sequential decoder makes output, every
-/// job in flight is written; an error it raises waits for them too (`settled`), so the
-/// earliest error in the stream is the one reported.
+/// by side by a `ParallelFrameDecoder` and written in order; every other frame, and each
+/// frame the threads could not decode exactly, by the sequential `FrameDecoder`, so that
+/// errors, their offsets and the output before them are those of one thread. The two
+/// never overlap: before the sequential decoder makes output, every job in flight is
+/// written; an error it raises waits for them too (`settled`), so the earliest error in
+/// the stream is the one reported.
+///
+/// The sequential decoder's output goes through a `FrameChecker` thread, which verifies
+/// each frame's checksum and forwards the chunks downstream, as gunzip's CRC-32 (on one
+/// core, `checksInline`, libzstd verifies it as it decodes). Before a job's output is
+/// written, the checker's is settled: checked and forwarded.
 public struct UnzstdStage: Stage {
+    /// The sequential decoder; its `emittedBytes` are the bytes sent into `inner`.
     private var decoder: FrameDecoder
+    /// Verifies the sequential decoder's checksums on its own thread and forwards its
+    /// output; from `begin`. Nil when libzstd checks inline.
+    private var checker: FrameChecker?
+    private let checksInline: Bool
+    /// The sequential decoder's output goes here: into the checker's inbox, or with
+    /// `checksInline` the stage's `out` itself.
+    private var inner: Emitter!
+    /// `decoder.emittedBytes` when the checker last forwarded everything.
+    private var settledBytes = 0
     private let diagnostics: Diagnostics?
     private let threads: Int
     private let poolWorkers: Int?
@@ -23,18 +38,31 @@ public struct UnzstdStage: Stage {
     private var collecting: (job: ParallelFrameDecoder.Job, walker: BlockWalker)?
 
     /// - Parameters:
+    ///   - checksInline: libzstd verifies the checksums as it decodes, rather than a
+    ///     thread of their own (the command line's choice on a machine of one core).
     ///   - poolWorkers: threads the parallel decoder starts besides the stage's own
     ///     (default `threads - 1`); with 0 the stage's thread decodes every job itself, as
     ///     the fuzzer runs it.
     public init(trailing: TrailingPolicy = .error, maxWindowBytes: UInt64 = 1 << UInt64(Zstd.defaultWindowLog),
-                threads: Int = 1, poolWorkers: Int? = nil, diagnostics: Diagnostics? = nil) throws(StageError) {
+                threads: Int = 1, checksInline: Bool = false, poolWorkers: Int? = nil,
+                diagnostics: Diagnostics? = nil) throws(StageError) {
         decoder = try FrameDecoder(trailing: trailing, maxWindowBytes: maxWindowBytes)
+        self.checksInline = checksInline
         self.diagnostics = diagnostics
         self.threads = threads
         self.poolWorkers = poolWorkers
     }
 
     public mutating func begin(into out: inout Emitter) throws(StageError) -> Flow {
+        if checksInline {
+            inner = out
+        } else {
+            let checker = FrameChecker(name: "unzstd-check", output: out.channel, pool: out.pool, outputStats: out.stats)
+            try decoder.checkElsewhere(checker)
+            inner = Emitter(channel: checker.inbox, pool: out.pool, stats: out.stats, countsBytes: false)
+            checker.start()
+            self.checker = checker
+        }
         if threads > 1 {
             parallel = ParallelFrameDecoder(threads: threads, workers: poolWorkers, chunkPool: out.pool)
             decoder.stopsAtFrames = true
@@ -46,7 +74,7 @@ public struct UnzstdStage: Stage {
         do {
             var rest = input.bytes
             while !rest.isEmpty {
-                let taken = collecting != nil ? try collect(rest, into: &out) : try decoder.step(rest, into: &out)
+                let taken = collecting != nil ? try collect(rest, into: &out) : try decoder.step(rest, into: &inner)
                 rest = UnsafeRawBufferPointer(rebasing: rest[taken...])
                 if decoder.readyFrame != nil { try route(into: &out) }
             }
@@ -60,8 +88,13 @@ public struct UnzstdStage: Stage {
 
     /// Before waiting for input: what is decoded goes out; frames in flight stay there.
     public mutating func willWait(into out: inout Emitter) throws(StageError) {
-        do { try writeFrames(waiting: false, into: &out) } catch { throw settled(error, &out) }
-        try out.flush()
+        do {
+            try writeFrames(waiting: false, into: &out)
+            try flushInner()
+            try out.flush()
+        } catch {
+            throw settled(error, &out)
+        }
     }
 
     /// 2 ms: with threads, once input pauses (a live stream), the frames in flight are
@@ -74,6 +107,7 @@ public struct UnzstdStage: Stage {
             try decodeCollectedHere(into: &out)
             try writeFrames(waiting: true, into: &out)
             try warnOnce(&out)
+            try flushInner()
             try out.flush()
         } catch {
             throw settled(error, &out)
@@ -84,6 +118,7 @@ public struct UnzstdStage: Stage {
         do {
             try decodeCollectedHere(into: &out)
             try writeFrames(waiting: true, into: &out)
+            try settleChecker()
             try decoder.finish()
             try warnOnce(&out)
         } catch {
@@ -96,6 +131,13 @@ public struct UnzstdStage: Stage {
         collecting = nil
         parallel?.stop()
         parallel = nil
+        // Hand on what was decoded, even when ending on an error, then let the checker
+        // forward it and end.
+        if inner != nil {
+            do throws(StageError) { try inner.flush() } catch { inner.discard() }
+        }
+        checker?.stop()
+        checker = nil
     }
 
     // MARK: Routing
@@ -106,13 +148,13 @@ public struct UnzstdStage: Stage {
         let ready = decoder.readyFrame!
         if let header = ready.header, header.frameType == ZSTD_skippableFrame {
             // Skipped: no output, so no order to keep.
-            return try decoder.startFrame(into: &out)
+            return try decoder.startFrame(into: &inner)
         }
         guard parallel != nil, let header = ready.header, ParallelFrameDecoder.isEligible(header) else {
             try writeFrames(waiting: true, into: &out)
-            return try decoder.startFrame(into: &out)
+            return try decoder.startFrame(into: &inner)
         }
-        guard let job = try fillingJob(&out) else { return try decoder.startFrame(into: &out) }
+        guard let job = try fillingJob(&out) else { return try decoder.startFrame(into: &inner) }
         let contentBytes = header.frameContentSize == UInt64.max ? nil : header.frameContentSize
         job.reset(frame: ready.frame, start: ready.start, contentBytes: contentBytes, pool: parallel!.chunkPool)
         job.input.append(contentsOf: ready.head)
@@ -178,89 +220,68 @@ public struct UnzstdStage: Stage {
         }
     }
 
-    /// Writes the oldest job if it is done (or once done, if `waiting`): its chunks, or
-    /// for a frame too large for a job, the frame decoded here; for a frame the worker
-    /// could not decode exactly, everything from it on is read here.
+    /// Writes the oldest job if it is done (or once done, if `waiting`): its chunks; or for
+    /// a frame too large for a job, or one the worker could not decode exactly, the frame
+    /// decoded here (which finds the error, if there is one).
     @discardableResult
     private mutating func writeOldest(waiting: Bool, into out: inout Emitter) throws(StageError) -> Bool {
         guard let parallel, let job = parallel.oldest(waiting: waiting) else { return false }
         switch job.outcome {
         case .clean:
+            if decoder.emittedBytes > settledBytes { try settleChecker() }
             for chunk in job.chunks { try out.forward(ChunkLease(chunk, pool: out.pool)) }
             job.chunks.removeAll(keepingCapacity: true)
             parallel.release()
-        case .tooLarge:
+        case .tooLarge, .unclean:
             job.recycleChunks(into: parallel.chunkPool)
             try decodeAlone(job, into: &out)
             parallel.release()
-        case .unclean:
-            try decodeSequentially(from: job, into: &out)
         }
         return true
     }
 
-    /// A whole frame too large for a job, read here; the decoder then goes back to where
-    /// the stream is. If the frame turned out not to end where the job does, everything
-    /// from it on is read here instead.
+    /// A whole frame of a job read here; the decoder then goes back to where the stream
+    /// is (between frames, in a header, or skipping a skippable frame: libzstd's context
+    /// holds nothing then, so it is free to borrow). An error in the frame is the error
+    /// `-p 1` gives, since every frame before it is written (a checksum mismatch is the
+    /// checker's, found when it is settled before the next job is written). If the frame
+    /// turned out not to end where the job does, that is an error.
     private mutating func decodeAlone(_ job: ParallelFrameDecoder.Job, into out: inout Emitter) throws(StageError) {
         let current = decoder
-        try out.flush()
         decoder.restart(frame: job.frame, at: job.start)
         decoder.stopsAtFrames = false
         do {
             try feed(job.input, into: &out)
         } catch {
-            // Not too large after all, but damaged: the error, with nothing in flight to settle.
+            // Damaged: the error, with nothing in flight before it to settle.
             _ = parallel?.abandon()
             parallel = nil
             collecting = nil
             throw error
         }
-        guard decoder.isBetweenFrames, decoder.offset == job.start + job.input.count else {
-            // The frame does not end where the job does: everything from it on is read here.
-            decoder.restart(frame: job.frame, at: job.start)
-            return try decodeRestSequentially(from: job, into: &out)
-        }
-        decoder = current
-    }
-
-    /// The worker could not decode `job`'s frame exactly: from its first byte on,
-    /// everything is read by the sequential decoder, which finds the error (or, for a
-    /// frame it reads differently, goes on exactly as it would have from the start).
-    private mutating func decodeSequentially(from job: ParallelFrameDecoder.Job, into out: inout Emitter) throws(StageError) {
-        try out.flush()
-        decoder.restart(frame: job.frame, at: job.start)
-        try decodeRestSequentially(from: job, into: &out)
-    }
-
-    /// The decoder stands at `job`'s first byte: it reads the bytes of that job, of every
-    /// later job in flight and of the frame being collected, and all input from here on.
-    /// The pool ends first, so that an error raised here is not settled against it again.
-    private mutating func decodeRestSequentially(from job: ParallelFrameDecoder.Job, into out: inout Emitter) throws(StageError) {
-        decoder.stopsAtFrames = false
-        let left = parallel!.abandon()
-        precondition(left.first === job, "the job written out is the oldest in flight")
-        let pool = parallel!.chunkPool
-        parallel = nil
-        var inputs = left.map { other in
-            other.recycleChunks(into: pool)
-            return other.input
-        }
-        if let (collected, _) = collecting {
+        let end = job.start + job.input.count
+        guard decoder.isBetweenFrames, decoder.offset == end else {
+            // libzstd reads frames block by block as the walker does, so it ends a frame
+            // where the walker did, or fails; this would be a bug, said plainly.
+            _ = parallel?.abandon()
+            parallel = nil
             collecting = nil
-            inputs.append(collected.input)
+            throw .failed("frame \(job.frame) at byte \(job.start): libzstd does not end it at byte \(end), "
+                + "where its blocks end (try -p 1)")
         }
-        for input in inputs { try feed(input, into: &out) }
+        let emitted = decoder.emittedBytes
+        decoder = current
+        decoder.emittedBytes = emitted
     }
 
-    /// Every step of the sequential decoder over `bytes`.
+    /// Every step of the sequential decoder over `bytes`, its output into `inner`.
     private mutating func feed(_ bytes: [UInt8], into out: inout Emitter) throws(StageError) {
         var failure: StageError?
         bytes.withUnsafeBytes { all in
             var rest = all
             do throws(StageError) {
                 while !rest.isEmpty {
-                    let taken = try decoder.step(rest, into: &out)
+                    let taken = try decoder.step(rest, into: &inner)
                     rest = UnsafeRawBufferPointer(rebasing: rest[taken...])
                 }
             } catch {
@@ -269,20 +290,51 @@ public struct UnzstdStage: Stage {
         }
         if let failure { throw failure }
         // Bytes that end with a frame's header leave the frame to start here.
-        if decoder.readyFrame != nil { try decoder.startFrame(into: &out) }
+        if decoder.readyFrame != nil { try decoder.startFrame(into: &inner) }
+    }
+
+    // MARK: The checker
+
+    /// Hands on what the decoder made (without a checker, `inner` is a copy of `out`, with
+    /// a pending chunk of its own).
+    private mutating func flushInner() throws(StageError) {
+        do { try inner.flush() } catch {
+            if let failure = checker?.recordedFailure { throw .failed(failure) }
+            throw error
+        }
+    }
+
+    /// Sends what the decoder made and waits until the checker has forwarded all of it;
+    /// throws the mismatch it found, if any.
+    private mutating func settleChecker() throws(StageError) {
+        try flushInner()
+        switch checker?.settle(sentBytes: decoder.emittedBytes) ?? .forwarded {
+        case .forwarded: settledBytes = decoder.emittedBytes
+        case .failed(let message): throw .failed(message)
+        case .closed: throw .downstreamClosed
+        }
     }
 
     // MARK: Errors in stream order
 
     /// The error to report for `error`, raised on this thread: an error in a frame in
-    /// flight, before it in the stream, comes first.
+    /// flight or one the checker found, before it in the stream, comes first; a closed
+    /// inbox is the checker's error.
     private mutating func settled(_ error: StageError, _ out: inout Emitter) -> StageError {
-        guard case .failed = error, parallel?.hasJobs == true else { return error }
-        collecting = nil
-        do throws(StageError) { try writeFrames(waiting: true, into: &out) } catch {
-            if case .failed = error { return error }
+        switch error {
+        case .downstreamClosed:
+            return checker?.recordedFailure.map { .failed($0) } ?? error
+        case .failed:
+            guard checker != nil || parallel?.hasJobs == true else { return error }
+            collecting = nil
+            do throws(StageError) {
+                try writeFrames(waiting: true, into: &out)
+                try settleChecker()
+            } catch {
+                if case .failed = error { return error }
+            }
+            return error
         }
-        return error
     }
 
     /// Prints the decoder's warning once every frame before the garbage was written, so
@@ -290,14 +342,17 @@ public struct UnzstdStage: Stage {
     private mutating func warnOnce(_ out: inout Emitter) throws(StageError) {
         guard decoder.warning != nil, collecting == nil else { return }
         try writeFrames(waiting: true, into: &out)
+        try settleChecker()
         if let warning = decoder.warning { diagnostics?.warn("unzstd", warning) }
         decoder.warning = nil
     }
 
-    /// The sequential decoder for windows up to `maxWindowBytes`, and with threads the
-    /// parallel decoder's jobs and contexts.
-    static func heldBytes(maxWindowBytes: UInt64, threads: Int, chunkBytes: Int) -> Int {
+    /// The sequential decoder for windows up to `maxWindowBytes`, the checker's chunks
+    /// (unless libzstd checks inline), and with threads the parallel decoder's jobs and
+    /// contexts.
+    static func heldBytes(maxWindowBytes: UInt64, threads: Int, chunkBytes: Int, checksInline: Bool) -> Int {
         let sequential = FrameDecoder.heldBytes(maxWindowBytes: maxWindowBytes)
+            + (checksInline ? 0 : FrameChecker.heldBytes(chunkBytes: chunkBytes))
         guard threads > 1 else { return sequential }
         return sequential + ParallelFrameDecoder.heldBytes(threads: threads, chunkBytes: chunkBytes)
     }
@@ -332,10 +387,11 @@ public struct UnzstdStage: Stage {
             }
         }
         do throws(StageError) {
+            let checksInline = GzipStage.onlineCores == 1
             var plan = StagePlan(try UnzstdStage(trailing: policy, maxWindowBytes: maxWindow, threads: threads,
-                                                 diagnostics: context.diagnostics),
+                                                 checksInline: checksInline, diagnostics: context.diagnostics),
                                  heldBytes: heldBytes(maxWindowBytes: maxWindow, threads: threads,
-                                                      chunkBytes: context.chunkBytes))
+                                                      chunkBytes: context.chunkBytes, checksInline: checksInline))
             plan.output = .other
             if threads > 1 {
                 plan.heldChunks = ParallelFrameDecoder.heldChunks(threads: threads, chunkBytes: context.chunkBytes)

@@ -27,6 +27,8 @@ struct BlockWalker {
     private var left = 0
     private var isLastBlock = false
     private let hasChecksum: Bool
+    /// The frame's checksum as stored (little-endian), once all 4 bytes passed.
+    private(set) var storedChecksum: UInt32 = 0
 
     /// A frame whose header, `headerBytes` long at `frameStart`, libzstd has been given.
     /// `skippableBytes`: a skippable frame's content size; `legacy`: a frame libzstd's
@@ -74,7 +76,12 @@ struct BlockWalker {
         case .blockContent:
             left -= bytes.count
             if left == 0 { contentEnded(at: offset + bytes.count) }
-        case .checksum, .skippableContent:
+        case .checksum:
+            for byte in bytes {
+                storedChecksum |= UInt32(byte) << (8 * UInt32(4 - left))
+                left -= 1
+            }
+        case .skippableContent:
             left -= bytes.count
         case .opaque:
             break

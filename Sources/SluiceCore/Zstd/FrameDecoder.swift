@@ -10,8 +10,12 @@ import CZstd
 /// that every error can name its frame and byte offset. Then the frame goes through
 /// `ZSTD_decompressStream` straight into the emitter's pending chunk, never more than one
 /// chunk at a time: a zstd bomb moves through bounded buffers and a slow consumer stops
-/// decompression. Skippable frames are libzstd's to skip; they count as frames in
-/// messages.
+/// decompression. Skippable frames are skipped here, by their header's size; they count
+/// as frames in messages.
+///
+/// Each frame's checksum is libzstd's to verify, or, given a `FrameChecker`
+/// (`checkElsewhere`), that thread's: libzstd skips it, and each frame's end, with the
+/// checksum the walker read, is handed over as the frame ends.
 ///
 /// Bytes after a frame that are not a frame's start are trailing garbage (`--trailing`);
 /// zstd has no padding, so zeros are garbage too, as `zstd -dc` says.
@@ -44,6 +48,10 @@ struct FrameDecoder {
     private var frameHeader: ZSTD_frameHeader?
     /// Bytes the current frame decoded to so far.
     private var frameOutputBytes: UInt64 = 0
+    /// Bytes of output made so far, all frames: the checker's positions.
+    var emittedBytes = 0
+    /// Verifies the checksums instead of libzstd, on its own thread.
+    private var checker: FrameChecker?
     /// Set when trailing garbage was ignored under `--trailing=warn`, for the stage to
     /// print once; cleared by the stage.
     var warning: String?
@@ -58,6 +66,15 @@ struct FrameDecoder {
         head.reserveCapacity(Zstd.maxHeaderBytes)
         // A size_t: at most 2^31 here, so the cast is exact.
         try Zstd.check(ZSTD_DCtx_setMaxWindowSize(context.context, Int(maxWindowBytes)), "cannot start zstd's decoder")
+    }
+
+    /// From here on `checker` verifies every frame's checksum, libzstd none.
+    mutating func checkElsewhere(_ checker: FrameChecker) throws(StageError) {
+        // ZSTD_d_forceIgnoreChecksum (a macro Swift does not import): libzstd still reads
+        // the checksum, and says where the frame ends after it.
+        try Zstd.check(ZSTD_DCtx_setParameter(context.context, ZSTD_d_experimentalParam3, Int32(ZSTD_d_ignoreChecksum.rawValue)),
+                       "cannot start zstd's decoder")
+        self.checker = checker
     }
 
     /// Consumes bytes from the front of `bytes`; returns how many.
@@ -122,19 +139,24 @@ struct FrameDecoder {
         phase == .ready ? (frameHeader, head, frame, frameStart) : nil
     }
 
-    /// The header read, libzstd decodes the frame here.
+    /// The header read, libzstd decodes the frame here; a skippable frame is skipped here
+    /// (so that libzstd's context holds nothing between real frames, and the stage may
+    /// borrow it for a frame of the threads' while one is skipped).
     mutating func startFrame(into out: inout Emitter) throws(StageError) {
         precondition(phase == .ready)
-        // libzstd reads the header (a skippable frame with nothing in it ends with it).
+        phase = .frame
+        if let h = frameHeader, h.frameType == ZSTD_skippableFrame {
+            walker = BlockWalker(frameStart: frameStart, headerBytes: head.count, hasChecksum: false,
+                                 skippableBytes: Int(h.frameContentSize))
+            if walker.partBytes(1) == 0 { nextFrame(at: frameStart + head.count) }
+            return
+        }
         if let h = frameHeader {
-            let isSkippable = h.frameType == ZSTD_skippableFrame
-            walker = BlockWalker(frameStart: frameStart, headerBytes: head.count, hasChecksum: h.checksumFlag != 0,
-                                 skippableBytes: isSkippable ? Int(h.frameContentSize) : nil)
+            walker = BlockWalker(frameStart: frameStart, headerBytes: head.count, hasChecksum: h.checksumFlag != 0)
         } else {
             walker = BlockWalker(frameStart: frameStart, headerBytes: head.count, hasChecksum: false, legacy: true)
         }
         let header = head
-        phase = .frame
         var ended: Int?, failure: StageError?
         header.withUnsafeBytes { h in
             do throws(StageError) { ended = try decompress(h, at: frameStart, naming: frameStart, into: &out) } catch {
@@ -142,7 +164,10 @@ struct FrameDecoder {
             }
         }
         if let failure { throw failure }
-        if let ended { nextFrame(at: frameStart + ended) }
+        if let ended {
+            try handOverEnd()
+            nextFrame(at: frameStart + ended)
+        }
     }
 
     /// The header read, the frame is decoded elsewhere; `skipFrame` moves past it.
@@ -218,9 +243,15 @@ struct FrameDecoder {
     }
 
     /// Hands `bytes` to libzstd part by part (`BlockWalker`) until they are used up or the
-    /// frame ends; returns how many it took.
+    /// frame ends; returns how many it took. A skippable frame's content passes by.
     private mutating func decodeParts(_ bytes: UnsafeRawBufferPointer, into out: inout Emitter) throws(StageError) -> Int {
         var used = 0
+        if walker.part == .skippableContent {
+            used = walker.partBytes(bytes.count)
+            walker.passed(UnsafeRawBufferPointer(rebasing: bytes.prefix(used)), at: offset)
+            if walker.partBytes(1) == 0 { nextFrame(at: offset + used) }
+            return used
+        }
         while used < bytes.count {
             // A walker that lost its way (it never should) hands on the rest at once.
             let n = walker.partBytes(bytes.count - used)
@@ -229,6 +260,7 @@ struct FrameDecoder {
             walker.passed(UnsafeRawBufferPointer(rebasing: part.prefix(ended ?? part.count)), at: offset + used)
             used += ended ?? part.count
             if ended != nil {
+                try handOverEnd()
                 try checkContentSize(endingAt: offset + used)
                 nextFrame(at: offset + used)
                 break
@@ -250,6 +282,7 @@ struct FrameDecoder {
             let r = ZSTD_decompressStream(context.context, &output, &input)
             try out.commit(output.pos)
             frameOutputBytes += UInt64(output.pos)
+            emittedBytes += output.pos
             if Zstd.isError(r) {
                 let at = walker.part == .opaque ? base : partStart
                 throw .failed("\(Zstd.errorName(r)) in frame \(frame) at byte \(at)")
@@ -259,6 +292,17 @@ struct FrameDecoder {
             // Out of input with room to spare: libzstd has flushed all it can.
             if input.pos == input.size && output.pos < output.size { return nil }
         }
+    }
+
+    /// The frame ended: with a checker, where its output ends and its checksum go to it
+    /// (the mismatch at once if it has checked every byte of the frame already).
+    private func handOverEnd() throws(StageError) {
+        guard let checker else { return }
+        let hasChecksum = frameHeader.map { $0.frameType == ZSTD_frame && $0.checksumFlag != 0 } ?? false
+        let end = FrameChecker.End(outputEnd: emittedBytes,
+                                   trailer: FrameCheck.Trailer(stored: hasChecksum ? walker.storedChecksum : nil,
+                                                               frame: frame, offset: walker.partStart))
+        if let mismatch = checker.expect(end) { throw .failed(mismatch) }
     }
 
     /// A frame whose header gives its content size must decode to exactly that many

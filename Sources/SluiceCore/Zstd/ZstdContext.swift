@@ -46,7 +46,16 @@ public enum Zstd {
     /// libzstd's name for the error in `code`, lowercased at the front as sluice's messages
     /// are (`Restored data doesn't match checksum` → `restored data ...`).
     static func errorName(_ code: Int) -> String {
-        var name = String(cString: ZSTD_getErrorName(code))
+        lowercasedFront(String(cString: ZSTD_getErrorName(code)))
+    }
+
+    /// The same for an error code (`ZSTD_error_checksum_wrong`).
+    static func errorName(_ code: ZSTD_ErrorCode) -> String {
+        lowercasedFront(String(cString: ZSTD_getErrorString(code)))
+    }
+
+    private static func lowercasedFront(_ text: String) -> String {
+        var name = text
         if let first = name.first, first.isUppercase, name.dropFirst().first?.isLowercase ?? true {
             name = first.lowercased() + name.dropFirst()
         }

@@ -1,41 +1,52 @@
-/// The CRC-32 and length of gunzip's sequential output, checked on a second thread while
-/// the stage's thread inflates — pigz's split — and checked in the background: the
-/// inflater never waits for an answer, so a stream of many small members costs no more
-/// than one large member.
+/// A check over a decoder's output, member by member (gzip's CRC-32 and length, zstd's
+/// XXH64): what a `ChecksumChecker` runs.
+protocol RunningCheck {
+    /// What a member's trailer says, and what a message about it names.
+    associatedtype Trailer
+    init()
+    /// The next bytes of the current member.
+    mutating func update(_ bytes: UnsafeRawBufferPointer)
+    /// The message if the member's bytes so far disagree with `trailer`.
+    func mismatch(_ trailer: Trailer) -> String?
+    /// The next member begins.
+    mutating func reset()
+}
+
+/// The check of a decoder's sequential output, run on a second thread while the stage's
+/// thread decodes — pigz's split — and checked in the background: the decoder never
+/// waits for an answer, so a stream of many small members costs no more than one large
+/// member. gunzip's CRC-32 and length (`CRCChecker`) and unzstd's XXH64 go through it.
 ///
-/// The inflater fills chunks and sends them into `inbox` (two chunks deep); a chunk may
-/// hold the end of one member and the start of the next. At each member's trailer the
-/// inflater hands over a `MemberEnd` (`expect`): where the member's output ends, counted
-/// in bytes since the stage began, and what its trailer says. This thread takes each
-/// chunk, runs the CRC and length up to each member end inside it, compares, and
+/// The decoder fills chunks and sends them into `inbox` (two chunks deep); a chunk may
+/// hold the end of one member (a frame, for zstd) and the start of the next. At each
+/// member's trailer the decoder hands over an `End` (`expect`): where the member's output
+/// ends, counted in bytes since the stage began, and what its trailer says. This thread
+/// takes each chunk, runs the check up to each member end inside it, compares, and
 /// forwards the chunk to the stage's real output. Ownership stays linear: a chunk belongs
-/// to the inflater, then to the inbox, then to this thread, then downstream.
+/// to the decoder, then to the inbox, then to this thread, then downstream.
 ///
-/// Order is what makes it safe to check late. The inflater hands over a member's end
+/// Order is what makes it safe to check late. The decoder hands over a member's end
 /// before it makes any byte of the next member, so a chunk that holds bytes past an end
 /// arrives after that end is known, and this thread compares before it forwards those
 /// bytes. On a mismatch it forwards the failing member's bytes, drops the rest of the
 /// chunk, records the failure and closes the inbox: what reaches stdout is exactly what
-/// the old wait-at-every-trailer design wrote — every byte of the failing member, nothing
-/// after it. An end that falls exactly on a chunk's last byte may be handed over after
-/// this thread checked that chunk; it is then compared by `expect` itself, under the
-/// lock, since the running CRC is already final (nothing past the end can have been
-/// sent yet).
+/// a decoder that checks at every trailer writes — every byte of the failing member,
+/// nothing after it. An end that falls exactly on a chunk's last byte may be handed over
+/// after this thread checked that chunk; it is then compared by `expect` itself, under
+/// the lock, since the running check is already final (nothing past the end can have been
+/// sent yet). For the same reason the check is only ever updated here, outside the lock,
+/// while no comparison can touch it: an update covers bytes before the next end.
 ///
-/// The inflater learns of a failure when its next send finds the inbox closed, or at once
+/// The decoder learns of a failure when its next send finds the inbox closed, or at once
 /// when `expect` compared; before it reports an error of its own, or at the end, it
 /// `settle`s: waits until every byte it sent was checked and forwarded, so the earliest
 /// error wins, and output the stage writes by another way comes after.
-final class CRCChecker: @unchecked Sendable {
-    /// What a member's trailer says, and where that member's output ends.
-    struct MemberEnd {
+final class ChecksumChecker<Check: RunningCheck>: @unchecked Sendable {
+    /// Where a member's output ends, and what its trailer says.
+    struct End {
         /// Output bytes since the stage began, up to and including this member's last.
         var outputEnd: Int
-        var storedCRC: UInt32
-        var storedLength: UInt32
-        /// For the message: the member's 1-based number and its trailer's first byte.
-        var member: Int
-        var trailerOffset: Int
+        var trailer: Check.Trailer
     }
 
     /// How a `settle` ended.
@@ -47,26 +58,25 @@ final class CRCChecker: @unchecked Sendable {
         case closed
     }
 
-    /// Inflater → checker.
+    /// Decoder → checker.
     let inbox: BoundedChannel
     /// The stage's real output.
     private let output: BoundedChannel
     /// The gunzip node's counters: the bytes forwarded are its bytes out.
     private let outputStats: NodeStats?
     /// This thread's own waits (blocked on the real output), kept off the stage's stats.
-    private let stats = NodeStats(name: "gunzip-crc")
+    private let stats: NodeStats
 
     /// Protects every `var` below; `progress` is signalled when `isSettling`.
     private let lock = Lock()
     private let progress = Condition()
     /// Member ends handed over and not yet compared, oldest first; each `outputEnd` is at
     /// least `position`.
-    private var ends: [MemberEnd] = []
+    private var ends: [End] = []
     /// Index of the oldest end in `ends` not yet compared (the array is compacted as it goes).
     private var nextEnd = 0
-    /// CRC-32 and length mod 2^32 of the current member's bytes checked so far.
-    private var crc: UInt32 = 0
-    private var length: UInt32 = 0
+    /// The check of the current member's bytes so far.
+    private var check = Check()
     /// Bytes checked since the stage began; never past the end of a member whose end is
     /// known and not yet compared.
     private var position = 0
@@ -76,14 +86,16 @@ final class CRCChecker: @unchecked Sendable {
     private var failure: String?
     /// The thread has ended (input finished, a mismatch, or the consumer went away).
     private var isDone = false
-    /// The inflater waits in `settle`.
+    /// The decoder waits in `settle`.
     private var isSettling = false
     private var thread: Thread?
 
     /// Memory it adds: the inbox (at most 3 chunks) and the chunk in hand.
     static func heldBytes(chunkBytes: Int) -> Int { 4 * chunkBytes }
 
-    init(output: BoundedChannel, pool: ChunkPool, outputStats: NodeStats?) {
+    /// - Parameter name: this thread's name in traces (`gunzip-crc`).
+    init(name: String, output: BoundedChannel, pool: ChunkPool, outputStats: NodeStats?) {
+        stats = NodeStats(name: name)
         self.output = output
         self.outputStats = outputStats
         let chunkBytes = pool.chunkBytes
@@ -98,7 +110,7 @@ final class CRCChecker: @unchecked Sendable {
     private func run() {
         stats.begin()
         while case .chunk(let chunk) = inbox.receive(waiter: stats) {
-            let (kept, isFailed) = check(chunk.bytes)
+            let (kept, isFailed) = checkBytes(chunk.bytes)
             chunk.count = kept
             if case .closed(let reason) = output.send(chunk, waiter: stats) {
                 inbox.close(reason: reason)
@@ -124,19 +136,18 @@ final class CRCChecker: @unchecked Sendable {
     /// Checks `bytes`, the next ones of the output, comparing at each member end inside
     /// them; returns how many may be forwarded (up to the end of a failing member) and
     /// whether one failed.
-    private func check(_ bytes: UnsafeRawBufferPointer) -> (kept: Int, isFailed: Bool) {
+    private func checkBytes(_ bytes: UnsafeRawBufferPointer) -> (kept: Int, isFailed: Bool) {
         var done = 0
         while true {
             lock.lock()
             let boundary = nextEnd < ends.count ? ends[nextEnd].outputEnd : Int.max
-            let (running, start) = (crc, position)
+            var (running, start) = (check, position)
             lock.unlock()
             let n = min(boundary - start, bytes.count - done)
-            let updated = crc32(running, UnsafeRawBufferPointer(rebasing: bytes[done..<(done + n)]))
+            running.update(UnsafeRawBufferPointer(rebasing: bytes[done..<(done + n)]))
             done += n
             lock.lock()
-            crc = updated
-            length &+= UInt32(truncatingIfNeeded: n)
+            check = running
             position += n
             let isMatched = compareEndsLocked()
             if !isMatched && isSettling { progress.broadcast() }
@@ -155,39 +166,19 @@ final class CRCChecker: @unchecked Sendable {
                 ends.removeAll(keepingCapacity: true)
                 nextEnd = 0
             }
-            if let mismatch = Self.mismatch(end, crc: crc, length: length) {
+            if let mismatch = check.mismatch(end.trailer) {
                 failure = mismatch
                 return false
             }
-            crc = 0
-            length = 0
+            check.reset()
         }
         return true
-    }
-
-    /// The message for a member whose output had `crc` and `length`, if its trailer
-    /// disagrees.
-    static func mismatch(_ end: MemberEnd, crc: UInt32, length: UInt32) -> String? {
-        if end.storedCRC != crc {
-            return "CRC mismatch in member \(end.member) at byte \(end.trailerOffset) "
-                + "(stored 0x\(hex(end.storedCRC)), computed 0x\(hex(crc)))"
-        }
-        if end.storedLength != length {
-            return "length mismatch in member \(end.member) at byte \(end.trailerOffset + 4) "
-                + "(stored \(end.storedLength), decompressed \(length) mod 2^32)"
-        }
-        return nil
-    }
-
-    private static func hex(_ v: UInt32) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 8 - s.count) + s
     }
 
     /// Hands over a member's end, before any byte of the next member is sent. Returns the
     /// mismatch when it could be compared at once (every byte of the member was already
     /// checked), else nil: a later mismatch surfaces as a closed inbox, or in `settle`.
-    func expect(_ end: MemberEnd) -> String? {
+    func expect(_ end: End) -> String? {
         lock.lock()
         if let failure {
             lock.unlock()
@@ -204,9 +195,9 @@ final class CRCChecker: @unchecked Sendable {
         return nil
     }
 
-    /// Waits until the `sentBytes` bytes the inflater sent so far were all checked and
+    /// Waits until the `sentBytes` bytes the decoder sent so far were all checked and
     /// forwarded (or the thread stopped), and says how that went. Call with nothing
-    /// pending in the inflater's emitter.
+    /// pending in the decoder's emitter.
     func settle(sentBytes: Int) -> Settled {
         lock.lock()
         defer { lock.unlock() }
