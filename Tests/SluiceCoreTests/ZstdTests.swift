@@ -283,6 +283,34 @@ import SluiceTestSupport
         expectSame(unzstd(dictionary), output: [], end: .failed("dictionary mismatch in frame 1 at byte 0"))
     }
 
+    /// Found by the fuzzer: a frame whose checksum is wrong (read on the stage's thread
+    /// after the threads gave up on it, and checked by the checker thread), then a damaged
+    /// frame. The checksum's mismatch comes first in the stream, so it is the error, with
+    /// every way of running the stage; the damaged frame's error, raised while writing
+    /// out the jobs in flight, once won.
+    @Test func checksumBeforeADamagedFrameWins() {
+        let hex = [
+            "502a4d180300000061626328b52ffd0468250900462b480ab0e5182449426c4ce47445004700400097a00ce491461649",
+            "e49042063909c830de68638d34ce28638c8f600ce289269648e2882286b808c4105e686185144e28618487200c7b6b5b",
+            "4b3b2b1bfb820d9e66498e6278af9cf1fe8237803db006b6c012d8012b6003ec6001d810bca0052b48c1094a30820741",
+            "309c77da59279d73ca19e727388379a699659239a698616e023394575a592595534a1965465bb4443bb4421bb4d302da",
+            "307bb3365bb3343bb3321bb3cf82d9207bb2265bb2243bb2221bb2cb02d9107bb1165bb1143bb1121bb1c782d8f0de6b",
+            "6fbdf44e021086b017d6c256580a3b61256c843d2c081b6eefd66eeb966ee7566ee3f65b701b6ccfd66ccb966cc7566c",
+            "c3765b601b6aafd66aab966aa7566aa3f65a501b688f3600034cc3cb28b52ffd64b4092501004624480ab0e518244942",
+            "6c4ce47445004700400097a00ce491461649e49042063909c830de68638d34ce28638c8f600ce289269648e2882286b8",
+            "08c4105e686185144e28618487200c7b6b5b4b3b2b765b601b6aafd66aab966aa7566aa3f65a501b688f3600034cc3cb",
+        ].joined()
+        let data = stride(from: 0, to: hex.count, by: 2).map { i -> UInt8 in
+            let at = hex.index(hex.startIndex, offsetBy: i)
+            return UInt8(hex[at ..< hex.index(at, offsetBy: 2)], radix: 16)!
+        }
+        let results = unzstd(data, sizes: [1, 7, 64, 4096])
+        let one = results[4096]!
+        #expect(one.end == .failed("restored data doesn't match checksum in frame 2 at byte 312"))
+        #expect(one.output.count == 692)
+        expectSame(results, output: one.output, end: one.end)
+    }
+
     @Test func corruptBlockIsLibzstdsError() {
         var frame = ZstdFixture.compress(GzipFixture.text(2000) + pseudoRandomBytes(20_000))
         for i in 12..<40 { frame[i] ^= 0x5A }

@@ -318,8 +318,9 @@ public struct UnzstdStage: Stage {
     // MARK: Errors in stream order
 
     /// The error to report for `error`, raised on this thread: an error in a frame in
-    /// flight or one the checker found, before it in the stream, comes first; a closed
-    /// inbox is the checker's error.
+    /// flight, before it in the stream, comes first, and a mismatch the checker found
+    /// before both (every byte it was sent precedes the frames still in flight and the
+    /// point where the decoder failed); a closed inbox is the checker's error.
     private mutating func settled(_ error: StageError, _ out: inout Emitter) -> StageError {
         switch error {
         case .downstreamClosed:
@@ -327,13 +328,14 @@ public struct UnzstdStage: Stage {
         case .failed:
             guard checker != nil || parallel?.hasJobs == true else { return error }
             collecting = nil
-            do throws(StageError) {
-                try writeFrames(waiting: true, into: &out)
-                try settleChecker()
-            } catch {
-                if case .failed = error { return error }
+            var first = error
+            do throws(StageError) { try writeFrames(waiting: true, into: &out) } catch {
+                if case .failed = error { first = error }
             }
-            return error
+            do throws(StageError) { try settleChecker() } catch {
+                if case .failed = error, checker?.recordedFailure != nil { return error }
+            }
+            return first
         }
     }
 
