@@ -22,8 +22,21 @@ import Testing
         #expect(r.stderr.isEmpty)
     }
 
+    /// zstd's own spelling of the range, `--adapt=min=#,max=#`, either part left out: the
+    /// level starts at the default (3) moved into the range, as `--stats` says.
+    @Test(arguments: [("--adapt=min=5,max=9", 5), ("--adapt=max=2", 2), ("--adapt=min=4", 4), ("--adapt=1:2", 2)])
+    func adaptTakesZstdsSpelling(_ flag: String, _ level: Int) throws {
+        let r = try sh("""
+            \(realText("300K"))
+            "$SLUICE" --stats=json zstd -p 1 \(flag) < $T/text 2> $T/err | zstd -dc | cmp - $T/text || exit 10
+            grep -o '"level_bytes": {[^}]*}' $T/err
+            """)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.text == "\"level_bytes\": {\"\(level)\": 307200}\n", "\(r.text)")
+    }
+
     @Test(arguments: ["--ultra -20", "--ultra -22", "--fast", "--fast=7", "--long", "--long=30 -1", "--no-check",
-                      "-3 --check", "-ck", "--adapt"])
+                      "-3 --check", "-ck", "--adapt", "--adapt=min=2,max=9"])
     func otherSettingsDecodeWithZstd(_ flags: String) throws {
         let r = try sh("""
             \(realText("600K"))
@@ -200,6 +213,10 @@ import Testing
         ("zstd --fast=0", "sluice: zstd: --fast: invalid level '0' (use 1 to 131072: --fast=5)"),
         ("zstd --long=32", "sluice: zstd: --long: invalid window log '32' (use 10 to 31: --long=30)"),
         ("zstd --adapt=3:20", "sluice: zstd: --adapt: invalid levels '3:20' (MIN:MAX, 1 to 19: --adapt=3:19)"),
+        ("zstd --adapt=min=3,max=20",
+         "sluice: zstd: --adapt: invalid levels 'min=3,max=20' (MIN:MAX, 1 to 19: --adapt=3:19)"),
+        ("zstd --adapt=min=3,top=9",
+         "sluice: zstd: --adapt: invalid levels 'min=3,top=9' (MIN:MAX, 1 to 19: --adapt=3:19)"),
         ("zstd -d", "sluice: zstd: -d: to decompress, use the unzstd stage"),
         ("unzstd --memory 10", "sluice: unzstd: --memory: size must be at least 1 KiB: '10'"),
         ("unzstd --long=9", "sluice: unzstd: --long: invalid window log '9' (use 10 to 31: --long=30)"),

@@ -45,13 +45,31 @@ struct LevelAdapter {
         return next
     }
 
-    /// `--adapt` (the whole of `defaultRange`) or `--adapt=MIN:MAX` within `levels`.
+    /// `--adapt` (the whole of `defaultRange`), `--adapt=MIN:MAX`, or as the zstd CLI
+    /// spells it `--adapt=min=MIN,max=MAX` (either may be left out: the default range's
+    /// end stands), within `levels`.
     static func range(_ given: GivenOption, _ args: OptionReader, levels: ClosedRange<Int>,
                       defaultRange: ClosedRange<Int>) throws(SluiceError) -> ClosedRange<Int> {
         guard let text = given.value else { return defaultRange }
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let low = Int(parts[0]), let high = Int(parts[1]),
-              levels.contains(low), levels.contains(high), low <= high else {
+        var bounds: (low: Int, high: Int)?
+        if text.contains("=") {
+            var (low, high) = (defaultRange.lowerBound, defaultRange.upperBound)
+            var isValid = true
+            for field in text.split(separator: ",", omittingEmptySubsequences: false) {
+                let pair = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard pair.count == 2, let n = Int(pair[1]) else { isValid = false; break }
+                switch pair[0] {
+                case "min": low = n
+                case "max": high = n
+                default: isValid = false
+                }
+            }
+            if isValid { bounds = (low, high) }
+        } else {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            if parts.count == 2, let low = Int(parts[0]), let high = Int(parts[1]) { bounds = (low, high) }
+        }
+        guard let (low, high) = bounds, levels.contains(low), levels.contains(high), low <= high else {
             throw args.fail("\(given.spelling): invalid levels '\(text)' (MIN:MAX, \(levels.lowerBound) to "
                 + "\(levels.upperBound): --adapt=\(defaultRange.lowerBound + 2):\(defaultRange.upperBound))")
         }

@@ -143,7 +143,7 @@ public struct GzipStage: Stage {
             OptionSpec(nil, "bgzf", help: "write BGZF (bgzip's blocked gzip: 64 KiB members with their sizes)"),
             OptionSpec("f", "force", help: "write compressed data even to a terminal"),
             OptionSpec(nil, "adapt", .optional("MIN:MAX"),
-                       help: "move the level with the pressure: up when output waits, down when gzip is the limit (1:9)"),
+                       help: "move the level with the pressure: up when output waits, down when gzip is the limit (1:9); min=MIN,max=MAX too"),
             OptionSpec(nil, "flush-idle", .required("DURATION"),
                        help: "flush what is compressed when input is quiet this long (200ms; 0: never)"),
             OptionSpec("d", "decompress", help: "refused, naming the stage that decompresses: gunzip"),

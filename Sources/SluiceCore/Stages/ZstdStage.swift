@@ -138,7 +138,7 @@ public struct ZstdStage: Stage {
             OptionSpec(nil, "check", help: "end each frame with a content checksum (the default)"),
             OptionSpec(nil, "no-check", help: "no content checksum"),
             OptionSpec(nil, "adapt", .optional("MIN:MAX"),
-                       help: "move the level with the pressure: up when output waits, down when zstd is the limit (1:19)"),
+                       help: "move the level with the pressure: up when output waits, down when zstd is the limit (1:19); min=MIN,max=MAX too"),
             OptionSpec(nil, "flush-idle", .required("DURATION"),
                        help: "flush what is compressed when input is quiet this long (200ms; 0: never)"),
             OptionSpec("f", "force", help: "write compressed data even to a terminal"),
