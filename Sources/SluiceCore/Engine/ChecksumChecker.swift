@@ -209,6 +209,26 @@ final class ChecksumChecker<Check: RunningCheck>: @unchecked Sendable {
         return .forwarded
     }
 
+    /// Sends the decoder's pending chunk from `emitter` (its emitter into `inbox`); an inbox
+    /// closed by a mismatch throws the mismatch.
+    func flush(_ emitter: inout Emitter) throws(StageError) {
+        do { try emitter.flush() } catch {
+            if let failure = recordedFailure { throw .failed(failure) }
+            throw error
+        }
+    }
+
+    /// `flush`es `emitter`, then waits until the `sentBytes` bytes sent were all checked
+    /// and forwarded; throws the mismatch found, if any, or `downstreamClosed`.
+    func settle(_ emitter: inout Emitter, sentBytes: Int) throws(StageError) {
+        try flush(&emitter)
+        switch settle(sentBytes: sentBytes) {
+        case .forwarded: return
+        case .failed(let message): throw .failed(message)
+        case .closed: throw .downstreamClosed
+        }
+    }
+
     /// The first mismatch, if any (after a send into the inbox found it closed).
     var recordedFailure: String? { lock.withLock { failure } }
 

@@ -283,17 +283,8 @@ public struct GunzipStage: Stage {
     /// Sends what the decoder made and waits until the checker has forwarded all of it;
     /// throws the mismatch it found, if any.
     private mutating func settleChecker() throws(StageError) {
-        do { try inner.flush() } catch {
-            // The inbox closes on a mismatch as well as when the consumer went away.
-            if let failure = checker?.recordedFailure { throw .failed(failure) }
-            throw error
-        }
-        guard let checker else { return }
-        switch checker.settle(sentBytes: decoder.emittedBytes) {
-        case .forwarded: return
-        case .failed(let message): throw .failed(message)
-        case .closed: throw .downstreamClosed
-        }
+        guard let checker else { return try inner.flush() }
+        try checker.settle(&inner, sentBytes: decoder.emittedBytes)
     }
 
     /// The error to report for `error`, raised on this thread: an error in a member in

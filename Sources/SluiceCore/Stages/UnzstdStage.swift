@@ -254,24 +254,28 @@ public struct UnzstdStage: Stage {
             try feed(job.input, into: &out)
         } catch {
             // Damaged: the error, with nothing in flight before it to settle.
-            _ = parallel?.abandon()
-            parallel = nil
-            collecting = nil
+            abandonPool()
             throw error
         }
         let end = job.start + job.input.count
         guard decoder.isBetweenFrames, decoder.offset == end else {
             // libzstd reads frames block by block as the walker does, so it ends a frame
             // where the walker did, or fails; this would be a bug, said plainly.
-            _ = parallel?.abandon()
-            parallel = nil
-            collecting = nil
+            abandonPool()
             throw .failed("frame \(job.frame) at byte \(job.start): libzstd does not end it at byte \(end), "
                 + "where its blocks end (try -p 1)")
         }
         let emitted = decoder.emittedBytes
         decoder = current
         decoder.emittedBytes = emitted
+    }
+
+    /// Ends the pool on an error: the jobs after the one read here, and the frame being
+    /// collected, are dropped.
+    private mutating func abandonPool() {
+        _ = parallel?.abandon()
+        parallel = nil
+        collecting = nil
     }
 
     /// Every step of the sequential decoder over `bytes`, its output into `inner`.
@@ -298,21 +302,14 @@ public struct UnzstdStage: Stage {
     /// Hands on what the decoder made (without a checker, `inner` is a copy of `out`, with
     /// a pending chunk of its own).
     private mutating func flushInner() throws(StageError) {
-        do { try inner.flush() } catch {
-            if let failure = checker?.recordedFailure { throw .failed(failure) }
-            throw error
-        }
+        if let checker { try checker.flush(&inner) } else { try inner.flush() }
     }
 
     /// Sends what the decoder made and waits until the checker has forwarded all of it;
     /// throws the mismatch it found, if any.
     private mutating func settleChecker() throws(StageError) {
-        try flushInner()
-        switch checker?.settle(sentBytes: decoder.emittedBytes) ?? .forwarded {
-        case .forwarded: settledBytes = decoder.emittedBytes
-        case .failed(let message): throw .failed(message)
-        case .closed: throw .downstreamClosed
-        }
+        if let checker { try checker.settle(&inner, sentBytes: decoder.emittedBytes) } else { try inner.flush() }
+        settledBytes = decoder.emittedBytes
     }
 
     // MARK: Errors in stream order
