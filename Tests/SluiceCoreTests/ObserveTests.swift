@@ -39,15 +39,20 @@ func node(wall: UInt64 = 100, busy: UInt64 = 0, pacing: UInt64 = 0, blocked: UIn
     }
 
     /// `echo hi | sluice cat`: tens of microseconds of work in all name no bottleneck;
-    /// a millisecond in all (`Bottleneck.measurableNanos`) does.
+    /// neither do a few milliseconds (one preemption on a loaded machine); 10 ms in all
+    /// (`Bottleneck.measurableNanos`) do.
     @Test func anInstantRunNamesNone() {
         let instant = [NodeSnapshot(wallNanos: 400_000, starvedNanos: 360_000),
                        NodeSnapshot(wallNanos: 400_000, starvedNanos: 390_000),
                        NodeSnapshot(wallNanos: 400_000, starvedNanos: 395_000)]
         #expect(Bottleneck.find(after: instant) == nil)
-        let short = [NodeSnapshot(wallNanos: 2_000_000, starvedNanos: 1_400_000),
-                     NodeSnapshot(wallNanos: 2_000_000, starvedNanos: 1_600_000),
-                     NodeSnapshot(wallNanos: 2_000_000, starvedNanos: 2_000_000)]
+        let preempted = [NodeSnapshot(wallNanos: 2_500_000, starvedNanos: 400_000),
+                         NodeSnapshot(wallNanos: 2_500_000, starvedNanos: 2_400_000),
+                         NodeSnapshot(wallNanos: 2_500_000, starvedNanos: 2_450_000)]
+        #expect(Bottleneck.find(after: preempted) == nil)
+        let short = [NodeSnapshot(wallNanos: 14_000_000, starvedNanos: 6_000_000),
+                     NodeSnapshot(wallNanos: 14_000_000, starvedNanos: 10_000_000),
+                     NodeSnapshot(wallNanos: 14_000_000, starvedNanos: 14_000_000)]
         #expect(Bottleneck.find(after: short) == Bottleneck(index: 0))
     }
 

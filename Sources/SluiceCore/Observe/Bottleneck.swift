@@ -21,10 +21,12 @@ public struct Bottleneck: Sendable, Equatable {
         self.isPacing = isPacing
     }
 
-    /// 1 ms: below this much work and pacing, summed over every node, a window tells
+    /// 10 ms: below this much work and pacing, summed over every node, a window tells
     /// nothing. `echo hi | sluice cat` works for tens of microseconds in all, where a
-    /// thread's start, a page fault or the scheduler weigh as much as the work itself.
-    public static let measurableNanos: UInt64 = 1_000_000
+    /// thread's start, a page fault or the scheduler weigh as much as the work itself; on
+    /// a loaded machine one preemption (a few ms of a time slice) lands in whichever
+    /// node was running, and CI once saw `stdin` busy 2 ms reading 3 bytes.
+    public static let measurableNanos: UInt64 = 10_000_000
 
     /// The limiting node over a window, given readings at its start and end (or the whole
     /// run, with `before` nil). Nil when nothing ran long enough to tell: the nodes'
