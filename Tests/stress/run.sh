@@ -31,6 +31,7 @@ done
 # A 4 MiB seed of text like C source (the tests' generator), repeated to any length on the fly.
 SEED="$W/source-text.txt"
 [ -s "$SEED" ] || awk -v size=4M -f "$ROOT/Tests/scripts/source-text.awk" | head -c 4M > "$SEED"
+[ -s "$SEED" ] || { echo "stress: could not make $SEED" >&2; exit 1; }  # else gen would loop forever
 gen() { while cat "$SEED"; do :; done 2>/dev/null | head -c "$1"; }
 # json FILE EXPR: EXPR of the --stats=json object in FILE (its last line starting with {;
 # warnings such as a drop count may come before it).
@@ -88,6 +89,99 @@ check "bomb into head -c 1M: 1 MiB out in $ms ms, peak RSS $(tail -1 "$W/rss") K
 n=$(/usr/bin/time -f '%M' -o "$W/rss" "$SLUICE" gunzip < "$BOMB" | wc -c)
 check "bomb decoded whole: $n bytes, peak RSS $(tail -1 "$W/rss") KiB" \
     [ "$n" = "$(head -c "$BOMB_SIZE" /dev/zero | wc -c)" -a "$(tail -1 "$W/rss")" -lt 24576 ]
+
+echo "# zstd: huge streams with flat memory, a bomb, early closes, /dev/full"
+for tool in zstd pzstd; do
+    command -v "$tool" >/dev/null || { echo "stress: needs $tool" >&2; exit 1; }
+done
+for size in $SIZES; do
+    # One frame from a pipe (zstd -T2): decoded on one thread, checked on another.
+    want=$(gen "$size" | grep -F int | md5sum)
+    got=$(gen "$size" | zstd -q -1 -T2 | "$SLUICE" --stats=json unzstd + grep -F int + zstd -1 2> "$W/zcard.json" \
+        | pv -q -L 300M | zstd -dc | md5sum)
+    check "unzstd + grep + zstd $size: same lines as zstd -dc | grep" [ "$want" = "$got" ]
+    RSS[zcard-$size]=$(json "$W/zcard.json" 'd["peak_rss_bytes"] >> 10')
+    bound=$(json "$W/zcard.json" 'd["memory_bound_bytes"] >> 10')
+    check "unzstd + grep + zstd $size: peak RSS ${RSS[zcard-$size]} KiB under the bound $bound KiB" \
+        [ "${RSS[zcard-$size]}" -lt "$bound" ]
+
+    # sluice's own frames, in parallel both ways, into a slow reader.
+    want=$(gen "$size" | md5sum)
+    got=$(gen "$size" | "$SLUICE" --stats=json zstd -1 -p 2 2> "$W/zenc.json" \
+        | "$SLUICE" --stats=json unzstd -p 2 2> "$W/zdec.json" | pv -q -L 600M | md5sum)
+    check "zstd -p 2 | unzstd -p 2, $size: same bytes" [ "$want" = "$got" ]
+    for side in enc dec; do
+        RSS[z$side-$size]=$(json "$W/z$side.json" 'd["peak_rss_bytes"] >> 10')
+        bound=$(json "$W/z$side.json" 'd["memory_bound_bytes"] >> 10')
+        check "z$side -p 2 $size: peak RSS ${RSS[z$side-$size]} KiB under the bound $bound KiB" \
+            [ "${RSS[z$side-$size]}" -lt "$bound" ]
+    done
+done
+echo "peak RSS (KiB):"
+for size in $SIZES; do
+    printf '  %-6s unzstd+grep+zstd %8s   zstd -p 2 %8s   unzstd -p 2 %8s\n' "$size" \
+        "${RSS[zcard-$size]}" "${RSS[zenc-$size]}" "${RSS[zdec-$size]}"
+done
+first=${SIZES%% *}; last=${SIZES##* }
+for kind in zcard zenc zdec; do
+    a=${RSS[$kind-$first]}; b=${RSS[$kind-$last]}
+    check "$kind: memory does not grow with the input ($a KiB at $first, $b KiB at $last)" [ "$b" -le $((a + a / 4 + 2048)) ]
+done
+mid=$(echo $SIZES | awk '{ print $(NF > 1 ? 2 : 1) }')
+want=$(gen "$mid" | md5sum)
+got=$(gen "$mid" | pzstd -q -1 -p 2 | "$SLUICE" unzstd -p 2 | md5sum)
+check "unzstd -p 2 on pzstd's frames, $mid: same bytes" [ "$want" = "$got" ]
+
+# Bombs: one frame of zeros from a pipe (no content size), and one that states its size
+# (too large for a parallel job): both stream through one context, memory flat.
+ZBOMB="$W/bomb-$BOMB_SIZE.zst"
+[ -s "$ZBOMB" ] || head -c "$BOMB_SIZE" /dev/zero | zstd -q -1 -T2 > "$ZBOMB"
+ZSIZED="$W/bomb-1G-sized.zst"
+[ -s "$ZSIZED" ] || head -c 1G /dev/zero | zstd -q -1 --stream-size=1073741824 > "$ZSIZED"
+echo "  zstd bombs: $(stat -c %s "$ZBOMB") and $(stat -c %s "$ZSIZED") bytes"
+start=$(date +%s%N)
+n=$(/usr/bin/time -f '%M' -o "$W/rss" "$SLUICE" unzstd < "$ZBOMB" | head -c 1M | wc -c)
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "zstd bomb into head -c 1M: 1 MiB out in $ms ms, peak RSS $(tail -1 "$W/rss") KiB" \
+    [ "$n" = 1048576 -a "$ms" -lt 3000 -a "$(tail -1 "$W/rss")" -lt 32768 ]
+for p in 1 2; do
+    n=$(/usr/bin/time -f '%M' -o "$W/rss" "$SLUICE" unzstd -p $p < "$ZBOMB" | wc -c)
+    check "zstd bomb decoded whole with -p $p: $n bytes, peak RSS $(tail -1 "$W/rss") KiB" \
+        [ "$n" = "$(head -c "$BOMB_SIZE" /dev/zero | wc -c)" -a "$(tail -1 "$W/rss")" -lt 32768 ]
+    n=$(/usr/bin/time -f '%M' -o "$W/rss" "$SLUICE" unzstd -p $p < "$ZSIZED" | wc -c)
+    check "a frame stating 1 GiB, -p $p: $n bytes, peak RSS $(tail -1 "$W/rss") KiB" \
+        [ "$n" = 1073741824 -a "$(tail -1 "$W/rss")" -lt 32768 ]
+done
+
+gen 64M > "$W/z64"
+zstd -q -1 -c "$W/z64" > "$W/z64.zst"
+"$SLUICE" zstd -1 -p 2 < "$W/z64" > "$W/z64.own.zst"
+bad=0
+for i in $(seq 1 40); do
+    case $((i % 4)) in
+    0) combo="unzstd + grep -F -v zzzz + zstd -1"; input="$W/z64.zst" ;;
+    1) combo="unzstd -p 2"; input="$W/z64.own.zst" ;;
+    2) combo="zstd -1 -p 2"; input="$W/z64" ;;
+    3) combo="zstd -3 -p 1"; input="$W/z64" ;;
+    esac
+    keep=$(( (RANDOM * 32768 + RANDOM) % (48 << 20) ))
+    # shellcheck disable=SC2086
+    timeout 60 "$SLUICE" $combo < "$input" 2> "$W/err" | head -c "$keep" > /dev/null
+    status=${PIPESTATUS[0]}
+    if { [ "$status" != 141 ] && [ "$status" != 0 ]; } || [ -s "$W/err" ]; then
+        bad=$((bad + 1)); echo "    '$combo' | head -c $keep: status $status, stderr: $(head -c 200 "$W/err")"
+    fi
+done
+check "40 early closes of zstd and unzstd: every one status 141 (or 0 when all was read), silent" [ "$bad" = 0 ]
+for combo in "unzstd" "unzstd -p 2" "unzstd + grep -F int + zstd" "zstd" "zstd -p 1" "zstd -19 -p 2"; do
+    input="$W/z64.own.zst"; [ "${combo#unzstd}" = "$combo" ] && input="$W/z64"
+    # shellcheck disable=SC2086
+    timeout 120 "$SLUICE" $combo < "$input" > /dev/full 2> "$W/err"
+    status=$?
+    check "'$combo' > /dev/full: status 1, 'sluice: stdout: No space left on device'" \
+        [ "$status" = 1 -a "$(tail -1 "$W/err")" = "sluice: stdout: No space left on device" ]
+done
+rm -f "$W/z64" "$W/z64.zst" "$W/z64.own.zst"
 
 echo "# consumers that close at random points"
 gen 64M > "$W/in64"

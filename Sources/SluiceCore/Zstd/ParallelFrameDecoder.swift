@@ -18,9 +18,10 @@ import CZstd
 // The threads only ever take the happy path, as for gunzip -p. A job whose frame did
 // not decode exactly (libzstd's error, a content size that does not match, input left
 // over or missing) is not reported by the worker: the dispatcher, on reaching it in
-// order, hands its bytes, and all that follows, to the sequential decoder
-// (`FrameDecoder`), which finds the error and names it as with -p 1: same message, same
-// offset, same output before it. A job whose output outgrew `maxOutputBytes` is a frame
+// order, reads that one frame again with the sequential decoder (`FrameDecoder`), which
+// finds the error and names it as with -p 1: same message, same offset, same output
+// before it; if the frame decodes there after all, the pool goes on with the jobs after
+// it. A job whose output outgrew `maxOutputBytes` is a frame
 // too large for a job, not an error: the sequential decoder reads that frame, and the
 // jobs after it stay in the pool. A frame that is not eligible, that outgrows a job's
 // input while it is collected, or that is cut short by a pause in the input (a live
@@ -55,7 +56,7 @@ final class ParallelFrameDecoder: @unchecked Sendable {
         case clean
         /// More output than a job holds: the sequential decoder reads the frame instead.
         case tooLarge
-        /// Anything else: from this frame on, the sequential decoder reads everything.
+        /// Anything else: the sequential decoder reads the frame again, to name its error.
         case unclean
     }
 
