@@ -36,6 +36,28 @@ gen() { while cat "$SEED"; do :; done 2>/dev/null | head -c "$1"; }
 # json FILE EXPR: EXPR of the --stats=json object in FILE (its last line starting with {;
 # warnings such as a drop count may come before it).
 json() { python3 -c 'import json,sys; d=json.loads([l for l in open(sys.argv[1]) if l.startswith("{")][-1]); print(eval(sys.argv[2]))' "$@"; }
+# closes_early COMBO INPUT MAX: sluice COMBO on INPUT into head -c (a random count below
+# MAX); a status other than 141 (or 0 when all was read), or anything on stderr, counts in
+# `bad` and is shown.
+closes_early() {
+    local keep=$(( (RANDOM * 32768 + RANDOM) % $3 ))
+    # shellcheck disable=SC2086
+    timeout 60 "$SLUICE" $1 < "$2" 2> "$W/err" | head -c "$keep" > /dev/null
+    local status=${PIPESTATUS[0]}
+    if { [ "$status" != 141 ] && [ "$status" != 0 ]; } || [ -s "$W/err" ]; then
+        bad=$((bad + 1)); echo "    '$1' | head -c $keep: status $status, stderr: $(head -c 200 "$W/err")"
+    fi
+}
+# into_full COMBO INPUT: sluice COMBO on INPUT into /dev/full ends with status 1 and says
+# why on its last line (after any --stats table).
+into_full() {
+    # shellcheck disable=SC2086
+    timeout 60 "$SLUICE" $1 < "$2" > /dev/full 2> "$W/err"
+    local status=$? last
+    last=$(grep -v '^stage\|^stdin\|^stdout\|^wall\|^cat\|^ ' "$W/err" | tail -1)
+    check "'$1' > /dev/full: status 1, 'sluice: stdout: No space left on device'" \
+        [ "$status" = 1 -a "$last" = "sluice: stdout: No space left on device" ]
+}
 
 echo "# huge streams, flat memory (stream generated on the fly, never stored)"
 declare -A RSS
@@ -164,22 +186,12 @@ for i in $(seq 1 40); do
     2) combo="zstd -1 -p 2"; input="$W/z64" ;;
     3) combo="zstd -3 -p 1"; input="$W/z64" ;;
     esac
-    keep=$(( (RANDOM * 32768 + RANDOM) % (48 << 20) ))
-    # shellcheck disable=SC2086
-    timeout 60 "$SLUICE" $combo < "$input" 2> "$W/err" | head -c "$keep" > /dev/null
-    status=${PIPESTATUS[0]}
-    if { [ "$status" != 141 ] && [ "$status" != 0 ]; } || [ -s "$W/err" ]; then
-        bad=$((bad + 1)); echo "    '$combo' | head -c $keep: status $status, stderr: $(head -c 200 "$W/err")"
-    fi
+    closes_early "$combo" "$input" $((48 << 20))
 done
 check "40 early closes of zstd and unzstd: every one status 141 (or 0 when all was read), silent" [ "$bad" = 0 ]
 for combo in "unzstd" "unzstd -p 2" "unzstd + grep -F int + zstd" "zstd" "zstd -p 1" "zstd -19 -p 2"; do
     input="$W/z64.own.zst"; [ "${combo#unzstd}" = "$combo" ] && input="$W/z64"
-    # shellcheck disable=SC2086
-    timeout 120 "$SLUICE" $combo < "$input" > /dev/full 2> "$W/err"
-    status=$?
-    check "'$combo' > /dev/full: status 1, 'sluice: stdout: No space left on device'" \
-        [ "$status" = 1 -a "$(tail -1 "$W/err")" = "sluice: stdout: No space left on device" ]
+    into_full "$combo" "$input"
 done
 rm -f "$W/z64" "$W/z64.zst" "$W/z64.own.zst"
 
@@ -189,23 +201,11 @@ gzip -1 -c "$W/in64" > "$W/in64.gz"
 combos=("" "cat" "cat + cat + cat" "grep -F -v zzzz" "gzip -1" "gzip -1 -p 1" "tail -n +1" "buffer 4M" "exec cat" "tee $W/copy" "throttle 2G")
 bad=0
 for i in $(seq 1 120); do
-    combo=${combos[$((RANDOM % ${#combos[@]}))]}
-    keep=$(( (RANDOM * 32768 + RANDOM) % (48 << 20) ))
-    # shellcheck disable=SC2086
-    timeout 60 "$SLUICE" $combo < "$W/in64" 2> "$W/err" | head -c "$keep" > /dev/null
-    status=${PIPESTATUS[0]}
-    if { [ "$status" != 141 ] && [ "$status" != 0 ]; } || [ -s "$W/err" ]; then
-        bad=$((bad + 1)); echo "    '$combo' | head -c $keep: status $status, stderr: $(head -c 200 "$W/err")"
-    fi
+    closes_early "${combos[$((RANDOM % ${#combos[@]}))]}" "$W/in64" $((48 << 20))
 done
 check "120 early closes: every one status 141 (or 0 when all was read), silent, no hang" [ "$bad" = 0 ]
 for i in $(seq 1 30); do
-    keep=$(( (RANDOM * 32768 + RANDOM) % (200 << 20) ))
-    timeout 60 "$SLUICE" gunzip + grep -F -v zzzz + gzip -1 < "$W/in64.gz" 2> "$W/err" | head -c "$keep" > /dev/null
-    status=${PIPESTATUS[0]}
-    if { [ "$status" != 141 ] && [ "$status" != 0 ]; } || [ -s "$W/err" ]; then
-        bad=$((bad + 1)); echo "    card pipeline | head -c $keep: status $status: $(head -c 200 "$W/err")"
-    fi
+    closes_early "gunzip + grep -F -v zzzz + gzip -1" "$W/in64.gz" $((200 << 20))
 done
 check "30 early closes of the card's pipeline: status 141 or 0, silent" [ "$bad" = 0 ]
 
@@ -214,12 +214,7 @@ for combo in "" "cat" "--stats cat" "gzip" "gzip -p 1" "gunzip" "grep -F a" "gre
              "tail -n 100" "tail -c +5" "throttle 1G" "buffer 1M" "buffer 1M --start 50" "exec cat" "tee $W/copy" \
              "cat + gzip + gunzip" "gunzip + grep -F int + gzip" "-P cat"; do
     input="$W/in64"; [ "${combo#gunzip}" != "$combo" ] && input="$W/in64.gz"
-    # shellcheck disable=SC2086
-    timeout 60 "$SLUICE" $combo < "$input" > /dev/full 2> "$W/err"
-    status=$?
-    last=$(grep -v '^stage\|^stdin\|^stdout\|^wall\|^cat\|^ ' "$W/err" | tail -1)
-    check "'$combo' > /dev/full: status 1, 'sluice: stdout: No space left on device'" \
-        [ "$status" = 1 -a "$last" = "sluice: stdout: No space left on device" ]
+    into_full "$combo" "$input"
 done
 timeout 60 "$SLUICE" tee /dev/full < "$W/in64" > /dev/null 2> "$W/err"
 check "tee /dev/full: status 1, 'sluice: tee: /dev/full: No space left on device'" \
