@@ -61,9 +61,9 @@ func lastLineEndAcross(_ chunks: [Chunk], from: Int = 0, upTo limit: Int) -> Int
     return nil
 }
 
-/// How many times `byte` occurs in `bytes`; a plain loop the compiler vectorises.
+/// How many times `byte` occurs in `bytes`: SSE2 in C (`CSys/count.h`), where the plain
+/// Swift loop was measured at a sixth of the speed.
 @inline(__always) func count(of byte: UInt8, in bytes: UnsafeRawBufferPointer) -> Int {
-    var n = 0
-    for b in bytes { n &+= b == byte ? 1 : 0 }
-    return n
+    guard let base = bytes.baseAddress else { return 0 }
+    return sluice_count_byte(base.assumingMemoryBound(to: UInt8.self), bytes.count, byte)
 }
