@@ -59,6 +59,25 @@ into_full() {
         [ "$status" = 1 -a "$last" = "sluice: stdout: No space left on device" ]
 }
 
+# under_bound KEY SIZE LABEL: the peak RSS of the run whose --stats=json is $W/KEY.json,
+# kept as RSS[KEY-SIZE] for memory_is_flat, checked under that run's memory bound.
+under_bound() {
+    local bound
+    RSS[$1-$2]=$(json "$W/$1.json" 'd["peak_rss_bytes"] >> 10')
+    bound=$(json "$W/$1.json" 'd["memory_bound_bytes"] >> 10')
+    check "$3 $2: peak RSS ${RSS[$1-$2]} KiB under the bound $bound KiB" [ "${RSS[$1-$2]}" -lt "$bound" ]
+}
+
+# memory_is_flat KEY...: each KEY's peak RSS at the last of $SIZES is within a quarter
+# (and 2 MiB) of that at the first.
+memory_is_flat() {
+    local first=${SIZES%% *} last=${SIZES##* } kind a b
+    for kind in "$@"; do
+        a=${RSS[$kind-$first]}; b=${RSS[$kind-$last]}
+        check "$kind: memory does not grow with the input ($a KiB at $first, $b KiB at $last)" [ "$b" -le $((a + a / 4 + 2048)) ]
+    done
+}
+
 echo "# huge streams, flat memory (stream generated on the fly, never stored)"
 declare -A RSS
 for size in $SIZES; do
@@ -66,28 +85,18 @@ for size in $SIZES; do
     want=$(gen "$size" | md5sum)
     got=$(gen "$size" | "$SLUICE" --stats=json cat + cat 2> "$W/pass.json" | pv -q -L 600M | md5sum)
     check "pass-through $size: same bytes" [ "$want" = "$got" ]
-    RSS[pass-$size]=$(json "$W/pass.json" 'd["peak_rss_bytes"] >> 10')
-    bound=$(json "$W/pass.json" 'd["memory_bound_bytes"] >> 10')
-    check "pass-through $size: peak RSS ${RSS[pass-$size]} KiB under the bound $bound KiB" \
-        [ "${RSS[pass-$size]}" -lt "$bound" ]
+    under_bound pass "$size" "pass-through"
 
     # The card's pipeline on a gzip stream made on the fly; ISIZE wraps past 4 GiB.
     want=$(gen "$size" | grep -F int | md5sum)
     got=$(gen "$size" | pigz -1 | "$SLUICE" --stats=json gunzip + grep -F int + gzip -1 2> "$W/card.json" \
         | pv -q -L 300M | gzip -dc | md5sum)
     check "gunzip + grep + gzip $size: same lines as gzip -dc | grep" [ "$want" = "$got" ]
-    RSS[card-$size]=$(json "$W/card.json" 'd["peak_rss_bytes"] >> 10')
-    bound=$(json "$W/card.json" 'd["memory_bound_bytes"] >> 10')
-    check "gunzip + grep + gzip $size: peak RSS ${RSS[card-$size]} KiB under the bound $bound KiB" \
-        [ "${RSS[card-$size]}" -lt "$bound" ]
+    under_bound card "$size" "gunzip + grep + gzip"
 done
 echo "peak RSS (KiB):"
 for size in $SIZES; do printf '  %-6s pass-through %8s   gunzip+grep+gzip %8s\n' "$size" "${RSS[pass-$size]}" "${RSS[card-$size]}"; done
-first=${SIZES%% *}; last=${SIZES##* }
-for kind in pass card; do
-    a=${RSS[$kind-$first]}; b=${RSS[$kind-$last]}
-    check "$kind: memory does not grow with the input ($a KiB at $first, $b KiB at $last)" [ "$b" -le $((a + a / 4 + 2048)) ]
-done
+memory_is_flat pass card
 
 echo "# sluice gzip past 4 GiB: ISIZE is the length modulo 2^32"
 for threads in 1 2; do
@@ -122,33 +131,22 @@ for size in $SIZES; do
     got=$(gen "$size" | zstd -q -1 -T2 | "$SLUICE" --stats=json unzstd + grep -F int + zstd -1 2> "$W/zcard.json" \
         | pv -q -L 300M | zstd -dc | md5sum)
     check "unzstd + grep + zstd $size: same lines as zstd -dc | grep" [ "$want" = "$got" ]
-    RSS[zcard-$size]=$(json "$W/zcard.json" 'd["peak_rss_bytes"] >> 10')
-    bound=$(json "$W/zcard.json" 'd["memory_bound_bytes"] >> 10')
-    check "unzstd + grep + zstd $size: peak RSS ${RSS[zcard-$size]} KiB under the bound $bound KiB" \
-        [ "${RSS[zcard-$size]}" -lt "$bound" ]
+    under_bound zcard "$size" "unzstd + grep + zstd"
 
     # sluice's own frames, in parallel both ways, into a slow reader.
     want=$(gen "$size" | md5sum)
     got=$(gen "$size" | "$SLUICE" --stats=json zstd -1 -p 2 2> "$W/zenc.json" \
         | "$SLUICE" --stats=json unzstd -p 2 2> "$W/zdec.json" | pv -q -L 600M | md5sum)
     check "zstd -p 2 | unzstd -p 2, $size: same bytes" [ "$want" = "$got" ]
-    for side in enc dec; do
-        RSS[z$side-$size]=$(json "$W/z$side.json" 'd["peak_rss_bytes"] >> 10')
-        bound=$(json "$W/z$side.json" 'd["memory_bound_bytes"] >> 10')
-        check "z$side -p 2 $size: peak RSS ${RSS[z$side-$size]} KiB under the bound $bound KiB" \
-            [ "${RSS[z$side-$size]}" -lt "$bound" ]
-    done
+    under_bound zenc "$size" "zenc -p 2"
+    under_bound zdec "$size" "zdec -p 2"
 done
 echo "peak RSS (KiB):"
 for size in $SIZES; do
     printf '  %-6s unzstd+grep+zstd %8s   zstd -p 2 %8s   unzstd -p 2 %8s\n' "$size" \
         "${RSS[zcard-$size]}" "${RSS[zenc-$size]}" "${RSS[zdec-$size]}"
 done
-first=${SIZES%% *}; last=${SIZES##* }
-for kind in zcard zenc zdec; do
-    a=${RSS[$kind-$first]}; b=${RSS[$kind-$last]}
-    check "$kind: memory does not grow with the input ($a KiB at $first, $b KiB at $last)" [ "$b" -le $((a + a / 4 + 2048)) ]
-done
+memory_is_flat zcard zenc zdec
 mid=$(echo $SIZES | awk '{ print $(NF > 1 ? 2 : 1) }')
 want=$(gen "$mid" | md5sum)
 got=$(gen "$mid" | pzstd -q -1 -p 2 | "$SLUICE" unzstd -p 2 | md5sum)

@@ -39,7 +39,7 @@ final class Block {
 /// come in part full are packed (`add`).
 ///
 /// Memory: the block being filled holds at most `max(blockBytes, maxLineBytes)` bytes and
-/// the chunk just added, in full chunks but for its first (the rest of a cut) and last:
+/// the chunk just added, in full chunks but for its last (`add` packs them):
 /// `memoryBound`, which is also the most any block cut from it takes.
 struct BlockCutter {
     let blockBytes: Int
